@@ -1,0 +1,41 @@
+// Package catalog finds packages in a filesystem tree.
+//
+// A Cataloger reads one package format (apk, dpkg, rpm, npm lockfiles, …).
+// The layer walk asks every cataloger, for every file it streams, whether it
+// Wants that file; only wanted files are kept. Catalog then runs on a
+// read-only view of the wanted files. The list of catalogers in use is built
+// explicitly in this package (see All), never by registration from init.
+package catalog
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+
+	"github.com/vigil-scanner/vigil/inventory"
+)
+
+// Cataloger finds the packages of one format.
+type Cataloger interface {
+	// Name is short and stable: "apk", "dpkg", "rpm", "npm", …
+	Name() string
+	// Wants reports whether the file at path is an input. path is
+	// slash-separated and relative to the root, without a leading slash
+	// ("var/lib/dpkg/status"). mode and size come from the tar header. Wants
+	// is called for every file of every layer, so it must be cheap and must
+	// not allocate.
+	Wants(path string, mode fs.FileMode, size int64) bool
+	// Catalog returns the results found in fsys, which holds the wanted
+	// files (and symlinks) of one filesystem state. Malformed input is
+	// logged through env.Logger with the file name and skipped; an error is
+	// returned only when nothing sensible can be reported.
+	Catalog(ctx context.Context, fsys fs.FS, env Env) ([]inventory.Result, error)
+}
+
+// Env is what a cataloger may know about the tree besides its own files.
+type Env struct {
+	// OS is the detected operating system, or nil.
+	OS *inventory.OS
+	// Logger receives warnings about malformed input; never nil.
+	Logger *slog.Logger
+}

@@ -1,0 +1,137 @@
+// Package inventory defines what vigil knows about a scanned artifact: its
+// operating system, its layers and every package found in it.
+//
+// An Inventory is the unit that is stored and re-matched: the matcher takes an
+// Inventory, never an image, so a saved inventory (vigil's JSON report, or a
+// CycloneDX/SPDX SBOM read back) can be matched again against a newer
+// vulnerability database without touching the image.
+package inventory
+
+// SchemaVersion is the version of the JSON report schema documented in
+// docs/json-schema.md. It changes only when a field changes meaning or is
+// removed; new optional fields do not change it.
+const SchemaVersion = 1
+
+// Artifact types.
+const (
+	TypeContainerImage = "container_image"
+	TypeFilesystem     = "filesystem"
+	TypeRootfs         = "rootfs"
+	TypeRepository     = "repository"
+	TypeSBOM           = "sbom"
+)
+
+// Result classes.
+const (
+	ClassOSPkgs   = "os-pkgs"
+	ClassLangPkgs = "lang-pkgs"
+)
+
+// Inventory is everything found in one artifact.
+type Inventory struct {
+	Artifact Artifact `json:"artifact"`
+	// Results holds one entry per package database or lockfile: the OS
+	// packages first, then language packages ordered by target.
+	Results []Result `json:"results"`
+}
+
+// Artifact describes the scanned thing.
+type Artifact struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	ImageID     string   `json:"imageID,omitempty"`     // config digest, "sha256:…"
+	RepoDigests []string `json:"repoDigests,omitempty"` // "registry/repo@sha256:…"
+	RepoTags    []string `json:"repoTags,omitempty"`
+	Platform    string   `json:"platform,omitempty"` // "linux/amd64"
+	OS          *OS      `json:"os,omitempty"`
+	// Layers are ordered base layer first.
+	Layers []Layer `json:"layers,omitempty"`
+}
+
+// OS is the detected operating-system release.
+type OS struct {
+	// Family is the distribution id as vigil names it: alpine, wolfi,
+	// chainguard, debian, ubuntu, redhat, centos, rocky, alma, oracle,
+	// amazon, fedora, opensuse-leap, opensuse-tumbleweed, sles, photon,
+	// azurelinux, cbl-mariner.
+	Family string `json:"family"`
+	// Name is the release version as the distribution writes it
+	// ("3.19.1", "12", "22.04", "9.3", "2023").
+	Name string `json:"name"`
+	// PrettyName is PRETTY_NAME from os-release, when present.
+	PrettyName string `json:"prettyName,omitempty"`
+	// EOSL is true when the release is past its end of support.
+	EOSL bool `json:"eosl,omitempty"`
+	// EOSLDate is the end-of-support date (YYYY-MM-DD) when known.
+	EOSLDate string `json:"eoslDate,omitempty"`
+}
+
+// Layer is one filesystem layer of an image.
+type Layer struct {
+	Digest    string `json:"digest,omitempty"` // compressed blob digest, as in the manifest
+	DiffID    string `json:"diffID"`           // digest of the uncompressed tar
+	CreatedBy string `json:"createdBy,omitempty"`
+	Size      int64  `json:"size,omitempty"` // compressed size in bytes
+}
+
+// LayerRef points a package or finding at the layer that introduced it.
+type LayerRef struct {
+	Digest    string `json:"digest,omitempty"`
+	DiffID    string `json:"diffID,omitempty"`
+	CreatedBy string `json:"createdBy,omitempty"`
+}
+
+// IsZero reports whether r points at no layer (e.g. a filesystem scan).
+func (r LayerRef) IsZero() bool { return r.Digest == "" && r.DiffID == "" }
+
+// Result is the set of packages found in one target: an OS package
+// database, a lockfile, or the installed packages of one ecosystem.
+type Result struct {
+	Target   string    `json:"target"`
+	Class    string    `json:"class"`
+	Type     string    `json:"type"`
+	Packages []Package `json:"packages,omitempty"`
+}
+
+// Package is one installed or locked package.
+type Package struct {
+	// ID identifies the package within its Result ("name@version" unless a
+	// cataloger needs something more specific); DependsOn refers to IDs.
+	ID string `json:"id,omitempty"`
+	// Name is the binary package name (OS) or the ecosystem's package name
+	// as written by the package itself (npm "@scope/name", Maven
+	// "group:artifact", Go module path).
+	Name string `json:"name"`
+	// Version is the full version in the ecosystem's own scheme, exactly as
+	// compared: deb "[epoch:]upstream[-revision]", rpm
+	// "[epoch:]version-release", apk "version-rN", and so on.
+	Version string `json:"version"`
+	// Epoch is the rpm epoch, repeated here for convenience (also part of
+	// Version when non-zero).
+	Epoch int `json:"epoch,omitempty"`
+	// SourceName and SourceVersion identify the source package (dpkg
+	// Source:, apk origin, rpm source RPM). Empty when equal to Name/Version
+	// is unknown; catalogers fill both when the database says it.
+	SourceName    string   `json:"sourceName,omitempty"`
+	SourceVersion string   `json:"sourceVersion,omitempty"`
+	Arch          string   `json:"arch,omitempty"`
+	Purl          string   `json:"purl,omitempty"`
+	Licenses      []string `json:"licenses,omitempty"`
+	Vendor        string   `json:"vendor,omitempty"`
+	Maintainer    string   `json:"maintainer,omitempty"`
+	// Modularitylabel is the rpm module label "name:stream:version:context".
+	Modularitylabel string `json:"modularitylabel,omitempty"`
+	// Dev marks development-only dependencies (lockfiles that record it).
+	Dev bool `json:"dev,omitempty"`
+	// Indirect marks transitive dependencies, when the lockfile says.
+	Indirect  bool     `json:"indirect,omitempty"`
+	DependsOn []string `json:"dependsOn,omitempty"`
+	// FilePath is the file the package was read from, relative to the
+	// artifact root, without a leading slash (for lang packages; OS
+	// packages leave it empty).
+	FilePath string   `json:"filePath,omitempty"`
+	Layer    LayerRef `json:"layer,omitzero"`
+	// InstalledFiles are the files the package owns, without a leading
+	// slash, as its package database lists them.
+	InstalledFiles []string `json:"installedFiles,omitempty"`
+}
