@@ -1,0 +1,38 @@
+// Package testutil holds helpers shared by vigil's tests.
+package testutil
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// RepoRoot returns the directory holding vigil's go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// Shared returns the path of rel inside the shared data folder that sits
+// beside the repository (../shared), or skips the test when it is absent.
+func Shared(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join(RepoRoot(t), "..", "shared", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared test data not present: %s", p)
+	}
+	return p
+}
