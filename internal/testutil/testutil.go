@@ -3,6 +3,7 @@ package testutil
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -33,6 +34,21 @@ func Shared(t testing.TB, rel string) string {
 	p := filepath.Join(RepoRoot(t), "..", "shared", rel)
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("shared test data not present: %s", p)
+	}
+	return p
+}
+
+// RequireTool returns the path of the named executable. When it is missing
+// the test is skipped, except under CI (CI=true), where .ci/run installs
+// every tool the tests need and a missing one is a failure.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found on PATH; .ci/run should have installed it", name)
+		}
+		t.Skipf("%s not installed", name)
 	}
 	return p
 }
