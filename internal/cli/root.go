@@ -1,0 +1,107 @@
+// Package cli implements vigil's command line: it parses flags into the
+// option structs of the packages below and calls them. It holds no scanning
+// logic of its own.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes. ExitError is used for every failure to scan; a policy
+// violation exits with the code given by --exit-code or --exit-on-eol,
+// which may not be ExitError.
+const (
+	ExitOK    = 0
+	ExitError = 2
+)
+
+// Build information, set by the linker:
+//
+//	-ldflags "-X github.com/vigil-scanner/vigil/internal/cli.version=v1.2.3 -X …cli.commit=abc123"
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+// exitError carries a non-zero exit code that is not a failure (a policy
+// gate that tripped).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// globals are the flags every command shares.
+type globals struct {
+	cacheDir string
+	quiet    bool
+	debug    bool
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
+	logger   *slog.Logger
+}
+
+// Main runs vigil with args and returns the process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "vigil: %v\n", err)
+	return ExitError
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "vigil",
+		Short:         "Find known vulnerabilities in container images, filesystems, repositories and SBOMs",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			level := slog.LevelWarn
+			switch {
+			case g.debug:
+				level = slog.LevelDebug
+			case g.quiet:
+				level = slog.LevelError
+			}
+			g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(), "directory for the vulnerability database and downloads")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress and only errors")
+	pf.BoolVarP(&g.debug, "debug", "d", false, "print debug logs")
+
+	root.AddCommand(newVersionCmd(g))
+	return root
+}
+
+// defaultCacheDir is $VIGIL_CACHE_DIR, else the user cache dir + /vigil.
+func defaultCacheDir() string {
+	if d := os.Getenv("VIGIL_CACHE_DIR"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "vigil")
+	}
+	return filepath.Join(os.TempDir(), "vigil-cache")
+}
