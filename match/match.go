@@ -1,0 +1,389 @@
+package match
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/package-url/packageurl-go"
+
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/vulndb"
+)
+
+// Store is what the matcher reads from the vulnerability database.
+type Store interface {
+	// Affected returns every record for a package in an ecosystem.
+	Affected(ecosystem, pkg string) ([]vulndb.Affected, error)
+	// Vulnerability returns what is known about one id.
+	Vulnerability(id string) (*vulndb.Vulnerability, bool, error)
+	// HasEcosystem reports whether the database holds any record for the
+	// ecosystem, so a release without data can be reported as such.
+	HasEcosystem(ecosystem string) (bool, error)
+}
+
+// ComparerFunc returns the comparer of a version scheme (version.For).
+type ComparerFunc func(scheme string) (Comparer, error)
+
+// Comparer orders two versions of one scheme.
+type Comparer = comparer
+
+// Options configure a Matcher.
+type Options struct {
+	// Comparers returns the comparer of a version scheme. Required.
+	Comparers ComparerFunc
+	Logger    *slog.Logger
+}
+
+// Matcher matches inventories against a vulnerability database. It is safe
+// for concurrent use and caches what it reads, so matching many inventories
+// with one Matcher (a registry watch re-matching stored images) reads each
+// package's records once.
+type Matcher struct {
+	store  Store
+	opts   Options
+	logger *slog.Logger
+
+	mu        sync.Mutex
+	affected  map[string][]vulndb.Affected
+	vulns     map[string]*vulndb.Vulnerability
+	comparers map[string]Comparer
+	hasEco    map[string]bool
+}
+
+// cacheLimit bounds each cache; a full cache is dropped and refilled.
+const cacheLimit = 200_000
+
+// New returns a Matcher reading from store.
+func New(store Store, opts Options) *Matcher {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Matcher{
+		store:     store,
+		opts:      opts,
+		logger:    logger,
+		affected:  map[string][]vulndb.Affected{},
+		vulns:     map[string]*vulndb.Vulnerability{},
+		comparers: map[string]Comparer{},
+		hasEco:    map[string]bool{},
+	}
+}
+
+// Result is what matching one inventory found.
+type Result struct {
+	// Findings is aligned with the inventory's Results: Findings[i] are the
+	// findings of inv.Results[i], sorted by package, version and id.
+	Findings [][]Finding
+	// Notes are things a person must know about the result's coverage:
+	// an OS release without vulnerability data, an unsupported ecosystem.
+	Notes []string
+}
+
+// Match finds the vulnerabilities affecting the packages of inv.
+func (m *Matcher) Match(ctx context.Context, inv *inventory.Inventory) (*Result, error) {
+	res := &Result{Findings: make([][]Finding, len(inv.Results))}
+	osEco, osScheme, osOK := distroEcosystem(inv.Artifact.OS)
+	osNoted := false
+	for i := range inv.Results {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		r := &inv.Results[i]
+		if r.Class == inventory.ClassOSPkgs {
+			if !osOK {
+				if !osNoted && len(r.Packages) > 0 {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s: OS not detected or not supported; its %d packages were not matched", r.Target, len(r.Packages)))
+					osNoted = true
+				}
+				continue
+			}
+			ok, err := m.ecosystemKnown(osEco)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				if !osNoted {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s: the vulnerability database has no data for %s; its packages were not matched", r.Target, osEco))
+					osNoted = true
+				}
+				continue
+			}
+		}
+		var out []Finding
+		for j := range r.Packages {
+			p := &r.Packages[j]
+			var q query
+			var err error
+			if r.Class == inventory.ClassOSPkgs {
+				q = osQuery(p, osEco, osScheme)
+			} else {
+				q, err = langQuery(p, r.Type)
+				if err != nil {
+					m.logger.Debug("package not matched", "target", r.Target, "package", p.Name, "reason", err)
+					continue
+				}
+			}
+			fs, err := m.matchPackage(p, q, r.Class == inventory.ClassOSPkgs)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s %s: %w", r.Target, p.Name, p.Version, err)
+			}
+			out = append(out, fs...)
+		}
+		sortFindings(out)
+		res.Findings[i] = out
+	}
+	return res, nil
+}
+
+// query says how to look one package up.
+type query struct {
+	ecosystem string
+	scheme    string
+	names     []string // looked up in order; records are joined
+	version   string   // compared against the records
+}
+
+// osQuery looks a distribution package up the way its distribution
+// publishes advisories: Debian and Ubuntu by source package, comparing the
+// source version (which the binary version equals but for binNMU suffixes,
+// and which is right where a source builds binaries versioned apart, such
+// as gcc-defaults); Alpine by origin; RPM distributions by binary name and
+// by source RPM name (Red Hat writes both), comparing the binary EVR.
+func osQuery(p *inventory.Package, eco, scheme string) query {
+	q := query{ecosystem: eco, scheme: scheme, version: p.Version}
+	src := p.SourceName
+	if src == "" {
+		src = p.Name
+	}
+	switch scheme {
+	case vulndb.SchemeDeb:
+		q.names = []string{src}
+		if p.SourceVersion != "" {
+			q.version = p.SourceVersion
+		}
+	case vulndb.SchemeAPK:
+		q.names = []string{src}
+	default:
+		q.names = []string{p.Name}
+		if src != p.Name {
+			q.names = append(q.names, src)
+		}
+	}
+	return q
+}
+
+// typeEcosystems maps Result.Type to a package URL type, for packages that
+// carry no purl.
+var typeEcosystems = map[string]string{
+	"npm": packageurl.TypeNPM, "yarn": packageurl.TypeNPM, "pnpm": packageurl.TypeNPM, "node-pkg": packageurl.TypeNPM,
+	"python-pkg": packageurl.TypePyPi, "pip": packageurl.TypePyPi, "pipenv": packageurl.TypePyPi, "poetry": packageurl.TypePyPi, "uv": packageurl.TypePyPi,
+	"gobinary": packageurl.TypeGolang, "gomod": packageurl.TypeGolang,
+	"jar": packageurl.TypeMaven, "pom": packageurl.TypeMaven, "gradle": packageurl.TypeMaven,
+	"gemspec": packageurl.TypeGem, "bundler": packageurl.TypeGem,
+	"cargo": packageurl.TypeCargo, "rust-binary": packageurl.TypeCargo,
+	"composer": packageurl.TypeComposer, "composer-vendor": packageurl.TypeComposer,
+	"dotnet-core": packageurl.TypeNuget, "nuget": packageurl.TypeNuget, "packages-props": packageurl.TypeNuget,
+	"pub": packageurl.TypePub, "hex": packageurl.TypeHex,
+}
+
+func langQuery(p *inventory.Package, resultType string) (query, error) {
+	var u packageurl.PackageURL
+	if p.Purl != "" {
+		var err error
+		u, err = packageurl.FromString(p.Purl)
+		if err != nil {
+			return query{}, fmt.Errorf("purl %q: %w", p.Purl, err)
+		}
+	} else {
+		t, ok := typeEcosystems[resultType]
+		if !ok {
+			return query{}, fmt.Errorf("no ecosystem for result type %q", resultType)
+		}
+		u = packageurl.PackageURL{Type: t, Name: p.Name}
+		switch t {
+		case packageurl.TypeMaven:
+			if g, a, ok := strings.Cut(p.Name, ":"); ok {
+				u.Namespace, u.Name = g, a
+			}
+		case packageurl.TypeNPM, packageurl.TypeGolang, packageurl.TypeComposer:
+			if i := strings.LastIndexByte(p.Name, '/'); i > 0 {
+				u.Namespace, u.Name = p.Name[:i], p.Name[i+1:]
+			}
+		}
+	}
+	eco, scheme, ok := langEcosystem(u.Type)
+	if !ok {
+		return query{}, fmt.Errorf("no advisories for package type %q", u.Type)
+	}
+	v := p.Version
+	if v == "" {
+		return query{}, errors.New("no version")
+	}
+	return query{ecosystem: eco, scheme: scheme, names: []string{langPackageName(u)}, version: v}, nil
+}
+
+func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Finding, error) {
+	cmp, err := m.comparer(q.scheme)
+	if err != nil {
+		return nil, err
+	}
+	var recs []vulndb.Affected
+	for _, n := range q.names {
+		rs, err := m.lookup(q.ecosystem, n)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rs...)
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	// A distribution's not_affected statement for an id overrides any
+	// other record of the same id for this package.
+	notAffected := map[string]bool{}
+	for i := range recs {
+		if recs[i].Status == vulndb.StatusNotAffected {
+			notAffected[recs[i].VulnID] = true
+		}
+	}
+	byID := map[string]*Finding{}
+	var order []string
+	for i := range recs {
+		a := &recs[i]
+		if a.Status == vulndb.StatusNotAffected || notAffected[a.VulnID] {
+			continue
+		}
+		if len(a.Arches) > 0 && p.Arch != "" && !slices.Contains(a.Arches, p.Arch) {
+			continue
+		}
+		if !sameModule(a.Modularitylabel, p.Modularitylabel) {
+			continue
+		}
+		hit, err := affects(cmp, q.version, a)
+		if err != nil {
+			m.logger.Warn("skipping malformed advisory", "id", a.VulnID, "source", a.Source, "package", a.Package, "err", err)
+			continue
+		}
+		if !hit {
+			continue
+		}
+		f, err := m.finding(p, a, cmp, isOS)
+		if err != nil {
+			return nil, err
+		}
+		if prev, ok := byID[f.ID]; ok {
+			mergeFinding(prev, f, cmp)
+			continue
+		}
+		byID[f.ID] = f
+		order = append(order, f.ID)
+	}
+	out := make([]Finding, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byID[id])
+	}
+	return out, nil
+}
+
+// sameModule reports whether an advisory's module restriction
+// ("nodejs:18" or a full label) fits a package's modularity label. A
+// package built in a module matches only advisories for that module
+// stream, and a package outside any module only advisories outside one.
+func sameModule(advisory, pkg string) bool {
+	if advisory == "" || pkg == "" {
+		return advisory == pkg
+	}
+	return moduleStream(advisory) == moduleStream(pkg)
+}
+
+func moduleStream(label string) string {
+	parts := strings.SplitN(label, ":", 3)
+	if len(parts) < 2 {
+		return label
+	}
+	return parts[0] + ":" + parts[1]
+}
+
+func (m *Matcher) comparer(scheme string) (Comparer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.comparers[scheme]; ok {
+		return c, nil
+	}
+	if m.opts.Comparers == nil {
+		return nil, errors.New("match: no version comparers configured")
+	}
+	c, err := m.opts.Comparers(scheme)
+	if err != nil {
+		return nil, err
+	}
+	m.comparers[scheme] = c
+	return c, nil
+}
+
+func (m *Matcher) lookup(eco, name string) ([]vulndb.Affected, error) {
+	key := eco + "\x00" + name
+	m.mu.Lock()
+	recs, ok := m.affected[key]
+	m.mu.Unlock()
+	if ok {
+		return recs, nil
+	}
+	recs, err := m.store.Affected(eco, name)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s %s: %w", eco, name, err)
+	}
+	m.mu.Lock()
+	if len(m.affected) >= cacheLimit {
+		clear(m.affected)
+	}
+	m.affected[key] = recs
+	m.mu.Unlock()
+	return recs, nil
+}
+
+func (m *Matcher) vulnerability(id string) (*vulndb.Vulnerability, error) {
+	m.mu.Lock()
+	v, ok := m.vulns[id]
+	m.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, found, err := m.store.Vulnerability(id)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", id, err)
+	}
+	if !found {
+		v = nil
+	}
+	m.mu.Lock()
+	if len(m.vulns) >= cacheLimit {
+		clear(m.vulns)
+	}
+	m.vulns[id] = v
+	m.mu.Unlock()
+	return v, nil
+}
+
+func (m *Matcher) ecosystemKnown(eco string) (bool, error) {
+	m.mu.Lock()
+	ok, cached := m.hasEco[eco]
+	m.mu.Unlock()
+	if cached {
+		return ok, nil
+	}
+	ok, err := m.store.HasEcosystem(eco)
+	if err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	m.hasEco[eco] = ok
+	m.mu.Unlock()
+	return ok, nil
+}
