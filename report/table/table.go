@@ -1,0 +1,293 @@
+// Package table writes a report as aligned text tables for people: for each
+// target a header, a count line, the packages (with Options.ListAllPkgs) and
+// the findings. Suppressed findings are counted but not listed.
+package table
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/match"
+	"github.com/vigil-scanner/vigil/report"
+)
+
+// maxTitle is the widest a finding's title is shown, in runes.
+const maxTitle = 60
+
+// ANSI SGR sequences.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiBlue   = "\x1b[34m"
+	ansiBRed   = "\x1b[1;31m"
+)
+
+// Write writes r as tables to w. Colours are used only with opts.Color.
+func Write(w io.Writer, r *report.Report, opts report.Options) error {
+	p := &printer{w: w, color: opts.Color}
+	for i, res := range r.Results {
+		if i > 0 {
+			p.printf("\n")
+		}
+		p.result(r, res, opts.ListAllPkgs)
+	}
+	if p.err != nil {
+		return fmt.Errorf("writing table: %w", p.err)
+	}
+	return nil
+}
+
+// printer writes to w, remembering the first error.
+type printer struct {
+	w     io.Writer
+	color bool
+	err   error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err != nil {
+		return
+	}
+	_, p.err = fmt.Fprintf(p.w, format, args...)
+}
+
+// paint wraps s in the SGR sequence code when colours are on.
+func (p *printer) paint(code, s string) string {
+	if !p.color || code == "" || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (p *printer) result(r *report.Report, res report.Result, listPkgs bool) {
+	p.printf("%s\n%s\n", p.paint(ansiBold, res.Target), strings.Repeat("=", utf8.RuneCountInString(res.Target)))
+	if note := eoslNote(r.Artifact.OS, res.Class); note != "" {
+		p.printf("%s\n", p.paint(ansiYellow, note))
+	}
+
+	shown, suppressed := splitSuppressed(res.Vulnerabilities)
+	if listPkgs {
+		p.printf("Total: %d packages\n", len(res.Packages))
+	}
+	p.printf("Total: %d (%s)", len(shown), p.severityCounts(shown))
+	if suppressed > 0 {
+		p.printf(", %d suppressed", suppressed)
+	}
+	p.printf("\n")
+
+	if listPkgs && len(res.Packages) > 0 {
+		p.printf("\n")
+		p.table(packageRows(res.Packages), nil)
+	}
+	if len(shown) > 0 {
+		p.printf("\n")
+		p.table(findingRows(shown))
+	}
+}
+
+// eoslNote is the end-of-support warning shown under the OS target.
+func eoslNote(os *inventory.OS, class string) string {
+	if os == nil || !os.EOSL || class != inventory.ClassOSPkgs {
+		return ""
+	}
+	name := strings.TrimSpace(os.Family + " " + os.Name)
+	if os.EOSLDate != "" {
+		return fmt.Sprintf("%s is past its end of support (%s): no more security fixes", name, os.EOSLDate)
+	}
+	return fmt.Sprintf("%s is past its end of support: no more security fixes", name)
+}
+
+// splitSuppressed returns the findings to show, sorted for display, and
+// how many were suppressed.
+func splitSuppressed(fs []match.Finding) ([]match.Finding, int) {
+	shown := make([]match.Finding, 0, len(fs))
+	for _, f := range fs {
+		if f.Suppressed == nil {
+			shown = append(shown, f)
+		}
+	}
+	slices.SortStableFunc(shown, func(a, b match.Finding) int {
+		return cmp.Or(
+			cmp.Compare(a.PkgName, b.PkgName),
+			cmp.Compare(a.InstalledVersion, b.InstalledVersion),
+			cmp.Compare(match.SeverityRank(b.Severity), match.SeverityRank(a.Severity)),
+			cmp.Compare(a.ID, b.ID),
+		)
+	})
+	return shown, len(fs) - len(shown)
+}
+
+func (p *printer) severityCounts(fs []match.Finding) string {
+	counts := map[string]int{}
+	for _, f := range fs {
+		counts[normSeverity(f.Severity)]++
+	}
+	parts := make([]string, 0, 5)
+	for _, s := range match.Severities() {
+		label := s
+		if counts[s] > 0 {
+			label = p.paint(severityColor(s), s)
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d", label, counts[s]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func normSeverity(s string) string {
+	if match.SeverityRank(s) == 0 {
+		return match.SeverityUnknown
+	}
+	return s
+}
+
+func severityColor(s string) string {
+	switch s {
+	case match.SeverityCritical:
+		return ansiBRed
+	case match.SeverityHigh:
+		return ansiRed
+	case match.SeverityMedium:
+		return ansiYellow
+	case match.SeverityLow:
+		return ansiBlue
+	}
+	return ""
+}
+
+// rows is a table: a header and cells, with an optional colour per cell.
+type rows struct {
+	header []string
+	cells  [][]string
+}
+
+func packageRows(pkgs []inventory.Package) rows {
+	t := rows{header: []string{"NAME", "VERSION", "SOURCE", "ARCH", "PATH", "LAYER"}}
+	for _, pkg := range pkgs {
+		src := pkg.SourceName
+		if pkg.SourceVersion != "" && pkg.SourceVersion != pkg.Version {
+			src += " " + pkg.SourceVersion
+		}
+		if pkg.SourceName == pkg.Name && (pkg.SourceVersion == "" || pkg.SourceVersion == pkg.Version) {
+			src = ""
+		}
+		t.cells = append(t.cells, []string{pkg.Name, pkg.Version, src, pkg.Arch, pkg.FilePath, shortDigest(pkg.Layer)})
+	}
+	return t
+}
+
+func findingRows(fs []match.Finding) (rows, [][]string) {
+	t := rows{header: []string{"LIBRARY", "VULNERABILITY", "SEVERITY", "STATUS", "INSTALLED", "FIXED", "TITLE"}}
+	colors := make([][]string, 0, len(fs))
+	for _, f := range fs {
+		sev := normSeverity(f.Severity)
+		status := string(f.Status)
+		if f.Reachability != "" {
+			status += " (" + f.Reachability + ")"
+		}
+		title := f.Title
+		if title == "" {
+			title = f.Description
+		}
+		title = truncate(title, maxTitle)
+		if f.PrimaryURL != "" {
+			title = strings.TrimSpace(title + " " + f.PrimaryURL)
+		}
+		t.cells = append(t.cells, []string{f.PkgName, f.ID, sev, status, f.InstalledVersion, f.FixedVersion, title})
+		colors = append(colors, []string{"", "", severityColor(sev), "", "", "", ""})
+	}
+	return t, colors
+}
+
+// shortDigest is the first 12 hex digits of the layer's digest (its diffID
+// when the blob digest is unknown).
+func shortDigest(l inventory.LayerRef) string {
+	d := cmp.Or(l.Digest, l.DiffID)
+	if _, hex, ok := strings.Cut(d, ":"); ok {
+		d = hex
+	}
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return d
+}
+
+// truncate shortens s to at most n runes, on one line, ending with "…" when
+// cut.
+func truncate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
+
+// table writes t with columns aligned, dropping columns that are empty in
+// every row. colors, when not nil, holds an SGR code per cell.
+func (p *printer) table(t rows, colors [][]string) {
+	keep := make([]bool, len(t.header))
+	width := make([]int, len(t.header))
+	for c, h := range t.header {
+		width[c] = utf8.RuneCountInString(h)
+	}
+	for _, row := range t.cells {
+		for c, cell := range row {
+			if cell != "" {
+				keep[c] = true
+			}
+			width[c] = max(width[c], utf8.RuneCountInString(cell))
+		}
+	}
+	line := func(cells []string, codes []string, bold bool) {
+		var b strings.Builder
+		last := -1
+		for c := range cells {
+			if keep[c] {
+				last = c
+			}
+		}
+		first := true
+		for c, cell := range cells {
+			if !keep[c] {
+				continue
+			}
+			if !first {
+				b.WriteString("  ")
+			}
+			first = false
+			pad := ""
+			if c != last {
+				pad = strings.Repeat(" ", width[c]-utf8.RuneCountInString(cell))
+			}
+			code := ""
+			if bold {
+				code = ansiBold
+			} else if codes != nil {
+				code = codes[c]
+			}
+			b.WriteString(p.paint(code, cell))
+			b.WriteString(pad)
+		}
+		p.printf("%s\n", strings.TrimRight(b.String(), " "))
+	}
+	line(t.header, nil, true)
+	rule := make([]string, len(t.header))
+	for c := range rule {
+		rule[c] = strings.Repeat("-", width[c])
+	}
+	line(rule, nil, false)
+	for i, row := range t.cells {
+		var codes []string
+		if colors != nil {
+			codes = colors[i]
+		}
+		line(row, codes, false)
+	}
+}
