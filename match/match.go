@@ -12,6 +12,7 @@ import (
 	"github.com/package-url/packageurl-go"
 
 	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/version"
 	"github.com/vigil-scanner/vigil/vulndb"
 )
 
@@ -34,7 +35,8 @@ type Comparer = comparer
 
 // Options configure a Matcher.
 type Options struct {
-	// Comparers returns the comparer of a version scheme. Required.
+	// Comparers returns the comparer of a version scheme; nil means
+	// version.For.
 	Comparers ComparerFunc
 	Logger    *slog.Logger
 }
@@ -316,10 +318,13 @@ func (m *Matcher) comparer(scheme string) (Comparer, error) {
 	if c, ok := m.comparers[scheme]; ok {
 		return c, nil
 	}
-	if m.opts.Comparers == nil {
-		return nil, errors.New("match: no version comparers configured")
+	var c Comparer
+	var err error
+	if m.opts.Comparers != nil {
+		c, err = m.opts.Comparers(scheme)
+	} else {
+		c, err = version.For(scheme)
 	}
-	c, err := m.opts.Comparers(scheme)
 	if err != nil {
 		return nil, err
 	}

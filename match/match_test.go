@@ -1,0 +1,214 @@
+package match
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/vulndb"
+)
+
+// memStore is an in-memory Store.
+type memStore struct {
+	affected map[string][]vulndb.Affected
+	vulns    map[string]*vulndb.Vulnerability
+}
+
+func newMemStore(recs []vulndb.Affected, vulns ...vulndb.Vulnerability) *memStore {
+	s := &memStore{affected: map[string][]vulndb.Affected{}, vulns: map[string]*vulndb.Vulnerability{}}
+	for _, a := range recs {
+		k := a.Ecosystem + "\x00" + a.Package
+		s.affected[k] = append(s.affected[k], a)
+	}
+	for i := range vulns {
+		s.vulns[vulns[i].ID] = &vulns[i]
+	}
+	return s
+}
+
+func (s *memStore) Affected(eco, pkg string) ([]vulndb.Affected, error) {
+	return s.affected[eco+"\x00"+pkg], nil
+}
+
+func (s *memStore) Vulnerability(id string) (*vulndb.Vulnerability, bool, error) {
+	v, ok := s.vulns[id]
+	return v, ok, nil
+}
+
+func (s *memStore) HasEcosystem(eco string) (bool, error) {
+	for k := range s.affected {
+		if strings.HasPrefix(k, eco+"\x00") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func fixedRange(scheme, fixed string) []vulndb.Range {
+	return []vulndb.Range{{Scheme: scheme, Events: []vulndb.Event{{Introduced: "0"}, {Fixed: fixed}}}}
+}
+
+func deb(id, pkg, fixed string, status vulndb.Status, sev string) vulndb.Affected {
+	a := vulndb.Affected{VulnID: id, Source: "debian", Ecosystem: "debian:12", Package: pkg, Status: status, Severity: sev}
+	if fixed != "" {
+		a.Ranges, a.Fixed = fixedRange("deb", fixed), []string{fixed}
+	}
+	return a
+}
+
+func matchOne(t *testing.T, store Store, inv *inventory.Inventory) *Result {
+	t.Helper()
+	m := New(store, Options{})
+	res, err := m.Match(context.Background(), inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// ids lists "pkg:id:status" for every finding of result i.
+func ids(res *Result, i int) []string {
+	var out []string
+	for _, f := range res.Findings[i] {
+		out = append(out, f.PkgName+":"+f.ID+":"+string(f.Status))
+	}
+	return out
+}
+
+func TestMatchDebian(t *testing.T) {
+	store := newMemStore([]vulndb.Affected{
+		deb("CVE-2024-0001", "openssl", "3.0.11-1~deb12u2", vulndb.StatusFixed, "HIGH"),
+		deb("CVE-2023-0002", "openssl", "3.0.9-1", vulndb.StatusFixed, "HIGH"),      // fixed long ago
+		deb("CVE-2024-0003", "openssl", "", vulndb.StatusAffected, "LOW"),           // no fix yet
+		deb("CVE-2024-0004", "openssl", "", vulndb.StatusNotAffected, ""),           // not affected
+		deb("CVE-2024-0005", "openssl", "", vulndb.StatusWillNotFix, "LOW"),         // no-dsa
+		deb("CVE-2024-0006", "zlib", "1:1.2.13.dfsg-2", vulndb.StatusFixed, "HIGH"), // epoch in the fix
+		deb("CVE-2024-0007", "bash", "5.2.15-2", vulndb.StatusFixed, "MEDIUM"),      // binNMU installed
+		deb("CVE-2024-0008", "gcc-defaults", "1.210", vulndb.StatusFixed, "LOW"),    // source versioned apart
+	})
+	inv := &inventory.Inventory{
+		Artifact: inventory.Artifact{OS: &inventory.OS{Family: "debian", Name: "12.4"}},
+		Results: []inventory.Result{{Target: "img (debian 12.4)", Class: inventory.ClassOSPkgs, Type: "debian", Packages: []inventory.Package{
+			{Name: "libssl3", Version: "3.0.11-1~deb12u1", SourceName: "openssl", SourceVersion: "3.0.11-1~deb12u1"},
+			{Name: "zlib1g", Version: "1:1.2.13.dfsg-1", SourceName: "zlib", SourceVersion: "1:1.2.13.dfsg-1"},
+			{Name: "bash", Version: "5.2.15-2+b2", SourceName: "bash", SourceVersion: "5.2.15-2"},
+			{Name: "gcc", Version: "4:12.2.0-3", SourceName: "gcc-defaults", SourceVersion: "1.203"},
+		}}},
+	}
+	res := matchOne(t, store, inv)
+	want := []string{
+		"gcc:CVE-2024-0008:fixed",
+		"libssl3:CVE-2024-0001:fixed",
+		"libssl3:CVE-2024-0003:affected",
+		"libssl3:CVE-2024-0005:will_not_fix",
+		"zlib1g:CVE-2024-0006:fixed",
+	}
+	if got := ids(res, 0); !slices.Equal(got, want) {
+		t.Errorf("findings =\n%q\nwant\n%q", got, want)
+	}
+	for _, f := range res.Findings[0] {
+		if f.ID == "CVE-2024-0001" && (f.Severity != "HIGH" || f.SeveritySource != "debian" || f.FixedVersion != "3.0.11-1~deb12u2" || f.InstalledVersion != "3.0.11-1~deb12u1") {
+			t.Errorf("CVE-2024-0001 finding = %+v", f)
+		}
+	}
+}
+
+func TestMatchNoDataForRelease(t *testing.T) {
+	store := newMemStore([]vulndb.Affected{deb("CVE-2024-0001", "openssl", "3.0.11-1~deb12u2", vulndb.StatusFixed, "HIGH")})
+	inv := &inventory.Inventory{
+		Artifact: inventory.Artifact{OS: &inventory.OS{Family: "debian", Name: "14"}},
+		Results: []inventory.Result{{Target: "img (debian 14)", Class: inventory.ClassOSPkgs, Packages: []inventory.Package{
+			{Name: "libssl3", Version: "3.0.11-1", SourceName: "openssl"},
+		}}},
+	}
+	res := matchOne(t, store, inv)
+	if len(res.Findings[0]) != 0 || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "no data for debian:14") {
+		t.Errorf("findings %v, notes %q", res.Findings[0], res.Notes)
+	}
+}
+
+func TestMatchAlpineOriginAndRPMModules(t *testing.T) {
+	store := newMemStore([]vulndb.Affected{
+		{VulnID: "CVE-2024-0727", Source: "alpine", Ecosystem: "alpine:3.19", Package: "openssl", Status: vulndb.StatusFixed, Ranges: fixedRange("apk", "3.1.4-r5"), Fixed: []string{"3.1.4-r5"}},
+		{VulnID: "CVE-2023-5678", Source: "alpine", Ecosystem: "alpine:3.19", Package: "openssl", Status: vulndb.StatusFixed, Ranges: fixedRange("apk", "3.1.4-r1"), Fixed: []string{"3.1.4-r1"}},
+		{VulnID: "CVE-2024-1111", Source: "redhat", Ecosystem: "redhat:8", Package: "nodejs", Modularitylabel: "nodejs:18", Status: vulndb.StatusFixed, Ranges: fixedRange("rpm", "1:18.19.0-1.module+el8.9.0+20000+abcdef01"), Fixed: []string{"1:18.19.0-1.module+el8.9.0+20000+abcdef01"}},
+		{VulnID: "CVE-2024-2222", Source: "redhat", Ecosystem: "redhat:8", Package: "nodejs", Modularitylabel: "nodejs:20", Status: vulndb.StatusFixed, Ranges: fixedRange("rpm", "1:20.11.0-1.module+el8.9.0+21000+abcdef02"), Fixed: []string{"1:20.11.0-1.module+el8.9.0+21000+abcdef02"}},
+		{VulnID: "CVE-2024-3333", Source: "redhat", Ecosystem: "redhat:8", Package: "openssl", Status: vulndb.StatusFixed, Ranges: fixedRange("rpm", "1:1.1.1k-12.el8_9"), Fixed: []string{"1:1.1.1k-12.el8_9"}},
+		{VulnID: "CVE-2024-4444", Source: "redhat", Ecosystem: "redhat:8", Package: "openssl-libs", Status: vulndb.StatusWillNotFix},
+	})
+	apk := &inventory.Inventory{
+		Artifact: inventory.Artifact{OS: &inventory.OS{Family: "alpine", Name: "3.19.0"}},
+		Results: []inventory.Result{{Class: inventory.ClassOSPkgs, Packages: []inventory.Package{
+			{Name: "libcrypto3", Version: "3.1.4-r1", SourceName: "openssl"},
+		}}},
+	}
+	if got := ids(matchOne(t, store, apk), 0); !slices.Equal(got, []string{"libcrypto3:CVE-2024-0727:fixed"}) {
+		t.Errorf("alpine findings = %q", got)
+	}
+	rpm := &inventory.Inventory{
+		Artifact: inventory.Artifact{OS: &inventory.OS{Family: "centos", Name: "8.5.2111"}},
+		Results: []inventory.Result{{Class: inventory.ClassOSPkgs, Packages: []inventory.Package{
+			{Name: "nodejs", Version: "1:18.14.2-3.module_el8.7.0+1234+abcdef01", Epoch: 1, Modularitylabel: "nodejs:18:8070020230306170042:9f9e2e7e"},
+			{Name: "openssl-libs", Version: "1:1.1.1k-7.el8_6", Epoch: 1, SourceName: "openssl", SourceVersion: "1:1.1.1k-7.el8_6"},
+		}}},
+	}
+	want := []string{"nodejs:CVE-2024-1111:fixed", "openssl-libs:CVE-2024-3333:fixed", "openssl-libs:CVE-2024-4444:will_not_fix"}
+	if got := ids(matchOne(t, store, rpm), 0); !slices.Equal(got, want) {
+		t.Errorf("rpm findings = %q, want %q", got, want)
+	}
+}
+
+func TestMatchLanguagesDedupAndEnrich(t *testing.T) {
+	semverFix := func(intro, fixed string) []vulndb.Range {
+		return []vulndb.Range{{Scheme: "semver", Events: []vulndb.Event{{Introduced: intro}, {Fixed: fixed}}}}
+	}
+	store := newMemStore([]vulndb.Affected{
+		{VulnID: "GHSA-35jh-r3h4-6jhm", Source: "osv:npm", Ecosystem: "npm", Package: "lodash", Status: vulndb.StatusFixed, Ranges: semverFix("0", "4.17.21"), Fixed: []string{"4.17.21"}},
+		{VulnID: "GHSA-aaaa-bbbb-cccc", Source: "osv:npm", Ecosystem: "npm", Package: "@babel/traverse", Status: vulndb.StatusFixed, Ranges: semverFix("0", "7.23.2"), Fixed: []string{"7.23.2"}},
+		{VulnID: "PYSEC-2023-0001", Source: "osv:PyPI", Ecosystem: "PyPI", Package: "django", Status: vulndb.StatusFixed, Ranges: semverFix("4.2", "4.2.7"), Fixed: []string{"4.2.7"}},
+		{VulnID: "GHSA-dddd-eeee-ffff", Source: "osv:PyPI", Ecosystem: "PyPI", Package: "django", Status: vulndb.StatusFixed, Ranges: []vulndb.Range{{Scheme: "pep440", Events: []vulndb.Event{{Introduced: "0"}, {Fixed: "3.2.23"}, {Introduced: "4.0"}, {Fixed: "4.1.13"}, {Introduced: "4.2"}, {Fixed: "4.2.7"}}}}, Fixed: []string{"4.2.7", "3.2.23", "4.1.13"}},
+		{VulnID: "GO-2023-2102", Source: "osv:Go", Ecosystem: "Go", Package: "stdlib", Status: vulndb.StatusFixed, Ranges: []vulndb.Range{{Scheme: "semver", Events: []vulndb.Event{{Introduced: "0"}, {Fixed: "1.20.10"}, {Introduced: "1.21.0-0"}, {Fixed: "1.21.3"}}}}, Fixed: []string{"1.20.10", "1.21.3"}},
+	},
+		vulndb.Vulnerability{ID: "GHSA-35jh-r3h4-6jhm", Aliases: []string{"CVE-2021-23337"}, Title: "Command Injection in lodash", Severities: []vulndb.Severity{{Source: "ghsa", Severity: "HIGH"}}},
+		vulndb.Vulnerability{ID: "CVE-2021-23337", Severities: []vulndb.Severity{{Source: "nvd", Severity: "HIGH"}}, CVSS: []vulndb.CVSS{{Source: "nvd", Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H", Score: 7.2}}, EPSS: &vulndb.EPSS{Score: 0.0123, Percentile: 0.85}, KEV: &vulndb.KEV{DateAdded: "2024-01-01"}},
+		vulndb.Vulnerability{ID: "PYSEC-2023-0001", Aliases: []string{"CVE-2023-46695", "GHSA-dddd-eeee-ffff"}},
+		vulndb.Vulnerability{ID: "GHSA-dddd-eeee-ffff", Aliases: []string{"CVE-2023-46695"}, Severities: []vulndb.Severity{{Source: "ghsa", Severity: "MEDIUM"}}},
+		vulndb.Vulnerability{ID: "GO-2023-2102", Aliases: []string{"CVE-2023-39325", "GHSA-4374-p667-p6c8"}},
+	)
+	inv := &inventory.Inventory{Results: []inventory.Result{
+		{Target: "package-lock.json", Class: inventory.ClassLangPkgs, Type: "npm", Packages: []inventory.Package{
+			{Name: "lodash", Version: "4.17.20", Purl: "pkg:npm/lodash@4.17.20"},
+			{Name: "lodash", Version: "4.17.21", Purl: "pkg:npm/lodash@4.17.21"},
+			{Name: "@babel/traverse", Version: "7.23.0", Purl: "pkg:npm/%40babel/traverse@7.23.0"},
+		}},
+		{Target: "site-packages", Class: inventory.ClassLangPkgs, Type: "python-pkg", Packages: []inventory.Package{
+			{Name: "Django", Version: "4.2.5"}, // no purl: matched by result type, PEP 503 name
+		}},
+		{Target: "usr/local/bin/app", Class: inventory.ClassLangPkgs, Type: "gobinary", Packages: []inventory.Package{
+			{Name: "stdlib", Version: "v1.21.1", Purl: "pkg:golang/stdlib@v1.21.1"},
+		}},
+	}}
+	res := matchOne(t, store, inv)
+	if got := ids(res, 0); !slices.Equal(got, []string{"@babel/traverse:GHSA-aaaa-bbbb-cccc:fixed", "lodash:CVE-2021-23337:fixed"}) {
+		t.Errorf("npm findings = %q", got)
+	}
+	lodash := res.Findings[0][1]
+	if lodash.Severity != "HIGH" || lodash.SeveritySource != "ghsa" || lodash.EPSS == nil || lodash.EPSS.Score != 0.0123 || lodash.KEV == nil ||
+		lodash.CVSS["nvd"].V3Score != 7.2 || !slices.Equal(lodash.Aliases, []string{"GHSA-35jh-r3h4-6jhm"}) || lodash.Title != "Command Injection in lodash" ||
+		lodash.PrimaryURL != "https://nvd.nist.gov/vuln/detail/CVE-2021-23337" {
+		t.Errorf("lodash finding = %+v", lodash)
+	}
+	// PYSEC and GHSA records of one CVE collapse into one finding.
+	if got := ids(res, 1); !slices.Equal(got, []string{"Django:CVE-2023-46695:fixed"}) {
+		t.Errorf("python findings = %q", got)
+	}
+	dj := res.Findings[1][0]
+	if !slices.Equal(dj.FixedVersions, []string{"3.2.23", "4.1.13", "4.2.7"}) || dj.Severity != "MEDIUM" {
+		t.Errorf("django finding = %+v", dj)
+	}
+	if got := ids(res, 2); !slices.Equal(got, []string{"stdlib:CVE-2023-39325:fixed"}) {
+		t.Errorf("go findings = %q", got)
+	}
+}
