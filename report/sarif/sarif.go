@@ -1,0 +1,276 @@
+// Package sarif writes a report as SARIF 2.1.0
+// (https://docs.oasis-open.org/sarif/sarif/v2.1.0/), the format GitHub code
+// scanning uploads accept: one rule per vulnerability id, one result per
+// finding, located at the lockfile (language packages) or the image
+// (OS packages). Findings suppressed by an ignore file or VEX carry a SARIF
+// suppression, so code scanning shows them as dismissed.
+package sarif
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/match"
+	"github.com/vigil-scanner/vigil/report"
+)
+
+const (
+	schemaURI = "https://json.schemastore.org/sarif-2.1.0.json"
+	toolURI   = "https://github.com/vigil-scanner/vigil"
+)
+
+// Log is the SARIF document (the subset vigil writes).
+type Log struct {
+	Version string `json:"version"`
+	Schema  string `json:"$schema"`
+	Runs    []Run  `json:"runs"`
+}
+
+// Run is one tool run.
+type Run struct {
+	Tool               Tool                        `json:"tool"`
+	Results            []Result                    `json:"results"`
+	ColumnKind         string                      `json:"columnKind"`
+	OriginalURIBaseIDs map[string]ArtifactLocation `json:"originalUriBaseIds"`
+	Properties         map[string]any              `json:"properties,omitempty"`
+}
+
+// Tool describes vigil and its rules.
+type Tool struct {
+	Driver Driver `json:"driver"`
+}
+
+// Driver is the tool component.
+type Driver struct {
+	Name           string `json:"name"`
+	FullName       string `json:"fullName"`
+	Version        string `json:"version,omitempty"`
+	InformationURI string `json:"informationUri"`
+	Rules          []Rule `json:"rules"`
+}
+
+// Rule is one vulnerability id.
+type Rule struct {
+	ID                   string         `json:"id"`
+	Name                 string         `json:"name"`
+	ShortDescription     Message        `json:"shortDescription"`
+	FullDescription      Message        `json:"fullDescription"`
+	DefaultConfiguration Configuration  `json:"defaultConfiguration"`
+	HelpURI              string         `json:"helpUri,omitempty"`
+	Help                 Help           `json:"help"`
+	Properties           RuleProperties `json:"properties"`
+}
+
+// Configuration is a rule's default level.
+type Configuration struct {
+	Level string `json:"level"`
+}
+
+// Help is a rule's help text.
+type Help struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown"`
+}
+
+// RuleProperties carry GitHub's severity and tags.
+type RuleProperties struct {
+	Precision        string   `json:"precision"`
+	SecuritySeverity string   `json:"security-severity"`
+	Tags             []string `json:"tags"`
+}
+
+// Message is SARIF text.
+type Message struct {
+	Text string `json:"text"`
+}
+
+// Result is one finding.
+type Result struct {
+	RuleID              string            `json:"ruleId"`
+	RuleIndex           int               `json:"ruleIndex"`
+	Level               string            `json:"level"`
+	Message             Message           `json:"message"`
+	Locations           []Location        `json:"locations"`
+	Suppressions        []Suppression     `json:"suppressions,omitempty"`
+	PartialFingerprints map[string]string `json:"partialFingerprints,omitempty"`
+}
+
+// Location is where a finding is.
+type Location struct {
+	PhysicalLocation PhysicalLocation `json:"physicalLocation"`
+	Message          Message          `json:"message"`
+}
+
+// PhysicalLocation is a file and a region in it.
+type PhysicalLocation struct {
+	ArtifactLocation ArtifactLocation `json:"artifactLocation"`
+	Region           Region           `json:"region"`
+}
+
+// ArtifactLocation is a URI, relative to a base.
+type ArtifactLocation struct {
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
+}
+
+// Region is a text region; vigil points at the first line.
+type Region struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn"`
+	EndLine     int `json:"endLine"`
+	EndColumn   int `json:"endColumn"`
+}
+
+// Suppression marks a dismissed result.
+type Suppression struct {
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	Justification string `json:"justification,omitempty"`
+}
+
+// Write writes r as SARIF to w.
+func Write(w io.Writer, r *report.Report, opts report.Options) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(Build(r, opts)); err != nil {
+		return fmt.Errorf("writing sarif: %w", err)
+	}
+	return nil
+}
+
+// Build converts r to a SARIF log.
+func Build(r *report.Report, opts report.Options) *Log {
+	run := Run{
+		Tool: Tool{Driver: Driver{
+			Name: "vigil", FullName: "vigil container vulnerability scanner",
+			Version: opts.AppVersion, InformationURI: toolURI, Rules: []Rule{},
+		}},
+		Results:            []Result{},
+		ColumnKind:         "utf16CodeUnits",
+		OriginalURIBaseIDs: map[string]ArtifactLocation{"ROOTPATH": {URI: "file:///"}},
+	}
+	if r.Artifact.Type == inventory.TypeContainerImage {
+		run.Properties = map[string]any{"imageName": r.Artifact.Name, "imageID": r.Artifact.ImageID, "repoDigests": r.Artifact.RepoDigests}
+	}
+	ruleIndex := map[string]int{}
+	for _, res := range r.Results {
+		for _, f := range res.Vulnerabilities {
+			idx, ok := ruleIndex[f.ID]
+			if !ok {
+				idx = len(run.Tool.Driver.Rules)
+				ruleIndex[f.ID] = idx
+				run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, rule(&f, res.Class))
+			}
+			run.Results = append(run.Results, result(r, res, &f, idx))
+		}
+	}
+	return &Log{Version: "2.1.0", Schema: schemaURI, Runs: []Run{run}}
+}
+
+func rule(f *match.Finding, class string) Rule {
+	name := "LanguageSpecificPackageVulnerability"
+	if class == inventory.ClassOSPkgs {
+		name = "OsPackageVulnerability"
+	}
+	short := cmp.Or(f.Title, f.ID)
+	full := cmp.Or(f.Description, short)
+	help := fmt.Sprintf("Vulnerability %s\nSeverity: %s\nPackage: %s\nFixed Version: %s\nLink: %s\n%s",
+		f.ID, f.Severity, f.PkgName, f.FixedVersion, f.PrimaryURL, full)
+	md := fmt.Sprintf("**Vulnerability %s**\n| Severity | Package | Fixed Version | Link |\n| --- | --- | --- | --- |\n| %s | %s | %s | [%s](%s) |\n\n%s",
+		f.ID, f.Severity, f.PkgName, f.FixedVersion, f.ID, f.PrimaryURL, full)
+	return Rule{
+		ID:                   f.ID,
+		Name:                 name,
+		ShortDescription:     Message{Text: short},
+		FullDescription:      Message{Text: full},
+		DefaultConfiguration: Configuration{Level: level(f.Severity)},
+		HelpURI:              f.PrimaryURL,
+		Help:                 Help{Text: help, Markdown: md},
+		Properties: RuleProperties{
+			Precision:        "very-high",
+			SecuritySeverity: securitySeverity(f),
+			Tags:             []string{"vulnerability", "security", f.Severity},
+		},
+	}
+}
+
+func result(r *report.Report, res report.Result, f *match.Finding, idx int) Result {
+	uri := location(r, res)
+	msg := fmt.Sprintf("Package: %s\nInstalled Version: %s\nVulnerability %s\nSeverity: %s\nFixed Version: %s\nLink: [%s](%s)",
+		f.PkgName, f.InstalledVersion, f.ID, f.Severity, f.FixedVersion, f.ID, f.PrimaryURL)
+	if f.Layer.DiffID != "" {
+		msg += fmt.Sprintf("\nLayer: %s", f.Layer.DiffID)
+		if f.Layer.CreatedBy != "" {
+			msg += fmt.Sprintf(" (%s)", f.Layer.CreatedBy)
+		}
+	}
+	out := Result{
+		RuleID:    f.ID,
+		RuleIndex: idx,
+		Level:     level(f.Severity),
+		Message:   Message{Text: msg},
+		Locations: []Location{{
+			PhysicalLocation: PhysicalLocation{
+				ArtifactLocation: ArtifactLocation{URI: uri, URIBaseID: "ROOTPATH"},
+				Region:           Region{StartLine: 1, StartColumn: 1, EndLine: 1, EndColumn: 1},
+			},
+			Message: Message{Text: fmt.Sprintf("%s: %s@%s", uri, f.PkgName, f.InstalledVersion)},
+		}},
+		PartialFingerprints: map[string]string{"vigil/v1": f.ID + "|" + f.PkgName + "|" + f.InstalledVersion + "|" + res.Target},
+	}
+	if s := f.Suppressed; s != nil {
+		out.Suppressions = []Suppression{{Kind: "external", Status: "accepted", Justification: strings.TrimSpace(s.Kind + ": " + s.Source + " " + s.Statement + " " + cmp.Or(s.Justification, s.Reason))}}
+	}
+	return out
+}
+
+// location is a relative URI for the result: the lockfile of a language
+// result, else the image name with its tag or digest separator kept.
+func location(r *report.Report, res report.Result) string {
+	if res.Class == inventory.ClassLangPkgs && res.Target != "" {
+		return strings.TrimPrefix(res.Target, "/")
+	}
+	return strings.TrimPrefix(cmp.Or(r.Artifact.Name, res.Target), "/")
+}
+
+// level maps a severity to a SARIF level.
+func level(sev string) string {
+	switch sev {
+	case match.SeverityCritical, match.SeverityHigh:
+		return "error"
+	case match.SeverityMedium:
+		return "warning"
+	}
+	return "note"
+}
+
+// securitySeverity is GitHub's numeric severity: the highest CVSS v3 (else
+// v4, v2) base score any source gives, else a score standing for the
+// severity.
+func securitySeverity(f *match.Finding) string {
+	best := 0.0
+	for _, src := range slices.Sorted(maps.Keys(f.CVSS)) {
+		c := f.CVSS[src]
+		best = max(best, c.V3Score, c.V40Score)
+	}
+	if best == 0 {
+		switch f.Severity {
+		case match.SeverityCritical:
+			best = 9.5
+		case match.SeverityHigh:
+			best = 8.0
+		case match.SeverityMedium:
+			best = 5.5
+		case match.SeverityLow:
+			best = 2.0
+		}
+	}
+	return strconv.FormatFloat(best, 'f', 1, 64)
+}
