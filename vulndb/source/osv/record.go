@@ -94,7 +94,8 @@ func convert(r *record, source string) (converted, error) {
 	}
 	distro := false
 	for _, a := range r.Affected {
-		if _, lang := languages[a.Package.Ecosystem]; !lang {
+		_, lang := languages[a.Package.Ecosystem]
+		if _, ok := mapEcosystem(a.Package.Ecosystem); ok && !lang {
 			distro = true
 		}
 	}
