@@ -190,39 +190,41 @@ type Shown struct {
 func (db *DB) Show(id string) (Shown, bool, error) {
 	var s Shown
 	err := db.bolt.View(func(tx *bolt.Tx) error {
+		// Breadth-first over both link directions (records naming an id,
+		// and the aliases a record names), two hops deep: GO-1 → GHSA-1 →
+		// CVE-1 → every record naming CVE-1. Bounded so a distribution
+		// advisory listing hundreds of CVEs cannot explode the answer.
 		ids := []string{id}
-		seen := map[string]bool{id: true}
-		add := func(x string) {
-			if !seen[x] {
-				seen[x] = true
+		depth := map[string]int{id: 0}
+		add := func(x string, d int) {
+			if _, ok := depth[x]; !ok && len(ids) < maxShown {
+				depth[x] = d
 				ids = append(ids, x)
 			}
 		}
-		// Walk one level of links each way from id and from its
-		// aliases: id → records naming id; id → its aliases → records
-		// naming those.
-		for i := 0; i < len(ids) && i < 64; i++ {
+		for i := 0; i < len(ids); i++ {
 			cur := ids[i]
-			var linked []string
-			if raw := tx.Bucket(bucketAliases).Get([]byte(cur)); raw != nil {
-				if err := json.Unmarshal(raw, &linked); err != nil {
-					return fmt.Errorf("alias index %s: %w", cur, err)
-				}
-			}
 			v, err := db.vuln(tx, cur)
 			if err != nil {
 				return err
 			}
 			if v != nil {
 				s.Vulnerabilities = append(s.Vulnerabilities, *v)
-				if i == 0 {
-					linked = append(linked, v.Aliases...)
+			}
+			if depth[cur] >= 2 {
+				continue
+			}
+			var linked []string
+			if raw := tx.Bucket(bucketAliases).Get([]byte(cur)); raw != nil {
+				if err := json.Unmarshal(raw, &linked); err != nil {
+					return fmt.Errorf("alias index %s: %w", cur, err)
 				}
 			}
-			if i == 0 || strings.HasPrefix(cur, "CVE-") {
-				for _, l := range linked {
-					add(l)
-				}
+			if v != nil {
+				linked = append(linked, v.Aliases...)
+			}
+			for _, l := range linked {
+				add(l, depth[cur]+1)
 			}
 		}
 		for _, x := range ids {
@@ -256,11 +258,16 @@ func (db *DB) Show(id string) (Shown, bool, error) {
 	if err != nil {
 		return Shown{}, false, fmt.Errorf("vulndb: show %s: %w", id, err)
 	}
-	if len(s.Vulnerabilities) > 1 {
-		slices.SortStableFunc(s.Vulnerabilities[1:], func(a, b Vulnerability) int { return strings.Compare(a.ID, b.ID) })
+	first := 0
+	if len(s.Vulnerabilities) > 0 && s.Vulnerabilities[0].ID == id {
+		first = 1
 	}
+	slices.SortStableFunc(s.Vulnerabilities[first:], func(a, b Vulnerability) int { return strings.Compare(a.ID, b.ID) })
 	return s, len(s.Vulnerabilities) > 0 || len(s.Affected) > 0, nil
 }
+
+// maxShown bounds the ids Show follows.
+const maxShown = 256
 
 // Ecosystems returns the ecosystems that have records, sorted.
 func (db *DB) Ecosystems() ([]string, error) {
