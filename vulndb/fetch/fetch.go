@@ -1,0 +1,224 @@
+// Package fetch reads the files of an upstream feed from its base location:
+// an http(s) URL, a file:// URL or a plain directory laid out like the
+// upstream site (a mirror). Remote files can be cached on disk and
+// revalidated with ETag / Last-Modified.
+package fetch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Options configures a Fetcher.
+type Options struct {
+	// CacheDir, when set, keeps downloaded files under CacheDir/http and
+	// revalidates them with conditional requests.
+	CacheDir string
+	// Client is the HTTP client; nil means http.DefaultClient.
+	Client *http.Client
+	// Retries is how many times a request failing with a network error or
+	// a 5xx status is retried; 0 means 3.
+	Retries int
+	// UserAgent is sent with HTTP requests.
+	UserAgent string
+	Logger    *slog.Logger
+}
+
+// Fetcher opens files relative to one base location. It implements
+// vulndb.Fetcher.
+type Fetcher struct {
+	base *url.URL // http(s) base, or nil
+	root string   // local directory when base is nil
+	opts Options
+}
+
+// New returns a Fetcher for base: "https://…", "http://…", "file:///dir"
+// or a directory path.
+func New(base string, opts Options) (*Fetcher, error) {
+	if opts.Client == nil {
+		opts.Client = http.DefaultClient
+	}
+	if opts.Retries == 0 {
+		opts.Retries = 3
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "vigil-vulndb"
+	}
+	u, err := url.Parse(base)
+	switch {
+	case err == nil && (u.Scheme == "http" || u.Scheme == "https"):
+		if u.Host == "" {
+			return nil, fmt.Errorf("fetch: base %q has no host", base)
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		return &Fetcher{base: u, opts: opts}, nil
+	case err == nil && u.Scheme == "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("fetch: base %q: file URLs must not name a host", base)
+		}
+		return &Fetcher{root: filepath.FromSlash(u.Path), opts: opts}, nil
+	case err == nil && u.Scheme != "" && len(u.Scheme) > 1:
+		return nil, fmt.Errorf("fetch: base %q: unsupported scheme %q", base, u.Scheme)
+	}
+	return &Fetcher{root: base, opts: opts}, nil
+}
+
+// Open returns the file at rel, a slash-separated path below the base. A
+// missing file yields an error matching fs.ErrNotExist.
+func (f *Fetcher) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
+	if !fs.ValidPath(rel) || rel == "." {
+		return nil, fmt.Errorf("fetch: invalid path %q", rel)
+	}
+	if f.base == nil {
+		r, err := os.Open(filepath.Join(f.root, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+		return r, nil
+	}
+	u := *f.base
+	u.Path = path.Join(u.Path, rel)
+	u.RawPath = ""
+	return f.get(ctx, u.String())
+}
+
+// cacheMeta is stored beside a cached body.
+type cacheMeta struct {
+	URL          string `json:"url"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
+}
+
+func (f *Fetcher) get(ctx context.Context, rawURL string) (io.ReadCloser, error) {
+	var (
+		bodyPath, metaPath string
+		meta               cacheMeta
+		cached             bool
+	)
+	if f.opts.CacheDir != "" {
+		sum := sha256.Sum256([]byte(rawURL))
+		name := hex.EncodeToString(sum[:])
+		dir := filepath.Join(f.opts.CacheDir, "http")
+		bodyPath, metaPath = filepath.Join(dir, name), filepath.Join(dir, name+".json")
+		if raw, err := os.ReadFile(metaPath); err == nil && json.Unmarshal(raw, &meta) == nil && meta.URL == rawURL {
+			if _, err := os.Stat(bodyPath); err == nil {
+				cached = true
+			}
+		}
+	}
+	resp, err := f.do(ctx, rawURL, func(req *http.Request) {
+		if cached {
+			if meta.ETag != "" {
+				req.Header.Set("If-None-Match", meta.ETag)
+			}
+			if meta.LastModified != "" {
+				req.Header.Set("If-Modified-Since", meta.LastModified)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotModified && cached:
+		resp.Body.Close()
+		f.opts.Logger.Debug("fetch: cache hit", "url", rawURL)
+		r, err := os.Open(bodyPath)
+		if err != nil {
+			return nil, fmt.Errorf("fetch: cached %s: %w", rawURL, err)
+		}
+		return r, nil
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		resp.Body.Close()
+		return nil, fmt.Errorf("fetch: GET %s: %s: %w", rawURL, resp.Status, fs.ErrNotExist)
+	case resp.StatusCode != http.StatusOK:
+		resp.Body.Close()
+		return nil, fmt.Errorf("fetch: GET %s: %s", rawURL, resp.Status)
+	}
+	if f.opts.CacheDir == "" {
+		return resp.Body, nil
+	}
+	defer resp.Body.Close()
+	if err := os.MkdirAll(filepath.Dir(bodyPath), 0o755); err != nil {
+		return nil, fmt.Errorf("fetch: cache: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(bodyPath), ".download-*")
+	if err != nil {
+		return nil, fmt.Errorf("fetch: cache: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := io.Copy(tmp, resp.Body); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("fetch: GET %s: reading body: %w", rawURL, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("fetch: cache: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), bodyPath); err != nil {
+		return nil, fmt.Errorf("fetch: cache: %w", err)
+	}
+	meta = cacheMeta{URL: rawURL, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	if raw, err := json.Marshal(meta); err == nil {
+		if err := os.WriteFile(metaPath, raw, 0o644); err != nil {
+			f.opts.Logger.Warn("fetch: cannot record cache validators", "url", rawURL, "err", err)
+		}
+	}
+	r, err := os.Open(bodyPath)
+	if err != nil {
+		return nil, fmt.Errorf("fetch: cache: %w", err)
+	}
+	return r, nil
+}
+
+// do sends a GET, retrying network errors and 5xx responses with backoff.
+func (f *Fetcher) do(ctx context.Context, rawURL string, prepare func(*http.Request)) (*http.Response, error) {
+	var lastErr error
+	for attempt := 0; attempt <= f.opts.Retries; attempt++ {
+		if attempt > 0 {
+			wait := time.Duration(1<<(attempt-1)) * 500 * time.Millisecond
+			f.opts.Logger.Warn("fetch: retrying", "url", rawURL, "attempt", attempt, "err", lastErr)
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		if err != nil {
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+		req.Header.Set("User-Agent", f.opts.UserAgent)
+		prepare(req)
+		resp, err := f.opts.Client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			lastErr = err
+			continue
+		}
+		if resp.StatusCode >= 500 {
+			resp.Body.Close()
+			lastErr = fmt.Errorf("GET %s: %s", rawURL, resp.Status)
+			continue
+		}
+		return resp, nil
+	}
+	return nil, fmt.Errorf("fetch: GET %s: giving up after %d attempts: %w", rawURL, f.opts.Retries+1, lastErr)
+}

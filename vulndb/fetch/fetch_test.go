@@ -1,0 +1,94 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+)
+
+func readAll(t *testing.T, f *Fetcher, rel string) (string, error) {
+	t.Helper()
+	r, err := f.Open(context.Background(), rel)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	return string(b), err
+}
+
+func TestLocal(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "Rocky Linux"), 0o755)
+	os.WriteFile(filepath.Join(dir, "Rocky Linux", "all.zip"), []byte("zip"), 0o644)
+	for _, base := range []string{dir, "file://" + filepath.ToSlash(dir)} {
+		f, err := New(base, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := readAll(t, f, "Rocky Linux/all.zip"); err != nil || got != "zip" {
+			t.Errorf("%s: got %q, %v", base, got, err)
+		}
+		if _, err := readAll(t, f, "missing.txt"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: missing file: err = %v, want fs.ErrNotExist", base, err)
+		}
+		if _, err := readAll(t, f, "../etc/passwd"); err == nil {
+			t.Errorf("%s: escaping path accepted", base)
+		}
+	}
+	if _, err := New("ftp://example.com/x", Options{}); err == nil {
+		t.Error("ftp base accepted")
+	}
+}
+
+func TestHTTPRetryCacheAndNotFound(t *testing.T) {
+	var calls, fails atomic.Int32
+	fails.Store(2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		switch r.URL.EscapedPath() {
+		case "/base/Rocky%20Linux/all.zip":
+			if fails.Add(-1) >= 0 {
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			}
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("ETag", `"v1"`)
+			io.WriteString(w, "payload")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	f, err := New(srv.URL+"/base/", Options{CacheDir: t.TempDir(), Retries: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readAll(t, f, "Rocky Linux/all.zip"); err != nil || got != "payload" {
+		t.Fatalf("first fetch: %q, %v", got, err)
+	}
+	if calls.Load() != 3 {
+		t.Errorf("calls = %d, want 3 (two 503 then 200)", calls.Load())
+	}
+	if got, err := readAll(t, f, "Rocky Linux/all.zip"); err != nil || got != "payload" {
+		t.Fatalf("revalidated fetch: %q, %v", got, err)
+	}
+	if _, err := readAll(t, f, "nope.json"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("404: err = %v, want fs.ErrNotExist", err)
+	}
+	fails.Store(100)
+	f2, _ := New(srv.URL+"/base", Options{Retries: 1})
+	if _, err := readAll(t, f2, "Rocky Linux/all.zip"); err == nil {
+		t.Error("persistent 503 did not fail")
+	}
+}

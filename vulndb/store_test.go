@@ -1,0 +1,183 @@
+package vulndb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// fakeSource puts fixed records, or fails.
+type fakeSource struct {
+	name     string
+	affected []Affected
+	vulns    []Vulnerability
+	err      error
+}
+
+func (s fakeSource) Name() string        { return s.name }
+func (s fakeSource) DefaultBase() string { return "file:///nonexistent" }
+func (s fakeSource) Load(ctx context.Context, _ Fetcher, sink Sink) error {
+	for _, v := range s.vulns {
+		if err := sink.PutVulnerability(ctx, v); err != nil {
+			return err
+		}
+	}
+	for _, a := range s.affected {
+		if err := sink.PutAffected(ctx, a); err != nil {
+			return err
+		}
+	}
+	return s.err
+}
+
+func rng(intro, fixed string) Range {
+	return Range{Scheme: SchemeNpm, Events: []Event{{Introduced: intro}, {Fixed: fixed}}}
+}
+
+func build(t *testing.T, path string, srcs ...Source) (BuildReport, error) {
+	t.Helper()
+	return Build(context.Background(), BuildOptions{Path: path, Sources: srcs, Mirrors: map[string]string{}})
+}
+
+func TestBuildMergeAndShow(t *testing.T) {
+	ghsa := fakeSource{name: "ghsa",
+		vulns: []Vulnerability{
+			{ID: "GHSA-1", Aliases: []string{"CVE-1"}, Title: "t", Severities: []Severity{{Source: "ghsa", Severity: "HIGH"}}, Sources: []string{"ghsa"}},
+			{ID: "GHSA-1", Aliases: []string{"CVE-1", "GO-1"}, Description: "d", CWEs: []string{"CWE-79"}, Severities: []Severity{{Source: "ghsa", Severity: "CRITICAL"}}},
+		},
+		affected: []Affected{
+			{VulnID: "GHSA-1", Source: "ghsa", Ecosystem: "npm", Package: "lib", Ranges: []Range{rng("0", "1.0.0")}, Fixed: []string{"1.0.0"}, Status: StatusFixed},
+			{VulnID: "GHSA-1", Source: "ghsa", Ecosystem: "npm", Package: "lib", Ranges: []Range{rng("2.0.0", "2.1.0"), rng("0", "1.0.0")}, Fixed: []string{"2.1.0"}, Status: StatusFixed},
+		}}
+	nvd := fakeSource{name: "nvd", vulns: []Vulnerability{
+		{ID: "CVE-1", Title: "nvd title", CVSS: []CVSS{{Source: "nvd", Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Score: 9.8}}, Sources: []string{"nvd"}},
+		{ID: "CVE-1", EPSS: &EPSS{Score: 0.5, Percentile: 0.9}, KEV: &KEV{DateAdded: "2024-01-01"}},
+	}}
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	rep, err := build(t, path, ghsa, nvd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Metadata.Sources) != 2 || rep.Metadata.Sources[0].Affected != 2 || rep.Metadata.Sources[1].Vulnerabilities != 2 {
+		t.Errorf("report sources = %+v", rep.Metadata.Sources)
+	}
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if m := db.Metadata(); m.SchemaVersion != SchemaVersion || m.BuiltAt.IsZero() || !m.NextUpdate.After(m.BuiltAt) {
+		t.Errorf("metadata = %+v", m)
+	}
+	aff, err := db.Affected("npm", "lib")
+	if err != nil || len(aff) != 1 {
+		t.Fatalf("Affected = %+v, %v", aff, err)
+	}
+	if len(aff[0].Ranges) != 2 || !slices.Equal(aff[0].Fixed, []string{"1.0.0", "2.1.0"}) {
+		t.Errorf("merged affected = %+v", aff[0])
+	}
+	if got, _ := db.Affected("npm", "other"); got != nil {
+		t.Errorf("unknown package: %+v", got)
+	}
+	if got, _ := db.Affected("nope", "lib"); got != nil {
+		t.Errorf("unknown ecosystem: %+v", got)
+	}
+	v, ok, err := db.Vulnerability("GHSA-1")
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if v.Title != "t" || v.Description != "d" || !slices.Equal(v.Aliases, []string{"CVE-1", "GO-1"}) ||
+		len(v.Severities) != 1 || v.Severities[0].Severity != "CRITICAL" || !slices.Equal(v.CWEs, []string{"CWE-79"}) {
+		t.Errorf("merged vulnerability = %+v", v)
+	}
+	cve, _, _ := db.Vulnerability("CVE-1")
+	if cve.EPSS == nil || cve.KEV == nil || len(cve.CVSS) != 1 || cve.Title != "nvd title" {
+		t.Errorf("CVE-1 = %+v", cve)
+	}
+	shown, ok, err := db.Show("CVE-1")
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if len(shown.Vulnerabilities) != 2 || shown.Vulnerabilities[0].ID != "CVE-1" || shown.Vulnerabilities[1].ID != "GHSA-1" || len(shown.Affected) != 1 {
+		t.Errorf("Show(CVE-1) = %+v", shown)
+	}
+	shown, _, _ = db.Show("GO-1") // only named as an alias
+	if len(shown.Vulnerabilities) != 2 {
+		t.Errorf("Show(GO-1) = %+v", shown)
+	}
+	if _, ok, _ := db.Show("CVE-404"); ok {
+		t.Error("Show of an unknown id found something")
+	}
+}
+
+func TestFailedBuildKeepsOldDB(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vigil.db")
+	good := fakeSource{name: "good", vulns: []Vulnerability{{ID: "CVE-OLD"}}}
+	if _, err := build(t, path, good); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	bad := fakeSource{name: "bad", vulns: []Vulnerability{{ID: "CVE-NEW"}}, err: errors.New("feed unreadable")}
+	if _, err := build(t, path, good, bad); err == nil {
+		t.Fatal("build with a failing source succeeded")
+	}
+	after, _ := os.ReadFile(path)
+	if string(before) != string(after) {
+		t.Error("failed build changed the database")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("leftover files: %v", entries)
+	}
+	bin := fakeSource{name: "nul", affected: []Affected{{VulnID: "X", Ecosystem: "npm", Package: "a\x00b"}}}
+	if _, err := build(t, path, bin); err == nil {
+		t.Error("NUL in package name accepted")
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.db")
+	os.WriteFile(junk, []byte("not a database at all, just some bytes"), 0o644)
+	for _, p := range []string{junk, filepath.Join(dir, "missing.db")} {
+		if db, err := Open(p); err == nil {
+			db.Close()
+			t.Errorf("Open(%s) succeeded", p)
+		}
+	}
+}
+
+// BenchmarkOpenLookup measures Open plus 1,000 lookups on a database of
+// 20,000 packages.
+func BenchmarkOpenLookup(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "vigil.db")
+	var affected []Affected
+	for i := range 20000 {
+		affected = append(affected, Affected{VulnID: fmt.Sprintf("CVE-2024-%d", i), Source: "bench", Ecosystem: "npm",
+			Package: fmt.Sprintf("pkg-%d", i), Ranges: []Range{rng("0", "1.2.3")}, Fixed: []string{"1.2.3"}, Status: StatusFixed})
+	}
+	if _, err := Build(context.Background(), BuildOptions{Path: path, Sources: []Source{fakeSource{name: "bench", affected: affected}}}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		db, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range 1000 {
+			if _, err := db.Affected("npm", fmt.Sprintf("pkg-%d", i*13)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		db.Close()
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "ms/open+1000")
+	}
+}
