@@ -9,8 +9,9 @@ import (
 // ecosystem, package), into a: ranges, versions, fixed versions, arches and
 // symbols are unioned (first-seen order kept). The status is fixed when
 // either record is fixed, otherwise the later non-empty status wins.
-// TODO(version): sort Fixed lowest first with package version once merged;
-// until then fixed versions stay in the order the sources gave them.
+// Fixed versions stay in the order the sources gave them: ordering needs the
+// scheme's comparer, which the matcher applies (package version depends on
+// this package for the scheme names, so vulndb cannot use it).
 func mergeAffected(a, b Affected) Affected {
 	for _, r := range b.Ranges {
 		if !slices.ContainsFunc(a.Ranges, func(x Range) bool { return equalRange(x, r) }) {

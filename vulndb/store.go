@@ -281,6 +281,16 @@ func (db *DB) Ecosystems() ([]string, error) {
 	return out, err
 }
 
+// HasEcosystem reports whether any record exists for the ecosystem.
+func (db *DB) HasEcosystem(ecosystem string) (bool, error) {
+	found := false
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bucketAffected).Bucket([]byte(ecosystem)) != nil
+		return nil
+	})
+	return found, err
+}
+
 func (db *DB) decode(raw []byte, v any) error {
 	plain, err := db.dec.DecodeAll(raw, nil)
 	if err != nil {

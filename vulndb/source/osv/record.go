@@ -158,7 +158,6 @@ func convert(r *record, source string) (converted, error) {
 			rec.Ranges = append(rec.Ranges, vulndb.Range{Scheme: t.scheme, Events: rg.Events})
 			for _, e := range rg.Events {
 				if e.Fixed != "" && !contains(rec.Fixed, e.Fixed) {
-					// TODO(version): sort lowest first with package version.
 					rec.Fixed = append(rec.Fixed, e.Fixed)
 				}
 			}
