@@ -67,7 +67,7 @@ func (*Source) Name() string { return "debian" }
 // DefaultBase returns https://security-tracker.debian.org/tracker/data/.
 func (*Source) DefaultBase() string { return "https://security-tracker.debian.org/tracker/data/" }
 
-// Releases maps Debian codenames to the release numbers used in
+// releases maps Debian codenames to the release numbers used in
 // ecosystems ("debian:12").
 var releases = map[string]string{
 	"buzz": "1.1", "rex": "1.2", "bo": "1.3", "hamm": "2.0", "slink": "2.1",
