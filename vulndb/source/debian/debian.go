@@ -1,0 +1,209 @@
+// Package debian reads the Debian security tracker's JSON export,
+// https://security-tracker.debian.org/tracker/data/json.
+//
+// Format: {"<source package>": {"<CVE-… or TEMP-…>": {"description",
+// "releases": {"<codename>": {"status", "fixed_version", "urgency",
+// "nodsa", "nodsa_reason", "repositories"}}}}}. The document (~70 MB) is
+// streamed one (package, issue) entry at a time.
+//
+// Records: one Affected per (issue, source package, release), ecosystem
+// "debian:<major>" (codenames buzz…duke map to 1.1…15), scheme deb, source
+// "debian". sid (unstable) is kept as "debian:sid": it has no number, and
+// an image built from it reports no VERSION_ID; experimental and unknown
+// codenames are skipped. One Vulnerability per issue carries the
+// description.
+//
+// Status mapping:
+//   - resolved, fixed_version "0"     → not_affected (the tracker's <not-affected>)
+//   - resolved, fixed_version v       → fixed, range introduced "0" → fixed v
+//   - open, urgency "end-of-life"     → end_of_life (no security support)
+//   - open, nodsa_reason "ignored"    → will_not_fix
+//   - open, plain no-dsa or postponed → affected (may still be fixed in a
+//     point release)
+//   - open or undetermined            → affected
+//
+// Severity (Affected.Severity) comes from urgency, ignoring the "**" that
+// marks NVD-derived values: high → HIGH, medium → MEDIUM, low and
+// unimportant → LOW, "not yet assigned" and end-of-life → UNKNOWN.
+//
+// Limits: DSA/DLA advisory ids are not attached; "resolved" without a
+// fixed version is logged and skipped; the releases list only the
+// tracker's supported releases, so records for older releases disappear
+// from the feed.
+package debian
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/source/internal/feed"
+)
+
+// File is the tracker document's name below the base.
+const File = "json"
+
+// Options configure the source.
+type Options struct {
+	// Logger receives warnings; nil means slog.Default.
+	Logger *slog.Logger
+}
+
+// Source is the Debian security tracker feed.
+type Source struct{ opts Options }
+
+// New returns the source configured by opts.
+func New(opts Options) *Source { return &Source{opts: opts} }
+
+// Name returns "debian".
+func (*Source) Name() string { return "debian" }
+
+// DefaultBase returns https://security-tracker.debian.org/tracker/data/.
+func (*Source) DefaultBase() string { return "https://security-tracker.debian.org/tracker/data/" }
+
+// releases maps Debian codenames to the release numbers used in
+// ecosystems ("debian:12").
+var releases = map[string]string{
+	"buzz": "1.1", "rex": "1.2", "bo": "1.3", "hamm": "2.0", "slink": "2.1",
+	"potato": "2.2", "woody": "3.0", "sarge": "3.1", "etch": "4", "lenny": "5",
+	"squeeze": "6", "wheezy": "7", "jessie": "8", "stretch": "9", "buster": "10",
+	"bullseye": "11", "bookworm": "12", "trixie": "13", "forky": "14", "duke": "15",
+	"sid": "sid",
+}
+
+// Release returns the ecosystem release for a codename ("bookworm" → "12",
+// "sid" → "sid") and whether it is known.
+func Release(codename string) (string, bool) {
+	r, ok := releases[codename]
+	return r, ok
+}
+
+type issue struct {
+	Description string          `json:"description"`
+	Releases    json.RawMessage `json:"releases"`
+}
+
+type release struct {
+	Status       string `json:"status"`
+	FixedVersion string `json:"fixed_version"`
+	Urgency      string `json:"urgency"`
+	NoDSA        string `json:"nodsa"`
+	NoDSAReason  string `json:"nodsa_reason"`
+}
+
+// Load streams the tracker document.
+func (s *Source) Load(ctx context.Context, f vulndb.Fetcher, sink vulndb.Sink) error {
+	log := feed.Logger(s.opts.Logger)
+	rc, err := f.Open(ctx, File)
+	if err != nil {
+		return fmt.Errorf("debian: %w", err)
+	}
+	defer rc.Close()
+	skipped := map[string]bool{}
+	dec := json.NewDecoder(rc)
+	err = feed.Object(dec, func(pkg string) error {
+		return feed.Object(dec, func(id string) error {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return s.issue(ctx, sink, log, skipped, pkg, id, raw)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("debian: %s: %w", File, err)
+	}
+	if len(skipped) > 0 {
+		log.Debug("debian: skipped unknown releases", "codenames", slices.Sorted(maps.Keys(skipped)))
+	}
+	return nil
+}
+
+func (s *Source) issue(ctx context.Context, sink vulndb.Sink, log *slog.Logger, skipped map[string]bool, pkg, id string, raw json.RawMessage) error {
+	var is issue
+	var rels map[string]release
+	err := json.Unmarshal(raw, &is)
+	if err == nil {
+		// The tracker writes an empty releases object as [].
+		if r := bytes.TrimSpace(is.Releases); len(r) > 0 && r[0] != '[' {
+			err = json.Unmarshal(r, &rels)
+		}
+	}
+	if err != nil {
+		log.Warn("debian: skipping malformed entry", "package", pkg, "id", id, "err", err)
+		return nil
+	}
+	for _, codename := range slices.Sorted(maps.Keys(rels)) {
+		num, ok := Release(codename)
+		if !ok {
+			skipped[codename] = true
+			continue
+		}
+		a, ok := affected(rels[codename])
+		if !ok {
+			log.Warn("debian: skipping entry with unknown state", "package", pkg, "id", id, "release", codename, "status", rels[codename].Status)
+			continue
+		}
+		a.VulnID, a.Source, a.Ecosystem, a.Package = id, "debian", "debian:"+num, pkg
+		if err := sink.PutAffected(ctx, a); err != nil {
+			return err
+		}
+	}
+	if is.Description == "" {
+		return nil
+	}
+	return sink.PutVulnerability(ctx, vulndb.Vulnerability{ID: id, Description: is.Description, Sources: []string{"debian"}})
+}
+
+// affected maps one release entry; ok is false for an unusable entry.
+func affected(r release) (vulndb.Affected, bool) {
+	a := vulndb.Affected{Severity: severity(r.Urgency)}
+	urgency := strings.TrimSuffix(r.Urgency, "**")
+	switch r.Status {
+	case "resolved":
+		switch r.FixedVersion {
+		case "":
+			return a, false
+		case "0":
+			a.Status = vulndb.StatusNotAffected
+		default:
+			a.Status = vulndb.StatusFixed
+			a.Fixed = []string{r.FixedVersion}
+			a.Ranges = []vulndb.Range{{Scheme: vulndb.SchemeDeb, Events: []vulndb.Event{{Introduced: "0"}, {Fixed: r.FixedVersion}}}}
+		}
+	case "open", "undetermined":
+		switch {
+		case urgency == "end-of-life":
+			a.Status = vulndb.StatusEndOfLife
+		case r.NoDSAReason == "ignored":
+			a.Status = vulndb.StatusWillNotFix
+		default:
+			a.Status = vulndb.StatusAffected
+		}
+		a.Ranges = []vulndb.Range{{Scheme: vulndb.SchemeDeb, Events: []vulndb.Event{{Introduced: "0"}}}}
+	default:
+		return a, false
+	}
+	return a, true
+}
+
+func severity(urgency string) string {
+	switch strings.TrimSuffix(urgency, "**") {
+	case "high":
+		return "HIGH"
+	case "medium":
+		return "MEDIUM"
+	case "low", "unimportant":
+		return "LOW"
+	}
+	return "UNKNOWN"
+}
