@@ -9,13 +9,29 @@ import (
 	"strings"
 
 	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/source/alpine"
+	"github.com/vigil-scanner/vigil/vulndb/source/chainguard"
+	"github.com/vigil-scanner/vigil/vulndb/source/debian"
+	"github.com/vigil-scanner/vigil/vulndb/source/epss"
+	"github.com/vigil-scanner/vigil/vulndb/source/kev"
+	"github.com/vigil-scanner/vigil/vulndb/source/nvd"
 	"github.com/vigil-scanner/vigil/vulndb/source/osv"
+	"github.com/vigil-scanner/vigil/vulndb/source/redhat"
+	"github.com/vigil-scanner/vigil/vulndb/source/wolfi"
 )
 
 // All returns every source of a default build.
 func All(logger *slog.Logger) []vulndb.Source {
 	return []vulndb.Source{
+		alpine.New(alpine.Options{Logger: logger}),
+		wolfi.New(wolfi.Options{Logger: logger}),
+		chainguard.New(chainguard.Options{Logger: logger}),
+		debian.New(debian.Options{Logger: logger}),
+		redhat.New(redhat.Options{Logger: logger}),
 		osv.All(logger),
+		nvd.New(nvd.Options{Logger: logger}),
+		epss.New(epss.Options{Logger: logger}),
+		kev.New(kev.Options{Logger: logger}),
 	}
 }
 
