@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,10 +96,7 @@ func Build(ctx context.Context, opts BuildOptions) (BuildReport, error) {
 	g.SetLimit(parallel)
 	for i, src := range opts.Sources {
 		g.Go(func() error {
-			base := src.DefaultBase()
-			if m, ok := opts.Mirrors[src.Name()]; ok {
-				base = m
-			}
+			base := mirrorFor(opts.Mirrors, src)
 			f, err := newFetcher(base)
 			if err != nil {
 				return fmt.Errorf("source %s: %w", src.Name(), err)
@@ -150,4 +148,20 @@ func (c *countingSink) PutAffected(ctx context.Context, a Affected) error {
 func (c *countingSink) PutVulnerability(ctx context.Context, v Vulnerability) error {
 	c.vulns.Add(1)
 	return c.sink.PutVulnerability(ctx, v)
+}
+
+// mirrorFor is the base a source reads from: a mirror named for the source
+// ("osv:Go"), else one named for its family ("osv" serves every
+// "osv:<ECOSYSTEM>"), else the upstream.
+func mirrorFor(mirrors map[string]string, src Source) string {
+	name := src.Name()
+	if m, ok := mirrors[name]; ok {
+		return m
+	}
+	if family, _, ok := strings.Cut(name, ":"); ok {
+		if m, ok := mirrors[family]; ok {
+			return m
+		}
+	}
+	return src.DefaultBase()
 }

@@ -91,7 +91,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress and only errors")
 	pf.BoolVarP(&g.debug, "debug", "d", false, "print debug logs")
 
-	root.AddCommand(newVersionCmd(g))
+	root.AddCommand(newVersionCmd(g), newDBCmd(g))
 	return root
 }
 

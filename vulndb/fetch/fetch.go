@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -81,7 +82,20 @@ func New(base string, opts Options) (*Fetcher, error) {
 
 // Open returns the file at rel, a slash-separated path below the base. A
 // missing file yields an error matching fs.ErrNotExist.
+//
+// Two forms serve sources that list or query their upstream: rel "" is the
+// base's index (an HTTP server's directory listing; for a local mirror, an
+// HTML listing of the directory made the same way), and rel starting with
+// "?" is a query string appended to an HTTP base (API paging).
 func (f *Fetcher) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
+	if rel == "" {
+		return f.index(ctx)
+	}
+	if query, ok := strings.CutPrefix(rel, "?"); ok && f.base != nil {
+		u := *f.base
+		u.RawQuery = query
+		return f.get(ctx, u.String())
+	}
 	if !fs.ValidPath(rel) || rel == "." {
 		return nil, fmt.Errorf("fetch: invalid path %q", rel)
 	}
@@ -96,6 +110,30 @@ func (f *Fetcher) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
 	u.Path = path.Join(u.Path, rel)
 	u.RawPath = ""
 	return f.get(ctx, u.String())
+}
+
+// index returns the base's directory listing.
+func (f *Fetcher) index(ctx context.Context) (io.ReadCloser, error) {
+	if f.base != nil {
+		u := *f.base
+		u.Path += "/"
+		return f.get(ctx, u.String())
+	}
+	entries, err := os.ReadDir(f.root)
+	if err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("<html><body><pre>\n")
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() {
+			name += "/"
+		}
+		fmt.Fprintf(&b, "<a href=\"%s\">%s</a>\n", html.EscapeString(name), html.EscapeString(name))
+	}
+	b.WriteString("</pre></body></html>\n")
+	return io.NopCloser(strings.NewReader(b.String())), nil
 }
 
 // cacheMeta is stored beside a cached body.
