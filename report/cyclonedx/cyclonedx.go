@@ -11,8 +11,6 @@ package cyclonedx
 import (
 	"bytes"
 	"cmp"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,7 +36,7 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 	if err := encode(&buf, bom); err != nil {
 		return err
 	}
-	bom.SerialNumber = "urn:uuid:" + uuidV5(serialNamespace, buf.Bytes())
+	bom.SerialNumber = "urn:uuid:" + sbom.UUIDv5(serialNamespace, buf.Bytes())
 	buf.Reset()
 	if err := encode(&buf, bom); err != nil {
 		return err
@@ -291,19 +289,6 @@ func nilIfEmpty(props []cdx.Property) *[]cdx.Property {
 		return nil
 	}
 	return &props
-}
-
-// uuidV5 returns the RFC 9562 name-based (SHA-1) UUID of name in ns.
-func uuidV5(ns [16]byte, name []byte) string {
-	h := sha1.New()
-	h.Write(ns[:])
-	h.Write(name)
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50
-	u[8] = u[8]&0x3f | 0x80
-	s := hex.EncodeToString(u[:])
-	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
 }
 
 // serialNamespace is the UUID namespace of vigil's BOM serial numbers, a

@@ -5,6 +5,8 @@ package sbom
 
 import (
 	"cmp"
+	"crypto/sha1"
+	"encoding/hex"
 	"strconv"
 	"strings"
 
@@ -113,4 +115,18 @@ func Roots(res report.Result) []int {
 		}
 	}
 	return roots
+}
+
+// UUIDv5 returns the RFC 9562 name-based (SHA-1) UUID of name in the
+// namespace ns, in its textual form.
+func UUIDv5(ns [16]byte, name []byte) string {
+	h := sha1.New()
+	h.Write(ns[:])
+	h.Write(name)
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50
+	u[8] = u[8]&0x3f | 0x80
+	s := hex.EncodeToString(u[:])
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
 }
