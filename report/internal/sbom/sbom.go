@@ -18,7 +18,7 @@ import (
 
 // ImagePurl returns the pkg:oci purl of a container image: its name is the
 // last path element of the first repo digest's repository, its version that
-// digest, with repository_url and arch qualifiers. It returns "" when the
+// digest, with repository_url and arch (without variant) qualifiers. It returns "" when the
 // artifact is not an image or has no repo digest.
 func ImagePurl(a inventory.Artifact) string {
 	if a.Type != inventory.TypeContainerImage || len(a.RepoDigests) == 0 {
@@ -30,7 +30,8 @@ func ImagePurl(a inventory.Artifact) string {
 	}
 	name := strings.ToLower(repo[strings.LastIndex(repo, "/")+1:])
 	q := packageurl.Qualifiers{}
-	if _, arch, ok := strings.Cut(a.Platform, "/"); ok && arch != "" {
+	if parts := strings.Split(a.Platform, "/"); len(parts) > 1 && parts[1] != "" {
+		arch := parts[1]
 		q = append(q, packageurl.Qualifier{Key: "arch", Value: arch})
 	}
 	q = append(q, packageurl.Qualifier{Key: "repository_url", Value: repo})
