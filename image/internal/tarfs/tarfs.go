@@ -46,7 +46,7 @@ type entry struct {
 	name   string
 	link   string // symlink or hardlink target, as an archive path
 	ord    int    // position in the archive, to find it again in a gzip stream
-	offset int64  // plain archives: where the file's data starts
+	offset int64  // where the file's data starts in the (uncompressed) tar
 	size   int64
 	head   []byte // the first headSize bytes
 	data   []byte // gzip archives: the whole file, when small
@@ -86,13 +86,24 @@ func (fsys *FS) index() error {
 		return err
 	}
 	defer closeFn()
+	pos := func() (int64, error) { return fsys.file.Seek(0, io.SeekCurrent) }
+	if fsys.gzipped {
+		cr := &counter{r: r}
+		r, pos = cr, func() (int64, error) { return cr.n, nil }
+	}
 	tr := tar.NewReader(r)
 	cached := 0
+	var dataEnd int64 // where the last member's padded data ends
 	for ord := 0; ; ord++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			if ord == 0 {
 				return fmt.Errorf("%s: empty tar archive", fsys.path)
+			}
+			// archive/tar accepts a stream that stops between members;
+			// a complete archive ends with zero blocks.
+			if end, err := pos(); err != nil || end <= dataEnd {
+				return fmt.Errorf("%s: archive is truncated: no end-of-archive marker", fsys.path)
 			}
 			return nil
 		}
@@ -102,6 +113,11 @@ func (fsys *FS) index() error {
 		if ord >= maxEntries {
 			return fmt.Errorf("%s: more than %d entries in archive", fsys.path, maxEntries)
 		}
+		start, err := pos()
+		if err != nil {
+			return fmt.Errorf("%s: %w", fsys.path, err)
+		}
+		dataEnd = start + (hdr.Size+511)&^511
 		name, ok := clean(hdr.Name)
 		if !ok {
 			continue
@@ -127,11 +143,7 @@ func (fsys *FS) index() error {
 			continue // directories, devices, sparse files: not part of an image
 		}
 		if e.link == "" {
-			if !fsys.gzipped {
-				if e.offset, err = fsys.file.Seek(0, io.SeekCurrent); err != nil {
-					return fmt.Errorf("%s: %w", fsys.path, err)
-				}
-			}
+			e.offset = start
 			if fsys.gzipped && e.size <= maxCached && cached+int(e.size) <= maxCacheSize {
 				e.data = make([]byte, e.size)
 				if _, err := io.ReadFull(tr, e.data); err != nil {
@@ -283,3 +295,15 @@ func (i info) Mode() fs.FileMode  { return 0o444 }
 func (i info) ModTime() time.Time { return time.Time{} }
 func (i info) IsDir() bool        { return false }
 func (i info) Sys() any           { return nil }
+
+// counter counts the bytes read through it.
+type counter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
