@@ -4,9 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,5 +273,12 @@ func extract(r io.Reader, dir string) error {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			return err
 		}
+	}
+}
+
+func unixDialer(sock string) func(ctx context.Context, _, _ string) (net.Conn, error) {
+	return func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
 	}
 }
