@@ -38,9 +38,6 @@ func DefaultPlatform() v1.Platform {
 	if runtime.GOOS == "windows" {
 		p.OS = "windows"
 	}
-	if p.Architecture == "arm64" {
-		p.Variant = "" // v8 or none: both are arm64 images
-	}
 	return p
 }
 
