@@ -60,7 +60,7 @@ func ParsePlatform(s string) (v1.Platform, error) {
 // Candidate is an image a source holds.
 type Candidate struct {
 	Refs     []string // names it is known by, if any
-	Digest   v1.Hash  // manifest digest, if known
+	Digest   v1.Hash  // manifest digest; for docker-save archives the image ID (config digest)
 	Platform *v1.Platform
 }
 
