@@ -1,0 +1,96 @@
+package tarfs
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// writeArchive writes a tar with a large file (past the in-memory bound), a
+// small one, a symlink and a hard link to them, and an entry that climbs out.
+func writeArchive(t *testing.T, gzipped bool) (string, []byte) {
+	t.Helper()
+	big := bytes.Repeat([]byte("0123456789abcdef"), (maxCached+4096)/16)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []struct {
+		hdr  tar.Header
+		body []byte
+	}{
+		{tar.Header{Name: "./dir/big.tar", Typeflag: tar.TypeReg}, big},
+		{tar.Header{Name: "small.json", Typeflag: tar.TypeReg}, []byte(`{}`)},
+		{tar.Header{Name: "dir/link.tar", Typeflag: tar.TypeSymlink, Linkname: "big.tar"}, nil},
+		{tar.Header{Name: "hard.json", Typeflag: tar.TypeLink, Linkname: "small.json"}, nil},
+		{tar.Header{Name: "../escape", Typeflag: tar.TypeReg}, []byte("x")},
+	} {
+		h.hdr.Size, h.hdr.Mode = int64(len(h.body)), 0o644
+		if err := tw.WriteHeader(&h.hdr); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(h.body)
+	}
+	tw.Close()
+	data := buf.Bytes()
+	if gzipped {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(data)
+		zw.Close()
+		data = z.Bytes()
+	}
+	p := filepath.Join(t.TempDir(), "a.tar")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p, big
+}
+
+func TestFS(t *testing.T) {
+	for _, gzipped := range []bool{false, true} {
+		p, big := writeArchive(t, gzipped)
+		fsys, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fsys.Close()
+		if fsys.Gzipped() != gzipped {
+			t.Errorf("Gzipped() = %v, want %v", fsys.Gzipped(), gzipped)
+		}
+		want := map[string][]byte{"dir/big.tar": big, "dir/link.tar": big, "small.json": []byte(`{}`), "hard.json": []byte(`{}`)}
+		var wg sync.WaitGroup
+		for name, body := range want {
+			for range 2 { // concurrent readers of the same file
+				wg.Go(func() {
+					got, err := fs.ReadFile(fsys, name)
+					if err != nil {
+						t.Errorf("gzipped=%v: %s: %v", gzipped, name, err)
+					} else if !bytes.Equal(got, body) {
+						t.Errorf("gzipped=%v: %s: read %d bytes, want %d", gzipped, name, len(got), len(body))
+					}
+				})
+			}
+		}
+		wg.Wait()
+		for _, name := range []string{"escape", "../escape", "missing"} {
+			if _, err := fsys.Open(name); err == nil {
+				t.Errorf("gzipped=%v: Open(%q) succeeded", gzipped, name)
+			}
+		}
+		// A short read of a large gzip member must not decompress it.
+		f, _ := fsys.Open("dir/big.tar")
+		head := make([]byte, 4)
+		if _, err := io.ReadFull(f, head); err != nil || string(head) != "0123" {
+			t.Errorf("head = %q, %v", head, err)
+		}
+		if gzipped && f.(*file).rest {
+			t.Error("reading the head started a decompression pass")
+		}
+		f.Close()
+	}
+}

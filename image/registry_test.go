@@ -1,0 +1,209 @@
+package image_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/vigil-scanner/vigil/image"
+	"github.com/vigil-scanner/vigil/internal/testutil"
+)
+
+// startRegistry runs Debian's docker-registry on a free loopback port,
+// with htpasswd auth when user is set, and returns its host:port.
+func startRegistry(t *testing.T, user, password string) string {
+	t.Helper()
+	bin := testutil.RequireTool(t, "docker-registry")
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	if user != "" {
+		htpasswd := testutil.RequireTool(t, "htpasswd")
+		out, err := exec.Command(htpasswd, "-Bbn", user, password).Output()
+		if err != nil {
+			t.Fatalf("htpasswd: %v", err)
+		}
+		writeFile(t, filepath.Join(dir, "htpasswd"), out)
+		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: vigil-test\n    path: %s\n", filepath.Join(dir, "htpasswd"))
+	}
+	writeFile(t, filepath.Join(dir, "config.yml"), []byte(cfg))
+	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
+	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logf.Close()
+	})
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("registry did not start: %v\n%s", err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return addr
+}
+
+func push(t *testing.T, ref string, img v1.Image, auth authn.Authenticator) {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ggcrremote.Write(r, img, ggcrremote.WithAuth(auth)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenRegistry(t *testing.T) {
+	reg := startRegistry(t, "", "")
+	img := newImage(t, "linux/amd64", gz, "pushed")
+	push(t, reg+"/test/a:1", img, authn.Anonymous)
+	digest := digestOf(t, img)
+
+	amd, arm := newImage(t, "linux/amd64", zst, "amd"), newImage(t, "linux/arm64", gz, "arm")
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}},
+	)
+	multi, _ := name.ParseReference(reg + "/test/multi:2")
+	if err := ggcrremote.WriteIndex(multi, idx); err != nil {
+		t.Fatal(err)
+	}
+	idxDigest, _ := idx.Digest()
+
+	tests := []struct {
+		name, ref, platform string
+		wantOS              string
+		wantDigests         []string
+		wantTags            []string
+		wantErr             string
+	}{
+		{name: "by tag", ref: reg + "/test/a:1", wantOS: "ID=pushed\n",
+			wantDigests: []string{reg + "/test/a@" + digest}, wantTags: []string{reg + "/test/a:1"}},
+		{name: "by digest", ref: reg + "/test/a@" + digest, wantOS: "ID=pushed\n",
+			wantDigests: []string{reg + "/test/a@" + digest}},
+		{name: "index arm64", ref: reg + "/test/multi:2", platform: "linux/arm64", wantOS: "ID=arm\n",
+			wantDigests: []string{reg + "/test/multi@" + idxDigest.String()}, wantTags: []string{reg + "/test/multi:2"}},
+		{name: "index amd64", ref: reg + "/test/multi:2", platform: "linux/amd64", wantOS: "ID=amd\n",
+			wantDigests: []string{reg + "/test/multi@" + idxDigest.String()}, wantTags: []string{reg + "/test/multi:2"}},
+		{name: "index missing platform", ref: reg + "/test/multi:2", platform: "linux/ppc64le",
+			wantErr: "no matching image for platform linux/ppc64le; found: " + digestOf(t, amd) + " [linux/amd64]; " + digestOf(t, arm) + " [linux/arm64/v8]"},
+		{name: "unknown tag", ref: reg + "/test/a:nope", wantErr: "MANIFEST_UNKNOWN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := image.Open(context.Background(), tt.ref, image.Options{Sources: []string{"remote"}, Platform: tt.platform})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "remote: ") {
+					t.Fatalf("error = %v, want one from remote containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Close()
+			if s := osRelease(t, got); s != tt.wantOS {
+				t.Errorf("os-release = %q, want %q", s, tt.wantOS)
+			}
+			if !slices.Equal(got.RepoDigests, tt.wantDigests) || !slices.Equal(got.RepoTags, tt.wantTags) {
+				t.Errorf("RepoDigests, RepoTags = %q, %q; want %q, %q", got.RepoDigests, got.RepoTags, tt.wantDigests, tt.wantTags)
+			}
+		})
+	}
+}
+
+func TestOpenRegistryAuth(t *testing.T) {
+	reg := startRegistry(t, "vigil", "s3cret")
+	img := newImage(t, "linux/amd64", gz, "private")
+	push(t, reg+"/private/a:1", img, &authn.Basic{Username: "vigil", Password: "s3cret"})
+	ref := reg + "/private/a:1"
+
+	// No Docker config of the user's may leak into the test.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("DOCKER_CONFIG", filepath.Join(home, "nonexistent"))
+	t.Setenv("XDG_RUNTIME_DIR", home)
+	t.Setenv("VIGIL_USERNAME", "")
+	t.Setenv("VIGIL_PASSWORD", "")
+
+	open := func(t *testing.T, opts image.Options) (*image.Image, error) {
+		opts.Sources = []string{"remote"}
+		return image.Open(context.Background(), ref, opts)
+	}
+	ok := func(t *testing.T, img *image.Image, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Close()
+		if s := osRelease(t, img); s != "ID=private\n" {
+			t.Errorf("os-release = %q", s)
+		}
+	}
+	t.Run("anonymous", func(t *testing.T) {
+		_, err := open(t, image.Options{})
+		if err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+			t.Fatalf("error = %v, want UNAUTHORIZED", err)
+		}
+	})
+	t.Run("options", func(t *testing.T) {
+		img, err := open(t, image.Options{Username: "vigil", Password: "s3cret"})
+		ok(t, img, err)
+	})
+	t.Run("env", func(t *testing.T) {
+		t.Setenv("VIGIL_USERNAME", "vigil")
+		t.Setenv("VIGIL_PASSWORD", "s3cret")
+		img, err := open(t, image.Options{})
+		ok(t, img, err)
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		t.Setenv("VIGIL_USERNAME", "vigil")
+		t.Setenv("VIGIL_PASSWORD", "wrong")
+		_, err := open(t, image.Options{})
+		if err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+			t.Fatalf("error = %v, want UNAUTHORIZED", err)
+		}
+	})
+	t.Run("docker config", func(t *testing.T) {
+		dir := t.TempDir()
+		auth := base64.StdEncoding.EncodeToString([]byte("vigil:s3cret"))
+		writeFile(t, filepath.Join(dir, "config.json"), fmt.Appendf(nil, `{"auths":{%q:{"auth":%q}}}`, reg, auth))
+		t.Setenv("DOCKER_CONFIG", dir)
+		img, err := open(t, image.Options{})
+		ok(t, img, err)
+	})
+}
