@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"slices"
@@ -375,5 +376,29 @@ func TestReadDir(t *testing.T) {
 	}
 	if _, err := fs.ReadFile(tree.FS(), "hostetc/passwd"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("hostetc/passwd: err = %v, want not exist", err)
+	}
+}
+
+func TestCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	l := lt.NewLayer(t, lt.Entry{Name: "a", Body: "1"})
+	if _, err := layerfs.ReadLayers(ctx, []v1.Layer{l}, layerfs.Options{Want: wantAll}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestLongSymlinkChain(t *testing.T) {
+	var es []lt.Entry
+	for i := range 45 {
+		es = append(es, lt.Entry{Name: fmt.Sprintf("l%d", i), Type: tar.TypeSymlink, Linkname: fmt.Sprintf("l%d", i+1)})
+	}
+	es = append(es, lt.Entry{Name: "l45", Body: "end"})
+	tree := read(t, layerfs.Options{}, es)
+	if b, err := fs.ReadFile(tree.FS(), "l10"); err != nil || string(b) != "end" {
+		t.Errorf("35 links: %q, %v", b, err)
+	}
+	if _, err := fs.ReadFile(tree.FS(), "l0"); !errors.Is(err, layerfs.ErrSymlinkLoop) {
+		t.Errorf("45 links: err = %v, want ErrSymlinkLoop", err)
 	}
 }
