@@ -38,4 +38,9 @@ type Env struct {
 	OS *inventory.OS
 	// Logger receives warnings about malformed input; never nil.
 	Logger *slog.Logger
+	// Owned reports whether an OS package lists path (slash-separated,
+	// without a leading slash) among its installed files, so a language
+	// cataloger can skip files the OS package manager installed. Never nil;
+	// while OS catalogers run it reports false.
+	Owned func(path string) bool
 }

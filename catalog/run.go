@@ -1,0 +1,211 @@
+package catalog
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-scanner/vigil/distro"
+	"github.com/vigil-scanner/vigil/inventory"
+)
+
+// All returns the catalogers vigil runs, OS package catalogers first.
+//
+// The list is filled in as catalogers land (apk, dpkg, rpm, then the
+// language ecosystems); adding a format means adding one line here.
+func All() []Cataloger {
+	return []Cataloger{}
+}
+
+// Tree is a filesystem made of layers, base first; *layerfs.Tree is one.
+type Tree interface {
+	// FS returns the merged filesystem of every layer.
+	FS() fs.FS
+	// At returns the filesystem as it stood after layer i.
+	At(i int) fs.FS
+	// Changed returns, in increasing order, the layers that added,
+	// replaced or removed a file for which match returns true.
+	Changed(match func(path string, mode fs.FileMode, size int64) bool) []int
+}
+
+// RunOptions describe the artifact being cataloged.
+type RunOptions struct {
+	// Name is the artifact's name, used in OS result targets
+	// ("alpine:3.19 (alpine 3.19.1)").
+	Name string
+	// Layers describe the tree's layers, base first, to attribute packages
+	// to the layer that introduced them. Empty for a plain filesystem:
+	// packages then carry no layer.
+	Layers []inventory.Layer
+	// Logger receives warnings; nil discards them.
+	Logger *slog.Logger
+	// Now is the scan date EOSL is judged against; zero means time.Now().
+	Now time.Time
+}
+
+// classer is implemented by catalogers that know the class of the
+// results they return.
+type classer interface{ Class() string }
+
+// Run detects the operating system of tree and runs cats on it: those
+// whose Class method returns inventory.ClassOSPkgs first, the others after
+// in the given order, told through Env.Owned which files OS packages own.
+// Every package is attributed to the earliest layer from which it stays
+// present in the cataloger's output until the last layer. OS results are
+// returned first, then the others ordered by target.
+//
+// A cataloger that fails is logged and skipped; Run fails only when ctx is
+// done.
+func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*inventory.OS, []inventory.Result, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	final := tree.FS()
+	osRel, err := distro.DetectAt(final, now)
+	if err != nil {
+		logger.Warn("detecting the operating system", "err", err)
+	}
+
+	ordered := slices.Clone(cats)
+	slices.SortStableFunc(ordered, func(a, b Cataloger) int {
+		return cmp.Compare(rank(a), rank(b))
+	})
+
+	owned := make(map[string]struct{})
+	env := Env{OS: osRel, Logger: logger, Owned: func(p string) bool {
+		_, ok := owned[p]
+		return ok
+	}}
+	var osResults, langResults []inventory.Result
+	for _, c := range ordered {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		results, err := c.Catalog(ctx, final, env)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			logger.Warn("cataloger failed", "cataloger", c.Name(), "err", err)
+			continue
+		}
+		if len(opts.Layers) > 0 {
+			if err := attribute(ctx, tree, c, env, results, opts.Layers, logger); err != nil {
+				return nil, nil, err
+			}
+		}
+		for _, r := range results {
+			if r.Class != inventory.ClassOSPkgs {
+				langResults = append(langResults, r)
+				continue
+			}
+			if osRel != nil {
+				r.Target = fmt.Sprintf("%s (%s %s)", opts.Name, osRel.Family, osRel.Name)
+				r.Type = osRel.Family
+			}
+			osResults = append(osResults, r)
+		}
+		// Ownership is taken after each cataloger so that a later
+		// (language) one sees what the OS catalogers found.
+		if rank(c) == 0 {
+			for _, r := range results {
+				for _, p := range r.Packages {
+					for _, f := range p.InstalledFiles {
+						owned[strings.TrimPrefix(f, "/")] = struct{}{}
+					}
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(langResults, func(a, b inventory.Result) int { return strings.Compare(a.Target, b.Target) })
+	return osRel, append(osResults, langResults...), nil
+}
+
+// rank orders OS catalogers (0) before the others (1).
+func rank(c Cataloger) int {
+	if cl, ok := c.(classer); ok && cl.Class() == inventory.ClassOSPkgs {
+		return 0
+	}
+	return 1
+}
+
+// pkgKey identifies a package across runs of one cataloger.
+type pkgKey struct {
+	typ, name, version, arch, filePath string
+}
+
+func keyOf(r *inventory.Result, p *inventory.Package) pkgKey {
+	return pkgKey{r.Type, p.Name, p.Version, p.Arch, p.FilePath}
+}
+
+// attribute fills Package.Layer in results, c's output on the final view.
+// A package belongs to the earliest layer i such that it is in c's output
+// for the view after i and after every later layer that changed c's
+// inputs. c is run again only on the views after those layers, newest
+// first, and only while some package is still unattributed.
+func attribute(ctx context.Context, tree Tree, c Cataloger, env Env, results []inventory.Result, layers []inventory.Layer, logger *slog.Logger) error {
+	changed := tree.Changed(c.Wants)
+	if len(changed) == 0 {
+		return nil // no input came from any layer (nothing to attribute)
+	}
+	// since[k] is the earliest changed-layer index (into changed) from
+	// which k has been present up to the final view.
+	last := len(changed) - 1
+	since := make(map[pkgKey]int)
+	for i := range results {
+		for j := range results[i].Packages {
+			since[keyOf(&results[i], &results[i].Packages[j])] = last
+		}
+	}
+	open := len(since) // packages still present at the view being examined
+	for j := last - 1; j >= 0 && open > 0; j-- {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		earlier, err := c.Catalog(ctx, tree.At(changed[j]), env)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			logger.Debug("cataloger failed on an earlier layer", "cataloger", c.Name(), "layer", changed[j], "err", err)
+			earlier = nil
+		}
+		present := make(map[pkgKey]bool)
+		for i := range earlier {
+			for k := range earlier[i].Packages {
+				present[keyOf(&earlier[i], &earlier[i].Packages[k])] = true
+			}
+		}
+		for k, s := range since {
+			if s != j+1 {
+				continue // already stopped at a later layer
+			}
+			if present[k] {
+				since[k] = j
+			} else {
+				open--
+			}
+		}
+	}
+	for i := range results {
+		for j := range results[i].Packages {
+			p := &results[i].Packages[j]
+			li := changed[since[keyOf(&results[i], p)]]
+			if li < len(layers) {
+				l := layers[li]
+				p.Layer = inventory.LayerRef{Digest: l.Digest, DiffID: l.DiffID, CreatedBy: l.CreatedBy}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package catalog_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/layerfs"
+	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
+)
+
+// fakeOS reads "name version file..." lines from var/lib/fake/db.
+type fakeOS struct{ runs *int }
+
+func (fakeOS) Name() string  { return "fake-os" }
+func (fakeOS) Class() string { return inventory.ClassOSPkgs }
+func (fakeOS) Wants(p string, _ fs.FileMode, _ int64) bool {
+	return p == "var/lib/fake/db"
+}
+
+func (f fakeOS) Catalog(_ context.Context, fsys fs.FS, _ catalog.Env) ([]inventory.Result, error) {
+	*f.runs++
+	b, err := fs.ReadFile(fsys, "var/lib/fake/db")
+	if err != nil {
+		return nil, nil
+	}
+	r := inventory.Result{Target: "var/lib/fake/db", Class: inventory.ClassOSPkgs, Type: "fake"}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		r.Packages = append(r.Packages, inventory.Package{Name: fields[0], Version: fields[1], InstalledFiles: fields[2:]})
+	}
+	return []inventory.Result{r}, nil
+}
+
+// fakeLang reports one package per app/*.json file not owned by an OS
+// package; it is listed first to check that OS catalogers run first.
+type fakeLang struct{}
+
+func (fakeLang) Name() string { return "fake-lang" }
+func (fakeLang) Wants(p string, _ fs.FileMode, _ int64) bool {
+	return strings.HasPrefix(p, "app/") && strings.HasSuffix(p, ".json")
+}
+
+func (fakeLang) Catalog(_ context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
+	des, _ := fs.ReadDir(fsys, "app")
+	var rs []inventory.Result
+	for _, d := range des {
+		p := "app/" + d.Name()
+		if env.Owned(p) {
+			continue
+		}
+		b, _ := fs.ReadFile(fsys, p)
+		rs = append(rs, inventory.Result{Target: p, Class: inventory.ClassLangPkgs, Type: "fakelang",
+			Packages: []inventory.Package{{Name: d.Name(), Version: strings.TrimSpace(string(b)), FilePath: p}}})
+	}
+	return rs, nil
+}
+
+func TestRunAttribution(t *testing.T) {
+	entries := [][]lt.Entry{
+		{{Name: "etc/os-release", Body: "ID=alpine\nVERSION_ID=3.10.4\n"}, {Name: "bin/sh", Body: "x"}},
+		{{Name: "var/lib/fake/db", Body: "a 1\nb 1 /app/owned.json\n"}},
+		{{Name: "app/z.json", Body: "1"}, {Name: "app/owned.json", Body: "9"}},
+		{{Name: "var/lib/fake/db", Body: "a 1\nb 1 /app/owned.json\nc 1\n"}},
+		{{Name: "var/lib/fake/db", Body: "a 1\nb 2 /app/owned.json\nc 1\n"}, {Name: "app/y.json", Body: "2"}},
+		{{Name: "etc/motd", Body: "hi"}},
+	}
+	var ls []v1.Layer
+	var layers []inventory.Layer
+	for i, es := range entries {
+		l := lt.NewLayer(t, es...)
+		ls = append(ls, l)
+		d, _ := l.Digest()
+		diff, _ := l.DiffID()
+		layers = append(layers, inventory.Layer{Digest: d.String(), DiffID: diff.String(), CreatedBy: "step " + string(rune('0'+i))})
+	}
+	runs := 0
+	cats := []catalog.Cataloger{fakeLang{}, fakeOS{runs: &runs}}
+	want := func(p string, m fs.FileMode, s int64) bool {
+		return p == "etc/os-release" || cats[0].Wants(p, m, s) || cats[1].Wants(p, m, s)
+	}
+	tree, err := layerfs.ReadLayers(context.Background(), ls, layerfs.Options{Want: want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	osRel, results, err := catalog.Run(context.Background(), tree, cats, catalog.RunOptions{
+		Name: "img:1", Layers: layers, Now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if osRel == nil || osRel.Family != "alpine" || osRel.Name != "3.10.4" || !osRel.EOSL {
+		t.Fatalf("OS = %+v", osRel)
+	}
+	got := map[string]string{} // "name@version" → CreatedBy
+	var targets []string
+	for _, r := range results {
+		targets = append(targets, r.Target+"|"+r.Type)
+		for _, p := range r.Packages {
+			got[p.Name+"@"+p.Version] = p.Layer.CreatedBy
+			if p.Layer.Digest == "" || p.Layer.DiffID == "" {
+				t.Errorf("%s: layer digest missing: %+v", p.Name, p.Layer)
+			}
+		}
+	}
+	wantLayers := map[string]string{
+		"a@1": "step 1", "b@2": "step 4", "c@1": "step 3",
+		"z.json@1": "step 2", "y.json@2": "step 4",
+	}
+	if len(got) != len(wantLayers) {
+		t.Errorf("packages = %v, want %v (app/owned.json is owned by b)", got, wantLayers)
+	}
+	for k, w := range wantLayers {
+		if got[k] != w {
+			t.Errorf("%s introduced by %q, want %q", k, got[k], w)
+		}
+	}
+	wantTargets := []string{"img:1 (alpine 3.10.4)|alpine", "app/y.json|fakelang", "app/z.json|fakelang"}
+	if strings.Join(targets, ",") != strings.Join(wantTargets, ",") {
+		t.Errorf("targets = %v, want %v", targets, wantTargets)
+	}
+	// The db changed in layers 1, 3 and 4: one final run plus at most the
+	// views after layers 3 and 1.
+	if runs > 3 {
+		t.Errorf("fake-os ran %d times, want at most 3", runs)
+	}
+}

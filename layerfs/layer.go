@@ -1,0 +1,185 @@
+package layerfs
+
+import (
+	"hash/maphash"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// kind is what a kept entry is.
+type kind uint8
+
+const (
+	kindFile kind = iota
+	kindSymlink
+	kindHardlink
+)
+
+// entry is one kept filesystem object: a wanted regular file with its
+// contents, or a link.
+type entry struct {
+	kind    kind
+	mode    fs.FileMode
+	size    int64 // size in the header (the original size of a condensed file)
+	modTime time.Time
+	data    []byte
+	// target is the raw link target of a symlink, or the cleaned path a
+	// hardlink refers to.
+	target string
+}
+
+// layerData is what one layer contributes: its kept entries, its whiteouts
+// and a compact record of the paths it holds but did not keep, needed only
+// to hide kept entries of lower layers that it replaces.
+type layerData struct {
+	name      string
+	entries   map[string]*entry
+	whiteouts map[string]struct{} // hide the path and everything below it
+	opaque    map[string]struct{} // hide the lower children of these dirs
+	// Hashes of paths present in the layer but not kept: directories hide
+	// only a lower entry at the same path; other objects (unwanted files,
+	// devices, skipped files) also hide everything below it.
+	dirs, others []uint64
+	warnings     []Warning
+	seed         maphash.Seed
+}
+
+func newLayerData(name string, seed maphash.Seed) *layerData {
+	return &layerData{
+		name:      name,
+		entries:   make(map[string]*entry),
+		whiteouts: make(map[string]struct{}),
+		opaque:    make(map[string]struct{}),
+		seed:      seed,
+	}
+}
+
+func (ld *layerData) put(p string, e *entry) { ld.entries[p] = e }
+
+// unkeptDir records a directory entry at p.
+func (ld *layerData) unkeptDir(p string) {
+	delete(ld.entries, p) // a later entry replaces an earlier one
+	ld.dirs = append(ld.dirs, maphash.String(ld.seed, p))
+}
+
+// unkeptOther records a non-directory entry at p whose contents are not kept.
+func (ld *layerData) unkeptOther(p string) {
+	delete(ld.entries, p)
+	ld.others = append(ld.others, maphash.String(ld.seed, p))
+}
+
+func (ld *layerData) warn(p, msg string) {
+	ld.warnings = append(ld.warnings, Warning{Layer: ld.name, Path: p, Msg: msg})
+}
+
+// finish sorts the hash lists and turns hardlinks to files kept in the same
+// layer into files sharing the contents.
+func (ld *layerData) finish() {
+	slices.Sort(ld.dirs)
+	ld.dirs = slices.Compact(ld.dirs)
+	slices.Sort(ld.others)
+	ld.others = slices.Compact(ld.others)
+	for p, e := range ld.entries {
+		if e.kind != kindHardlink {
+			continue
+		}
+		t := e
+		for i := 0; i < maxSymlinks && t != nil && t.kind == kindHardlink; i++ {
+			t = ld.entries[t.target]
+		}
+		if t != nil && t.kind == kindFile {
+			f := *t
+			f.mode = e.mode&^fs.ModeType | t.mode&fs.ModeType
+			ld.entries[p] = &f
+		}
+	}
+}
+
+// hides reports whether this layer hides an entry at p of a lower layer,
+// not counting a kept entry at p itself (a replacement).
+func (ld *layerData) hides(p string) bool {
+	if _, ok := ld.opaque[""]; ok {
+		return true // the root is opaque
+	}
+	if _, ok := ld.whiteouts[p]; ok {
+		return true
+	}
+	if has(ld.dirs, maphash.String(ld.seed, p)) || has(ld.others, maphash.String(ld.seed, p)) {
+		return true
+	}
+	for a := p; ; {
+		i := strings.LastIndexByte(a, '/')
+		if i < 0 {
+			return false
+		}
+		a = a[:i]
+		if _, ok := ld.whiteouts[a]; ok {
+			return true
+		}
+		if _, ok := ld.opaque[a]; ok {
+			return true
+		}
+		if _, ok := ld.entries[a]; ok {
+			return true // a file or link replaced a directory
+		}
+		if has(ld.others, maphash.String(ld.seed, a)) {
+			return true
+		}
+	}
+}
+
+func has(sorted []uint64, h uint64) bool {
+	_, ok := slices.BinarySearch(sorted, h)
+	return ok
+}
+
+// cleanPath turns a tar entry name into a path relative to the root, without
+// a leading slash. It returns "" for the root itself and ok=false for names
+// that escape the root.
+func cleanPath(name string) (p string, ok bool) {
+	p = path.Clean("/" + name)
+	// Cleaning from "/" would silently clamp "../x" to "x": check first.
+	if escapes(name) {
+		return "", false
+	}
+	return strings.TrimPrefix(p, "/"), true
+}
+
+// escapes reports whether a relative path climbs above its start.
+func escapes(name string) bool {
+	depth := 0
+	for name != "" {
+		var c string
+		c, name, _ = strings.Cut(name, "/")
+		switch c {
+		case "", ".":
+		case "..":
+			depth--
+			if depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
+}
+
+// splitPath splits p into its directory ("" for the root) and base name.
+func splitPath(p string) (dir, base string) {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return "", p
+	}
+	return p[:i], p[i+1:]
+}
+
+func joinPath(dir, base string) string {
+	if dir == "" {
+		return base
+	}
+	return dir + "/" + base
+}

@@ -1,0 +1,90 @@
+// Package layerfs reads the layers of a container image once, as streams,
+// and keeps only the files its caller wants, merged the way a container
+// runtime stacks them.
+//
+// Each layer's uncompressed tar is read exactly once (layers in parallel),
+// never unpacked to disk. A Want function decides which regular files have
+// their contents kept in memory; symbolic and hard links are always kept,
+// and directories are implied by what is kept. Whiteouts (".wh.NAME") and
+// opaque directories (".wh..wh..opq") are applied as the OCI image layer
+// specification describes:
+// https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts
+//
+// The result, a Tree, offers the merged filesystem as an fs.FS, the
+// filesystem as it stood after any one layer, and the list of layers that
+// changed files of interest. Its memory is proportional to the kept files.
+package layerfs
+
+import (
+	"io"
+	"io/fs"
+	"log/slog"
+	"strconv"
+)
+
+// Default limits; see Options.
+const (
+	DefaultMaxFileSize  = 512 << 20 // 512 MiB
+	DefaultMaxLayerSize = 32 << 30  // 32 GiB
+)
+
+// maxSymlinks bounds the symbolic links followed while resolving one path,
+// as Linux does (ELOOP after 40).
+const maxSymlinks = 40
+
+// Options configure how layers are read. The zero value keeps no file
+// contents (only links).
+type Options struct {
+	// Want reports whether the contents of the regular file at path should
+	// be kept. path is slash-separated, relative to the root, without a
+	// leading slash. mode and size come from the tar header. Want is called
+	// for every regular file of every layer, concurrently from several
+	// goroutines: it must be cheap and safe for concurrent use.
+	Want func(path string, mode fs.FileMode, size int64) bool
+
+	// Condense, when set, is asked about every wanted file before its
+	// contents are read. If it returns a non-nil Condenser, the file is
+	// streamed through it instead of being read whole, and the Condenser's
+	// result is kept as the file's contents. MaxFileSize does not apply to
+	// condensed files. Like Want, it must be safe for concurrent use.
+	Condense func(path string, mode fs.FileMode, size int64) Condenser
+
+	// MaxFileSize is the largest file whose contents are kept whole
+	// (default DefaultMaxFileSize). A wanted file above it is skipped with
+	// a warning.
+	MaxFileSize int64
+
+	// MaxLayerSize bounds the uncompressed bytes read from one layer, a
+	// guard against decompression bombs (default DefaultMaxLayerSize). A
+	// layer that exceeds it is read no further, with a warning.
+	MaxLayerSize int64
+
+	// Parallelism is the number of layers read at once (default
+	// GOMAXPROCS).
+	Parallelism int
+
+	// Logger receives warnings as they happen (default: discarded). Every
+	// warning is also recorded in Tree.Warnings.
+	Logger *slog.Logger
+}
+
+// A Condenser reduces a large file to a small summary while it streams:
+// it reads the file's contents from r (size bytes, as the header says) and
+// returns what should be kept instead. An error skips the file with a
+// warning.
+type Condenser func(path string, r io.Reader, size int64) ([]byte, error)
+
+// Warning is a problem that did not stop the read: a skipped entry or a
+// truncated layer.
+type Warning struct {
+	Layer string // the layer (index and diffID) or directory read
+	Path  string // the entry concerned, when there is one
+	Msg   string
+}
+
+func (w Warning) String() string {
+	if w.Path == "" {
+		return w.Layer + ": " + w.Msg
+	}
+	return w.Layer + ": " + strconv.Quote(w.Path) + ": " + w.Msg
+}

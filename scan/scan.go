@@ -1,0 +1,164 @@
+// Package scan builds the inventory of an image or a directory: it reads
+// the files the catalogers want (layerfs) and runs them (catalog.Run).
+package scan
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/distro"
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/layerfs"
+)
+
+// Options configure a scan.
+type Options struct {
+	// Catalogers to run; nil means catalog.All().
+	Catalogers []catalog.Cataloger
+	// Read configures the layer walk: limits, parallelism and Condense.
+	// Its Want is replaced by the union of what the catalogers and OS
+	// detection want; a nil Logger is replaced by Logger.
+	Read layerfs.Options
+	// Logger receives warnings; nil discards them.
+	Logger *slog.Logger
+	// Now is the scan date, for end-of-support checks; zero means now.
+	Now time.Time
+}
+
+// ImageMeta is what the image source knows about an image besides its
+// contents.
+type ImageMeta struct {
+	Name        string // as the user wrote it: "alpine:3.19", "img.tar"
+	RepoDigests []string
+	RepoTags    []string
+}
+
+// Image returns the inventory of img.
+func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*inventory.Inventory, error) {
+	opts = opts.withDefaults()
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading image config: %w", err)
+	}
+	id, err := img.ConfigName()
+	if err != nil {
+		return nil, fmt.Errorf("reading image config digest: %w", err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading image manifest: %w", err)
+	}
+	layers := imageLayers(m, cfg)
+	tree, err := layerfs.ReadImage(ctx, img, readOptions(opts))
+	if err != nil {
+		return nil, err
+	}
+	if tree.Len() != len(layers) {
+		return nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
+	}
+	osRel, results, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	platform := cfg.OS + "/" + cfg.Architecture
+	if cfg.Variant != "" {
+		platform += "/" + cfg.Variant
+	}
+	return &inventory.Inventory{
+		Artifact: inventory.Artifact{
+			Name:        meta.Name,
+			Type:        inventory.TypeContainerImage,
+			ImageID:     id.String(),
+			RepoDigests: meta.RepoDigests,
+			RepoTags:    meta.RepoTags,
+			Platform:    platform,
+			OS:          osRel,
+			Layers:      layers,
+		},
+		Results: results,
+	}, nil
+}
+
+// imageLayers describes the manifest's layers, base first. CreatedBy comes
+// from the config history entries that made a layer (those not marked
+// empty_layer), when they match the layers one for one.
+func imageLayers(m *v1.Manifest, cfg *v1.ConfigFile) []inventory.Layer {
+	var createdBy []string
+	for _, h := range cfg.History {
+		if !h.EmptyLayer {
+			createdBy = append(createdBy, h.CreatedBy)
+		}
+	}
+	if len(createdBy) != len(m.Layers) {
+		createdBy = nil
+	}
+	layers := make([]inventory.Layer, len(m.Layers))
+	for i, d := range m.Layers {
+		layers[i] = inventory.Layer{Digest: d.Digest.String(), Size: d.Size}
+		if i < len(cfg.RootFS.DiffIDs) {
+			layers[i].DiffID = cfg.RootFS.DiffIDs[i].String()
+		}
+		if createdBy != nil {
+			layers[i].CreatedBy = createdBy[i]
+		}
+	}
+	return layers
+}
+
+// Dir returns the inventory of the directory tree at root, scanned as
+// artifactType (inventory.TypeFilesystem or inventory.TypeRootfs).
+// Symlinks are resolved inside root, never outside it.
+func Dir(ctx context.Context, root, artifactType string, opts Options) (*inventory.Inventory, error) {
+	opts = opts.withDefaults()
+	tree, err := layerfs.ReadDir(ctx, root, readOptions(opts))
+	if err != nil {
+		return nil, err
+	}
+	osRel, results, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+		Name: root, Logger: opts.Logger, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &inventory.Inventory{
+		Artifact: inventory.Artifact{Name: root, Type: artifactType, OS: osRel},
+		Results:  results,
+	}, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Catalogers == nil {
+		o.Catalogers = catalog.All()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// readOptions sets the layer walk to keep what OS detection and the
+// catalogers want.
+func readOptions(o Options) layerfs.Options {
+	r := o.Read
+	cats := o.Catalogers
+	r.Want = func(p string, mode fs.FileMode, size int64) bool {
+		if distro.Wants(p) {
+			return true
+		}
+		for _, c := range cats {
+			if c.Wants(p, mode, size) {
+				return true
+			}
+		}
+		return false
+	}
+	if r.Logger == nil {
+		r.Logger = o.Logger
+	}
+	return r
+}
