@@ -14,8 +14,11 @@ import (
 
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/report/cyclonedx"
+	"github.com/vigil-scanner/vigil/report/junit"
+	"github.com/vigil-scanner/vigil/report/sarif"
 	"github.com/vigil-scanner/vigil/report/spdx"
 	"github.com/vigil-scanner/vigil/report/table"
+	"github.com/vigil-scanner/vigil/report/template"
 )
 
 // Format names, as given to --format.
@@ -24,11 +27,14 @@ const (
 	JSON      = "json"
 	CycloneDX = "cyclonedx"
 	SPDXJSON  = "spdx-json"
+	SARIF     = "sarif"
+	JUnit     = "junit"
+	Template  = "template"
 )
 
 // Names lists the supported formats in the order help text shows them.
 func Names() []string {
-	return []string{Table, JSON, CycloneDX, SPDXJSON}
+	return []string{Table, JSON, SARIF, CycloneDX, SPDXJSON, JUnit, Template}
 }
 
 // Write writes r to w in the named format.
@@ -42,6 +48,12 @@ func Write(w io.Writer, name string, r *report.Report, opts report.Options) erro
 		return cyclonedx.Write(w, r, opts)
 	case SPDXJSON:
 		return spdx.Write(w, r, opts)
+	case SARIF:
+		return sarif.Write(w, r, opts)
+	case JUnit:
+		return junit.Write(w, r, opts)
+	case Template:
+		return template.Write(w, r, opts)
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", name, strings.Join(Names(), ", "))
 }

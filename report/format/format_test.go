@@ -15,10 +15,14 @@ func TestWrite(t *testing.T) {
 		JSON:      "{\n  \"schemaVersion\": 1,",
 		CycloneDX: "{\n  \"$schema\": \"http://cyclonedx.org/schema/bom-1.6.schema.json\"",
 		SPDXJSON:  "{\n  \"spdxVersion\": \"SPDX-2.3\"",
+		SARIF:     "{\n  \"version\": \"2.1.0\",",
+		JUnit:     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"vigil\"",
+		Template:  "alpine-310.tar.gz: 4",
 	}
 	for _, name := range Names() {
 		var buf bytes.Buffer
-		if err := Write(&buf, name, reporttest.Alpine(), report.Options{}); err != nil {
+		opts := report.Options{Template: `{{ .Artifact.Name }}: {{ len (index .Results 0).Packages }}`}
+		if err := Write(&buf, name, reporttest.Alpine(), opts); err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
