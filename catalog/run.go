@@ -14,14 +14,6 @@ import (
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
-// All returns the catalogers vigil runs, OS package catalogers first.
-//
-// The list is filled in as catalogers land (apk, dpkg, rpm, then the
-// language ecosystems); adding a format means adding one line here.
-func All() []Cataloger {
-	return []Cataloger{}
-}
-
 // Tree is a filesystem made of layers, base first; *layerfs.Tree is one.
 type Tree interface {
 	// FS returns the merged filesystem of every layer.

@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/catalog/all"
 	"github.com/vigil-scanner/vigil/distro"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/layerfs"
@@ -18,7 +19,9 @@ import (
 
 // Options configure a scan.
 type Options struct {
-	// Catalogers to run; nil means catalog.All().
+	// Catalogers to run; nil means all.Catalogers for the kind of scan
+	// (installed packages for images and root filesystems, lockfiles for
+	// project directories).
 	Catalogers []catalog.Cataloger
 	// Read configures the layer walk: limits, parallelism and Condense.
 	// Its Want is replaced by the union of what the catalogers and OS
@@ -40,7 +43,7 @@ type ImageMeta struct {
 
 // Image returns the inventory of img.
 func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*inventory.Inventory, error) {
-	opts = opts.withDefaults()
+	opts = opts.withDefaults(all.Installed)
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading image config: %w", err)
@@ -115,7 +118,11 @@ func imageLayers(m *v1.Manifest, cfg *v1.ConfigFile) []inventory.Layer {
 // artifactType (inventory.TypeFilesystem or inventory.TypeRootfs).
 // Symlinks are resolved inside root, never outside it.
 func Dir(ctx context.Context, root, artifactType string, opts Options) (*inventory.Inventory, error) {
-	opts = opts.withDefaults()
+	mode := all.Project
+	if artifactType == inventory.TypeRootfs {
+		mode = all.Installed
+	}
+	opts = opts.withDefaults(mode)
 	tree, err := layerfs.ReadDir(ctx, root, readOptions(opts))
 	if err != nil {
 		return nil, err
@@ -131,9 +138,9 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 	}, nil
 }
 
-func (o Options) withDefaults() Options {
+func (o Options) withDefaults(mode all.Mode) Options {
 	if o.Catalogers == nil {
-		o.Catalogers = catalog.All()
+		o.Catalogers = all.Catalogers(mode)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigil-scanner/vigil/inventory"
 )
 
 // Exit codes. ExitError is used for every failure to scan; a policy
@@ -91,7 +93,14 @@ func newRoot(g *globals) *cobra.Command {
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress and only errors")
 	pf.BoolVarP(&g.debug, "debug", "d", false, "print debug logs")
 
-	root.AddCommand(newVersionCmd(g), newDBCmd(g))
+	root.AddCommand(
+		newImageCmd(g),
+		newDirCmd(g, "fs", "Scan a project directory: lockfiles and manifests", inventory.TypeFilesystem),
+		newDirCmd(g, "rootfs", "Scan an unpacked root filesystem: installed packages, as in an image", inventory.TypeRootfs),
+		newSBOMCmd(g),
+		newDBCmd(g),
+		newVersionCmd(g),
+	)
 	return root
 }
 

@@ -1,0 +1,319 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-scanner/vigil/image"
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/match"
+	"github.com/vigil-scanner/vigil/policy"
+	"github.com/vigil-scanner/vigil/report"
+	"github.com/vigil-scanner/vigil/report/format"
+	"github.com/vigil-scanner/vigil/report/template"
+	"github.com/vigil-scanner/vigil/scan"
+	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/oci"
+)
+
+// scanFlags are the flags every scanning command shares (image, fs,
+// rootfs, repo, sbom). Names follow Trivy's where Trivy has the flag.
+type scanFlags struct {
+	format       string
+	output       string
+	template     string
+	listAllPkgs  bool
+	scanners     []string
+	timeout      time.Duration
+	severities   []string
+	ignoreUnfix  bool
+	ignoreStatus []string
+	exitCode     int
+	exitOnEOL    int
+	ignoreFile   string
+	vex          []string
+	baseline     string
+	skipDBUpdate bool
+	offline      bool
+	dbRepos      []string
+}
+
+func (f *scanFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.format, "format", "f", format.Table, "output format: "+strings.Join(format.Names(), ", "))
+	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
+	fl.StringVarP(&f.template, "template", "t", "", "Go template for --format template: the template itself or @FILE")
+	fl.BoolVar(&f.listAllPkgs, "list-all-pkgs", false, "include every package in the report, not only vulnerable ones")
+	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln"}, "what to look for: vuln, or none for an inventory only")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up after this long")
+	fl.StringSliceVarP(&f.severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
+	fl.BoolVar(&f.ignoreUnfix, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.StringSliceVar(&f.ignoreStatus, "ignore-status", nil, "statuses to leave out: fixed, affected, will_not_fix, end_of_life")
+	fl.IntVar(&f.exitCode, "exit-code", 0, fmt.Sprintf("exit with this code when a vulnerability is reported (not %d, which means an error)", ExitError))
+	fl.IntVar(&f.exitOnEOL, "exit-on-eol", 0, "exit with this code when the OS is past its end of support")
+	fl.StringVar(&f.ignoreFile, "ignorefile", ".vigilignore", "ignore file: ids one per line, or the YAML form")
+	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX or CycloneDX VEX document whose not_affected/fixed statements suppress findings; repeatable")
+	fl.StringVar(&f.baseline, "baseline", "", "earlier JSON report: report and gate only on findings new since then")
+	fl.BoolVar(&f.skipDBUpdate, "skip-db-update", false, "use the local vulnerability database as it is")
+	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
+	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
+	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+}
+
+func (f *scanFlags) validate() error {
+	if !slices.Contains(format.Names(), f.format) {
+		return fmt.Errorf("--format %q: want one of %s", f.format, strings.Join(format.Names(), ", "))
+	}
+	for _, s := range f.scanners {
+		if s != "vuln" && s != "none" {
+			return fmt.Errorf("--scanners %q: vigil supports vuln and none", s)
+		}
+	}
+	if f.exitCode == ExitError || f.exitOnEOL == ExitError {
+		return fmt.Errorf("--exit-code and --exit-on-eol cannot be %d: that code means vigil failed", ExitError)
+	}
+	if f.exitCode < 0 || f.exitCode > 255 || f.exitOnEOL < 0 || f.exitOnEOL > 255 {
+		return errors.New("--exit-code and --exit-on-eol must be between 0 and 255")
+	}
+	for i, s := range f.severities {
+		f.severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	}
+	if f.format == format.Template && f.template == "" {
+		return errors.New("--format template needs --template")
+	}
+	return nil
+}
+
+func (f *scanFlags) vulnScan() bool { return slices.Contains(f.scanners, "vuln") }
+
+// run matches inv (unless --scanners none), applies the policy, writes the
+// report, and returns the exit code as an error when the gate trips.
+func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventory) error {
+	var pol *policy.Policy
+	if f.vulnScan() {
+		var err error
+		statuses := make([]vulndb.Status, 0, len(f.ignoreStatus))
+		for _, s := range f.ignoreStatus {
+			statuses = append(statuses, vulndb.Status(s))
+		}
+		pol, err = policy.Load(policy.Options{
+			Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreStatuses: statuses,
+			IgnoreFile: f.ignoreFile, IgnoreFileOptional: !flagChanged(ctx, "ignorefile"),
+			VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	rep := report.FromInventory(inv)
+	rep.CreatedAt = time.Now().UTC().Truncate(time.Second)
+	if f.vulnScan() {
+		db, err := f.openDB(ctx, g)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		res, err := match.New(db, match.Options{Logger: g.logger}).Match(ctx, inv)
+		if err != nil {
+			return err
+		}
+		for i := range rep.Results {
+			rep.Results[i].Vulnerabilities = res.Findings[i]
+		}
+		for _, n := range res.Notes {
+			g.logger.Warn(n)
+		}
+	}
+	var out policy.Outcome
+	if pol != nil {
+		out = pol.Apply(rep)
+		for _, n := range out.Notes {
+			g.logger.Warn(n)
+		}
+	} else if f.exitOnEOL != 0 && inv.Artifact.OS != nil && inv.Artifact.OS.EOSL {
+		out.ExitCode = f.exitOnEOL
+	}
+	if err := f.write(g, rep); err != nil {
+		return err
+	}
+	if out.ExitCode != 0 {
+		return exitError{code: out.ExitCode}
+	}
+	return nil
+}
+
+// openDB makes sure a usable database is present, refreshing a stale one
+// unless told not to. When the refresh fails and an older database is
+// usable, the scan goes on with it and says so.
+func (f *scanFlags) openDB(ctx context.Context, g *globals) (*vulndb.DB, error) {
+	path := oci.DefaultPath(g.cacheDir)
+	skip := f.skipDBUpdate || f.offline
+	_, err := oci.EnsureFresh(ctx, oci.UpdateOptions{Path: path, Repositories: f.dbRepos, Logger: g.logger}, skip)
+	if err != nil {
+		if skip {
+			return nil, fmt.Errorf("%w (build one with `vigil db build` or fetch one with `vigil db update`)", err)
+		}
+		db, openErr := vulndb.Open(path)
+		if openErr != nil {
+			return nil, fmt.Errorf("no usable vulnerability database: %w", err)
+		}
+		g.logger.Warn("could not refresh the vulnerability database; scanning with the local copy", "built", db.Metadata().BuiltAt.Format(time.RFC3339), "err", err)
+		return db, nil
+	}
+	return vulndb.Open(path)
+}
+
+func (f *scanFlags) write(g *globals, rep *report.Report) error {
+	tpl := ""
+	if f.format == format.Template {
+		var err error
+		if tpl, err = template.Load(f.template); err != nil {
+			return err
+		}
+	}
+	var w io.Writer = g.stdout
+	var file *os.File
+	if f.output != "" {
+		var err error
+		if file, err = os.Create(f.output); err != nil {
+			return err
+		}
+		w = file
+	}
+	opts := report.Options{
+		ListAllPkgs: f.listAllPkgs || !f.vulnScan(),
+		Color:       f.output == "" && isTerminal(g.stdout) && os.Getenv("NO_COLOR") == "",
+		Template:    tpl,
+		AppVersion:  version,
+	}
+	err := format.Write(w, f.format, rep, opts)
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// flagSet is how run learns whether a flag was given explicitly.
+type flagSetKey struct{}
+
+func flagChanged(ctx context.Context, name string) bool {
+	cmd, ok := ctx.Value(flagSetKey{}).(*cobra.Command)
+	return ok && cmd.Flags().Changed(name)
+}
+
+func withCommand(cmd *cobra.Command) context.Context {
+	return context.WithValue(cmd.Context(), flagSetKey{}, cmd)
+}
+
+func newImageCmd(g *globals) *cobra.Command {
+	var (
+		f        scanFlags
+		input    string
+		platform string
+		insecure bool
+		sources  []string
+		username string
+		password string
+	)
+	cmd := &cobra.Command{
+		Use:   "image [flags] [IMAGE]",
+		Short: "Scan a container image: from a registry, a local Docker/Podman daemon, or an archive (--input)",
+		Example: `  vigil image alpine:3.19
+  vigil image --exit-code 1 --ignore-unfixed --severity HIGH,CRITICAL registry.example.com/app:1.2
+  vigil image --input app.tar --format json --output report.json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			ref := ""
+			if len(args) == 1 {
+				ref = args[0]
+			}
+			if ref == "" && input == "" {
+				return errors.New("name an image, or give --input PATH")
+			}
+			ctx, cancel := context.WithTimeout(withCommand(cmd), f.timeout)
+			defer cancel()
+			img, err := image.Open(ctx, ref, image.Options{
+				Input: input, Sources: sources, Platform: platform, Insecure: insecure,
+				Username: username, Password: password, Logger: g.logger,
+			})
+			if err != nil {
+				return err
+			}
+			defer img.Close()
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger})
+			if err != nil {
+				return err
+			}
+			inv.Artifact.Platform = img.Platform
+			return f.run(ctx, g, inv)
+		},
+	}
+	f.add(cmd)
+	fl := cmd.Flags()
+	fl.StringVarP(&input, "input", "i", "", "read the image from a docker-save tar (plain or gzip), an OCI layout directory or an OCI archive")
+	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
+	fl.BoolVar(&insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification")
+	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
+	fl.StringVar(&username, "username", "", "registry user name (default $VIGIL_USERNAME, then the Docker config)")
+	fl.StringVar(&password, "password", "", "registry password (default $VIGIL_PASSWORD)")
+	return cmd
+}
+
+func newDirCmd(g *globals, use, short, artifactType string) *cobra.Command {
+	var f scanFlags
+	cmd := &cobra.Command{
+		Use:   use + " [flags] PATH",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(withCommand(cmd), f.timeout)
+			defer cancel()
+			inv, err := scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger})
+			if err != nil {
+				return err
+			}
+			return f.run(ctx, g, inv)
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func newSBOMCmd(g *globals) *cobra.Command {
+	var f scanFlags
+	cmd := &cobra.Command{
+		Use:   "sbom [flags] FILE",
+		Short: "Match a saved inventory (vigil JSON report, CycloneDX or SPDX JSON) against the current database",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(withCommand(cmd), f.timeout)
+			defer cancel()
+			inv, err := readInventory(args[0])
+			if err != nil {
+				return err
+			}
+			return f.run(ctx, g, inv)
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
