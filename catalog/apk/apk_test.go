@@ -226,3 +226,20 @@ func BenchmarkApk(b *testing.B) {
 		}
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	data, err := os.ReadFile("testdata/installed")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte("P:a\r\nV:1-r0\r\nR:orphan\r\nF:\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		pkgs, _ := Parse(context.Background(), bytes.NewReader(in), "installed", slog.New(slog.DiscardHandler))
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" {
+				t.Fatalf("package without name or version: %+v", p)
+			}
+		}
+	})
+}

@@ -261,13 +261,15 @@ func paragraph(f map[string]string, file string, line int, log *slog.Logger) (in
 	return p, true
 }
 
-// listFiles returns the files owned by a package, from info/<name>:<arch>.list
-// or info/<name>.list, without directories that merely contain other listed
+// listFiles returns the files owned by a package, from info/<name>.list or
+// info/<name>:<arch>.list, without directories that merely contain other listed
 // paths and without the leading slash.
 func listFiles(fsys fs.FS, name, arch string, log *slog.Logger) []string {
 	var data []byte
 	var err error
-	for _, f := range []string{name + ":" + arch + ".list", name + ".list"} {
+	// Most packages have <name>.list; Multi-Arch: same ones have
+	// <name>:<arch>.list.
+	for _, f := range []string{name + ".list", name + ":" + arch + ".list"} {
 		file := InfoDir + "/" + f
 		data, err = readFile(fsys, file)
 		if err == nil {

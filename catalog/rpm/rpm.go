@@ -26,13 +26,14 @@ import (
 // real rpm databases (full RHEL installs) are a few hundred MB.
 const maxDB = 1 << 30
 
-// format is a database format.
-type format int
+// Format is an rpm database format.
+type Format int
 
+// The rpm database formats.
 const (
-	formatSQLite format = iota
-	formatNDB
-	formatBDB
+	FormatSQLite Format = iota // rpmdb.sqlite, rpm 4.16+
+	FormatNDB                  // Packages.db, rpm's native format (SUSE)
+	FormatBDB                  // Packages, Berkeley DB hash, up to rpm 4.15
 )
 
 // databases lists the database files in order of preference: when an image
@@ -40,14 +41,14 @@ const (
 // format is the one rpm uses.
 var databases = [...]struct {
 	path   string
-	format format
+	format Format
 }{
-	{"usr/lib/sysimage/rpm/rpmdb.sqlite", formatSQLite},
-	{"var/lib/rpm/rpmdb.sqlite", formatSQLite},
-	{"usr/lib/sysimage/rpm/Packages.db", formatNDB},
-	{"var/lib/rpm/Packages.db", formatNDB},
-	{"var/lib/rpm/Packages", formatBDB},
-	{"usr/lib/sysimage/rpm/Packages", formatBDB},
+	{"usr/lib/sysimage/rpm/rpmdb.sqlite", FormatSQLite},
+	{"var/lib/rpm/rpmdb.sqlite", FormatSQLite},
+	{"usr/lib/sysimage/rpm/Packages.db", FormatNDB},
+	{"var/lib/rpm/Packages.db", FormatNDB},
+	{"var/lib/rpm/Packages", FormatBDB},
+	{"usr/lib/sysimage/rpm/Packages", FormatBDB},
 }
 
 // Cataloger reads the rpm database.
@@ -112,18 +113,18 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 // data; name is the file name used in warnings. gpg-pubkey pseudo-packages
 // are skipped; a corrupt record is logged and skipped. Purl and ID are left
 // empty.
-func Read(ctx context.Context, data []byte, f format, name string, log *slog.Logger) ([]inventory.Package, error) {
+func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Logger) ([]inventory.Package, error) {
 	warn := func(key uint32, err error) {
 		log.Warn("rpm: corrupt record skipped", "file", name, "record", key, "err", err)
 	}
 	var recs []record
 	var err error
 	switch f {
-	case formatSQLite:
+	case FormatSQLite:
 		recs, err = readSQLite(ctx, data)
-	case formatNDB:
+	case FormatNDB:
 		recs, err = readNDB(data, warn)
-	case formatBDB:
+	case FormatBDB:
 		recs, err = readBDB(data, warn)
 	default:
 		err = fmt.Errorf("unknown database format %d", f)

@@ -35,19 +35,20 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
-// writeNDB lays out blobs as an ndb Packages.db: header, one slot page,
+// writeNDB lays out blobs as an ndb Packages.db: header, slot pages,
 // then each blob ("BlbS" header, data, zero padding to whole blocks plus
 // room for rpm's trailer). rpm in Debian is built without ndb, so this is
 // the only way to get such a file here; it follows rpm's rpmpkg.c layout.
 func writeNDB(blobs [][]byte) []byte {
 	le := binary.LittleEndian
-	out := make([]byte, ndbPageSize)
+	slotPages := (ndbHeaderSize + len(blobs)*ndbSlotSize + ndbPageSize - 1) / ndbPageSize
+	out := make([]byte, slotPages*ndbPageSize)
 	le.PutUint32(out[0:], ndbHeaderMagic)
-	le.PutUint32(out[4:], 0)  // version
-	le.PutUint32(out[8:], 1)  // generation
-	le.PutUint32(out[12:], 1) // slot pages
+	le.PutUint32(out[4:], 0) // version
+	le.PutUint32(out[8:], 1) // generation
+	le.PutUint32(out[12:], uint32(slotPages))
 	le.PutUint32(out[16:], uint32(len(blobs)+1))
-	for off := ndbHeaderSize; off < ndbPageSize; off += ndbSlotSize {
+	for off := ndbHeaderSize; off < len(out); off += ndbSlotSize {
 		le.PutUint32(out[off:], ndbSlotMagic)
 	}
 	for i, b := range blobs {
