@@ -1,0 +1,364 @@
+// Package dpkg catalogs the packages installed by Debian's dpkg (Debian,
+// Ubuntu and derivatives), read from var/lib/dpkg/status, from the
+// per-package files of var/lib/dpkg/status.d/ that distroless images carry
+// instead, and from the file lists in var/lib/dpkg/info/.
+//
+// The status files are deb822 control files: paragraphs of "Field: value"
+// lines separated by blank lines, where a line starting with a space or tab
+// continues the previous field.
+package dpkg
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/package-url/packageurl-go"
+
+	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
+	"github.com/vigil-scanner/vigil/inventory"
+)
+
+// Paths read by the cataloger, relative to the root.
+const (
+	StatusPath = "var/lib/dpkg/status"
+	StatusDir  = "var/lib/dpkg/status.d"
+	InfoDir    = "var/lib/dpkg/info"
+)
+
+const (
+	// maxFile bounds every file read; a real status file is a few MB.
+	maxFile = 256 << 20
+	// maxLine bounds one line.
+	maxLine = 1 << 20
+)
+
+// Cataloger reads the dpkg database.
+type Cataloger struct{}
+
+// New returns a dpkg cataloger.
+func New() *Cataloger { return &Cataloger{} }
+
+// Name returns "dpkg".
+func (*Cataloger) Name() string { return "dpkg" }
+
+// Wants reports whether path is the status file, a file of status.d, or a
+// file list (.list) in the info directory.
+func (*Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
+	if mode.IsDir() {
+		return false
+	}
+	switch {
+	case p == StatusPath:
+		return true
+	case strings.HasPrefix(p, StatusDir+"/"):
+		return strings.IndexByte(p[len(StatusDir)+1:], '/') < 0
+	case strings.HasPrefix(p, InfoDir+"/"):
+		rest := p[len(InfoDir)+1:]
+		return strings.HasSuffix(rest, ".list") && strings.IndexByte(rest, '/') < 0
+	}
+	return false
+}
+
+// Catalog reads the dpkg database from fsys. The status file and status.d
+// together make one result whose target is the status file (or status.d
+// when only that exists). It returns no result when neither is present.
+func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
+	log := env.Logger
+	var pkgs []inventory.Package
+	target := ""
+
+	if data, err := readFile(fsys, StatusPath); err == nil {
+		target = StatusPath
+		ps, err := Parse(ctx, bytes.NewReader(data), StatusPath, log)
+		if err != nil {
+			log.Warn("dpkg: status file unreadable", "file", StatusPath, "err", err)
+		}
+		pkgs = append(pkgs, ps...)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("dpkg: status file unreadable", "file", StatusPath, "err", err)
+	}
+
+	distroless, err := readStatusDir(ctx, fsys, log)
+	if err != nil {
+		return nil, err
+	}
+	if len(distroless) > 0 && target == "" {
+		target = StatusDir
+	}
+	pkgs = append(pkgs, distroless...)
+	if target == "" {
+		return nil, nil
+	}
+
+	for i := range pkgs {
+		p := &pkgs[i]
+		if p.InstalledFiles == nil {
+			p.InstalledFiles = listFiles(fsys, p.Name, p.Arch, log)
+		}
+		p.Purl = purl(*p, env.OS)
+	}
+	ospkg.Sort(pkgs)
+	return []inventory.Result{{
+		Target:   target,
+		Class:    inventory.ClassOSPkgs,
+		Type:     ospkg.ResultType(env.OS, "dpkg"),
+		Packages: pkgs,
+	}}, nil
+}
+
+// readStatusDir reads every file of status.d except the *.md5sums files,
+// which give the installed files of the package of the same file name.
+func readStatusDir(ctx context.Context, fsys fs.FS, log *slog.Logger) ([]inventory.Package, error) {
+	entries, err := fs.ReadDir(fsys, StatusDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		log.Warn("dpkg: status.d unreadable", "file", StatusDir, "err", err)
+		return nil, nil
+	}
+	var pkgs []inventory.Package
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := e.Name()
+		if e.IsDir() || strings.HasSuffix(name, ".md5sums") {
+			continue
+		}
+		file := StatusDir + "/" + name
+		data, err := readFile(fsys, file)
+		if err != nil {
+			log.Warn("dpkg: status file unreadable", "file", file, "err", err)
+			continue
+		}
+		ps, err := Parse(ctx, bytes.NewReader(data), file, log)
+		if err != nil {
+			log.Warn("dpkg: status file unreadable", "file", file, "err", err)
+		}
+		sums := file + ".md5sums"
+		if data, err := readFile(fsys, sums); err == nil {
+			files := parseMD5Sums(data)
+			// The md5sums belong to the package named like the file, or
+			// to the only package of the file.
+			for i := range ps {
+				if ps[i].Name == name || len(ps) == 1 {
+					ps[i].InstalledFiles = files
+					break
+				}
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("dpkg: md5sums unreadable", "file", sums, "err", err)
+		}
+		pkgs = append(pkgs, ps...)
+	}
+	return pkgs, nil
+}
+
+// Parse reads the installed packages of a dpkg status file from r; name is
+// the file name used in warnings. Paragraphs with a Status whose last word
+// is not "installed" are skipped; paragraphs without Status (status.d) count
+// as installed. Purl and ID are left empty; the order is the file's.
+func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]inventory.Package, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), maxLine)
+
+	var (
+		pkgs   []inventory.Package
+		fields = map[string]string{}
+		used   bool // the paragraph has at least one field
+		start  int
+		line   int
+	)
+	flush := func() {
+		if used {
+			if p, ok := paragraph(fields, name, start, log); ok {
+				pkgs = append(pkgs, p)
+			}
+			clear(fields)
+		}
+		used = false
+	}
+	for sc.Scan() {
+		line++
+		if line%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		text := strings.TrimSuffix(sc.Text(), "\r")
+		if strings.TrimSpace(text) == "" {
+			flush()
+			continue
+		}
+		if text[0] == '#' {
+			continue
+		}
+		if !used {
+			used, start = true, line
+		}
+		if text[0] == ' ' || text[0] == '\t' {
+			// Continuation lines only extend fields we do not read
+			// (Description, Conffiles).
+			continue
+		}
+		k, v, ok := strings.Cut(text, ":")
+		if !ok {
+			log.Warn("dpkg: line without a field name", "file", name, "line", line)
+			continue
+		}
+		switch k {
+		case "Package", "Version", "Status", "Source", "Architecture", "Maintainer":
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return pkgs, fmt.Errorf("dpkg: %s line %d: %w", name, line+1, err)
+	}
+	flush()
+	return pkgs, nil
+}
+
+// paragraph turns the fields of one paragraph into a package.
+func paragraph(f map[string]string, file string, line int, log *slog.Logger) (inventory.Package, bool) {
+	if st, ok := f["Status"]; ok {
+		w := strings.Fields(st)
+		if len(w) != 3 || w[2] != "installed" {
+			return inventory.Package{}, false
+		}
+	}
+	p := inventory.Package{
+		Name:       f["Package"],
+		Version:    f["Version"],
+		Arch:       f["Architecture"],
+		Maintainer: f["Maintainer"],
+	}
+	if p.Name == "" || p.Version == "" {
+		log.Warn("dpkg: paragraph without Package or Version skipped", "file", file, "line", line, "package", p.Name)
+		return inventory.Package{}, false
+	}
+	p.SourceName, p.SourceVersion = p.Name, p.Version
+	if src := f["Source"]; src != "" {
+		n, v, ok := strings.Cut(src, " ")
+		p.SourceName = n
+		if ok {
+			v = strings.TrimSpace(v)
+			if strings.HasPrefix(v, "(") && strings.HasSuffix(v, ")") {
+				p.SourceVersion = strings.TrimSpace(v[1 : len(v)-1])
+			}
+		}
+	}
+	return p, true
+}
+
+// listFiles returns the files owned by a package, from info/<name>.list or
+// info/<name>:<arch>.list, without directories that merely contain other listed
+// paths and without the leading slash.
+func listFiles(fsys fs.FS, name, arch string, log *slog.Logger) []string {
+	var data []byte
+	var err error
+	// Most packages have <name>.list; Multi-Arch: same ones have
+	// <name>:<arch>.list.
+	for _, f := range []string{name + ".list", name + ":" + arch + ".list"} {
+		file := InfoDir + "/" + f
+		data, err = readFile(fsys, file)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("dpkg: file list unreadable", "file", file, "err", err)
+		}
+	}
+	if err != nil {
+		return nil
+	}
+	var lines []string
+	for l := range strings.Lines(string(data)) {
+		l = strings.TrimRight(l, "\r\n")
+		if l == "" || l == "/." {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	// dpkg lists a directory before its contents: drop those that are
+	// parents of the next path.
+	files := lines[:0]
+	for i, l := range lines {
+		if i+1 < len(lines) && strings.HasPrefix(lines[i+1], l+"/") {
+			continue
+		}
+		files = append(files, strings.TrimPrefix(l, "/"))
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	return files
+}
+
+// parseMD5Sums returns the paths of an md5sums file ("<md5>  <path>").
+func parseMD5Sums(data []byte) []string {
+	var files []string
+	for l := range strings.Lines(string(data)) {
+		l = strings.TrimRight(l, "\r\n")
+		_, p, ok := strings.Cut(l, " ")
+		if !ok {
+			continue
+		}
+		p = strings.TrimLeft(p, " *")
+		if p = strings.TrimPrefix(path.Clean("/"+p), "/"); p != "" {
+			files = append(files, p)
+		}
+	}
+	sort.Strings(files)
+	return files
+}
+
+// readFile reads a whole file, refusing ones larger than maxFile.
+func readFile(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxFile)
+	}
+	return data, nil
+}
+
+// purl returns pkg:deb/<vendor>/<name>@<version>?arch=…&distro=…&epoch=…,
+// where version is without its epoch, which goes to the epoch qualifier
+// (as Trivy and Syft write it).
+func purl(p inventory.Package, os *inventory.OS) string {
+	q := map[string]string{}
+	if p.Arch != "" {
+		q["arch"] = p.Arch
+	}
+	if d := ospkg.Distro(os); d != "" {
+		q["distro"] = d
+	}
+	version := p.Version
+	if e, rest, ok := strings.Cut(version, ":"); ok {
+		version = rest
+		if e != "0" {
+			q["epoch"] = e
+		}
+	}
+	u := packageurl.NewPackageURL(packageurl.TypeDebian, ospkg.Namespace(os, "debian"),
+		strings.ToLower(p.Name), version, packageurl.QualifiersFromMap(q), "")
+	return u.ToString()
+}

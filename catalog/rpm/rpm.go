@@ -1,0 +1,217 @@
+// Package rpm catalogs the packages installed by rpm (Red Hat, CentOS,
+// Rocky, Alma, Oracle, Amazon, Fedora, openSUSE, SLES, Photon, Azure
+// Linux, CBL-Mariner), read from the rpm database in any of its three
+// formats: SQLite (rpmdb.sqlite, rpm 4.16+), ndb (Packages.db, SUSE) and
+// Berkeley DB hash (Packages, up to rpm 4.15). The databases are read by
+// vigil's own code from the bytes; no rpm library is used.
+package rpm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"strings"
+
+	"github.com/package-url/packageurl-go"
+
+	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
+	"github.com/vigil-scanner/vigil/inventory"
+)
+
+// maxDB bounds the size of a database file read into memory. The largest
+// real rpm databases (full RHEL installs) are a few hundred MB.
+const maxDB = 1 << 30
+
+// Format is an rpm database format.
+type Format int
+
+// The rpm database formats.
+const (
+	FormatSQLite Format = iota // rpmdb.sqlite, rpm 4.16+
+	FormatNDB                  // Packages.db, rpm's native format (SUSE)
+	FormatBDB                  // Packages, Berkeley DB hash, up to rpm 4.15
+)
+
+// databases lists the database files in order of preference: when an image
+// holds more than one (a converted database, or a leftover), the newest
+// format is the one rpm uses.
+var databases = [...]struct {
+	path   string
+	format Format
+}{
+	{"usr/lib/sysimage/rpm/rpmdb.sqlite", FormatSQLite},
+	{"var/lib/rpm/rpmdb.sqlite", FormatSQLite},
+	{"usr/lib/sysimage/rpm/Packages.db", FormatNDB},
+	{"var/lib/rpm/Packages.db", FormatNDB},
+	{"var/lib/rpm/Packages", FormatBDB},
+	{"usr/lib/sysimage/rpm/Packages", FormatBDB},
+}
+
+// Cataloger reads the rpm database.
+type Cataloger struct{}
+
+// New returns an rpm cataloger.
+func New() *Cataloger { return &Cataloger{} }
+
+// Name returns "rpm".
+func (*Cataloger) Name() string { return "rpm" }
+
+// Wants reports whether path is one of the rpm database files.
+func (*Cataloger) Wants(path string, mode fs.FileMode, size int64) bool {
+	if mode.IsDir() {
+		return false
+	}
+	for _, db := range databases {
+		if path == db.path {
+			return true
+		}
+	}
+	return false
+}
+
+// Catalog reads the first database present in fsys (see databases) that
+// can be read, and returns its packages. It returns no result when there is
+// no rpm database.
+func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
+	log := env.Logger
+	for _, db := range databases {
+		data, err := readFile(fsys, db.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			log.Warn("rpm: database unreadable", "file", db.path, "err", err)
+			continue
+		}
+		pkgs, err := Read(ctx, data, db.format, db.path, log)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			log.Warn("rpm: database unreadable", "file", db.path, "err", err)
+			continue
+		}
+		for i := range pkgs {
+			pkgs[i].Purl = purl(pkgs[i], env.OS)
+		}
+		ospkg.Sort(pkgs)
+		return []inventory.Result{{
+			Target:   db.path,
+			Class:    inventory.ClassOSPkgs,
+			Type:     ospkg.ResultType(env.OS, "rpm"),
+			Packages: pkgs,
+		}}, nil
+	}
+	return nil, nil
+}
+
+// Read returns the packages of a database of the given format held in
+// data; name is the file name used in warnings. gpg-pubkey pseudo-packages
+// are skipped; a corrupt record is logged and skipped. Purl and ID are left
+// empty.
+func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Logger) ([]inventory.Package, error) {
+	warn := func(key uint32, err error) {
+		log.Warn("rpm: corrupt record skipped", "file", name, "record", key, "err", err)
+	}
+	var recs []record
+	var err error
+	switch f {
+	case FormatSQLite:
+		recs, err = readSQLite(ctx, data)
+	case FormatNDB:
+		recs, err = readNDB(data, warn)
+	case FormatBDB:
+		recs, err = readBDB(data, warn)
+	default:
+		err = fmt.Errorf("unknown database format %d", f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pkgs := make([]inventory.Package, 0, len(recs))
+	for i, r := range recs {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		h, err := ParseHeader(r.blob)
+		if err != nil {
+			warn(r.key, err)
+			continue
+		}
+		if h.Name == "gpg-pubkey" {
+			continue
+		}
+		pkgs = append(pkgs, toPackage(h))
+	}
+	return pkgs, nil
+}
+
+// toPackage maps a header to a package.
+func toPackage(h *Header) inventory.Package {
+	p := inventory.Package{
+		Name:            h.Name,
+		Version:         evr(h.Epoch, h.Version, h.Release),
+		Epoch:           h.Epoch,
+		Arch:            h.Arch,
+		Vendor:          h.Vendor,
+		Modularitylabel: h.ModularityLabel,
+	}
+	if h.License != "" {
+		p.Licenses = []string{h.License}
+	}
+	if n, v, r, ok := splitSourceRPM(h.SourceRPM); ok {
+		p.SourceName, p.SourceVersion = n, evr(h.Epoch, v, r)
+	}
+	if len(h.Files) > 0 {
+		p.InstalledFiles = make([]string, len(h.Files))
+		for i, f := range h.Files {
+			p.InstalledFiles[i] = strings.TrimPrefix(f, "/")
+		}
+	}
+	return p
+}
+
+// purl returns pkg:rpm/<vendor>/<name>@<version>-<release>?arch=…&distro=…&epoch=…
+// with the epoch as a qualifier only when non-zero, as the purl rpm type
+// definition says. The namespace is the OS family; it is empty when the OS
+// is unknown (no vendor can be told reliably from the database alone).
+func purl(p inventory.Package, os *inventory.OS) string {
+	q := map[string]string{}
+	if p.Arch != "" {
+		q["arch"] = p.Arch
+	}
+	if d := ospkg.Distro(os); d != "" {
+		q["distro"] = d
+	}
+	version := p.Version
+	if p.Epoch != 0 {
+		q["epoch"] = fmt.Sprint(p.Epoch)
+		_, version, _ = strings.Cut(version, ":")
+	}
+	u := packageurl.NewPackageURL(packageurl.TypeRPM, ospkg.Namespace(os, ""),
+		p.Name, version, packageurl.QualifiersFromMap(q), "")
+	return u.ToString()
+}
+
+// readFile reads a whole database file, refusing ones larger than maxDB.
+func readFile(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxDB+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxDB {
+		return nil, fmt.Errorf("larger than %d bytes", maxDB)
+	}
+	return data, nil
+}

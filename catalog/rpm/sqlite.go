@@ -1,0 +1,68 @@
+package rpm
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// readSQLite returns the header blobs of an rpmdb.sqlite (rpm 4.16+; table
+// Packages(hnum, blob)) held in data. The database is loaded into an
+// in-memory SQLite connection with sqlite3_deserialize: nothing is written
+// to disk.
+func readSQLite(ctx context.Context, data []byte) ([]record, error) {
+	if len(data) < 100 || string(data[:16]) != "SQLite format 3\x00" {
+		return nil, fmt.Errorf("%w: not an SQLite database", errBadDB)
+	}
+	// rpm keeps the database in WAL mode (header bytes 18 and 19 = 2); an
+	// in-memory copy has no WAL file, so mark it as a rollback-journal
+	// database. The copy keeps the caller's bytes intact.
+	buf := make([]byte, len(data))
+	copy(buf, data)
+	if buf[18] == 2 && buf[19] == 2 {
+		buf[18], buf[19] = 1, 1
+	}
+
+	db, err := sql.Open("sqlite", "file::memory:?mode=memory")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		d, ok := dc.(interface{ Deserialize([]byte) error })
+		if !ok {
+			return errors.New("sqlite driver cannot deserialize")
+		}
+		return d.Deserialize(buf)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadDB, err)
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT hnum, blob FROM Packages ORDER BY hnum")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadDB, err)
+	}
+	defer rows.Close()
+	var out []record
+	for rows.Next() {
+		var r record
+		var key int64
+		if err := rows.Scan(&key, &r.blob); err != nil {
+			return nil, fmt.Errorf("%w: %w", errBadDB, err)
+		}
+		r.key = uint32(key)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadDB, err)
+	}
+	return out, nil
+}
