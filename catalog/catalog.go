@@ -38,4 +38,15 @@ type Env struct {
 	OS *inventory.OS
 	// Logger receives warnings about malformed input; never nil.
 	Logger *slog.Logger
+	// Owned reports whether the file at path (relative, no leading slash)
+	// belongs to an OS package. Language catalogers skip installed
+	// packages whose metadata file is owned, since the OS package already
+	// reports them. May be nil: nothing is owned.
+	Owned func(path string) bool
+}
+
+// OwnedByOS reports whether path belongs to an OS package; false when
+// e.Owned is nil.
+func (e Env) OwnedByOS(path string) bool {
+	return e.Owned != nil && e.Owned(path)
 }
