@@ -206,7 +206,7 @@ func BenchmarkNodeModules(b *testing.B) {
 	for i := range n {
 		name := fmt.Sprintf("pkg%d", i)
 		dir := "app/node_modules/" + name
-		if i%5 == 0 {
+		if i%5 == 0 && (i-1)%7 != 0 {
 			dir = fmt.Sprintf("app/node_modules/pkg%d/node_modules/%s", i-1, name)
 		}
 		if i%7 == 0 {
