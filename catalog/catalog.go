@@ -40,7 +40,14 @@ type Env struct {
 	Logger *slog.Logger
 	// Owned reports whether an OS package lists path (slash-separated,
 	// without a leading slash) among its installed files, so a language
-	// cataloger can skip files the OS package manager installed. Never nil;
-	// while OS catalogers run it reports false.
+	// cataloger can skip files the OS package manager installed. Run always
+	// sets it (reporting false while OS catalogers run); nil means nothing
+	// is owned.
 	Owned func(path string) bool
+}
+
+// OwnedByOS reports whether path belongs to an OS package; false when
+// e.Owned is nil.
+func (e Env) OwnedByOS(path string) bool {
+	return e.Owned != nil && e.Owned(path)
 }

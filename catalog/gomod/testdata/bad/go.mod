@@ -1,0 +1,4 @@
+module x
+
+require (
+	github.com/a/b

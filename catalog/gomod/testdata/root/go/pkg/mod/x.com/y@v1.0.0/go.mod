@@ -1,0 +1,3 @@
+module x.com/y
+
+require a.com/b v1.0.0
