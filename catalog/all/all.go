@@ -6,7 +6,20 @@
 package all
 
 import (
+	"io/fs"
+	"strings"
+
 	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/catalog/apk"
+	"github.com/vigil-scanner/vigil/catalog/dpkg"
+	"github.com/vigil-scanner/vigil/catalog/gobinary"
+	"github.com/vigil-scanner/vigil/catalog/gomod"
+	"github.com/vigil-scanner/vigil/catalog/java"
+	"github.com/vigil-scanner/vigil/catalog/node"
+	"github.com/vigil-scanner/vigil/catalog/php"
+	"github.com/vigil-scanner/vigil/catalog/python"
+	"github.com/vigil-scanner/vigil/catalog/rpm"
+	"github.com/vigil-scanner/vigil/catalog/rust"
 )
 
 // Mode says what kind of tree is scanned.
@@ -16,18 +29,76 @@ const (
 	// Installed is an image or a root filesystem: what package managers
 	// installed (package databases, node_modules, site-packages, binaries,
 	// archives). Lockfiles are not read, as Trivy does not in images, so a
-	// package is not reported twice.
+	// package is not reported twice (once installed, once locked).
 	Installed Mode = iota
-	// Project is a source tree or repository: lockfiles and manifests.
+	// Project is a source tree or repository: lockfiles and manifests;
+	// installed copies (node_modules, site-packages, binaries) are not
+	// read, for the same reason.
 	Project
 )
 
 // Catalogers returns the catalogers for mode, OS package catalogers first.
 func Catalogers(mode Mode) []catalog.Cataloger {
-	cats := []catalog.Cataloger{}
-	switch mode {
-	case Installed:
-	case Project:
+	cats := []catalog.Cataloger{
+		apk.New(),
+		dpkg.New(),
+		rpm.New(),
+		node.New(),
+		python.New(),
+		gobinary.New(),
+		gomod.New(),
+		java.New(),
+		rust.New(),
+		php.New(),
+	}
+	skip := isLockfile
+	if mode == Project {
+		skip = isInstalled
+	}
+	for i, c := range cats {
+		cats[i] = filtered{Cataloger: c, skip: skip}
 	}
 	return cats
+}
+
+// filtered hides some of a cataloger's inputs.
+type filtered struct {
+	catalog.Cataloger
+	skip func(path string, mode fs.FileMode) bool
+}
+
+func (f filtered) Wants(path string, mode fs.FileMode, size int64) bool {
+	return !f.skip(path, mode) && f.Cataloger.Wants(path, mode, size)
+}
+
+// Class lets catalog.Run order OS catalogers first.
+func (f filtered) Class() string {
+	if c, ok := f.Cataloger.(interface{ Class() string }); ok {
+		return c.Class()
+	}
+	return ""
+}
+
+func base(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
+
+// isLockfile reports project lockfiles and manifests.
+func isLockfile(p string, _ fs.FileMode) bool {
+	switch b := base(p); b {
+	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "composer.lock":
+		return true
+	case "package.json":
+		return !strings.Contains(p, "node_modules/")
+	default:
+		return strings.HasPrefix(b, "requirements") && strings.HasSuffix(b, ".txt")
+	}
+}
+
+// isInstalled reports installed-package metadata and binaries.
+func isInstalled(p string, mode fs.FileMode) bool {
+	if mode&0o111 != 0 && mode.IsRegular() {
+		return true // executables: Go (and later Rust) binaries
+	}
+	return strings.Contains(p, "node_modules/") ||
+		strings.Contains(p, ".dist-info/") || strings.Contains(p, ".egg-info") || strings.Contains(p, "EGG-INFO/") ||
+		strings.HasSuffix(p, "vendor/composer/installed.json")
 }

@@ -117,3 +117,24 @@ const osvMinimist = `{
   "database_specific": {"cwe_ids": ["CWE-1321"], "severity": "CRITICAL", "github_reviewed": true}
 }
 `
+
+const lodashPackageJSON = `{
+  "name": "lodash",
+  "version": "4.17.20",
+  "description": "Lodash modular utilities.",
+  "license": "MIT",
+  "main": "lodash.js",
+  "homepage": "https://lodash.com/",
+  "repository": "lodash/lodash"
+}
+`
+
+const minimistPackageJSON = `{
+  "name": "minimist",
+  "version": "1.2.5",
+  "description": "parse argument options",
+  "main": "index.js",
+  "license": "MIT",
+  "repository": {"type": "git", "url": "git://github.com/substack/minimist.git"}
+}
+`

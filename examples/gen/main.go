@@ -6,7 +6,8 @@
 //	go run ./examples/gen -out examples
 //
 // The image imitates Alpine 3.19 with an older OpenSSL and a Node.js
-// application whose lockfile pins lodash 4.17.20 and minimist 1.2.5. The
+// application with lodash 4.17.20 and minimist 1.2.5 installed in
+// node_modules (and pinned in its lockfile). The
 // advisories are real (CVE-2024-0727 for OpenSSL in Alpine 3.19; GHSA
 // advisories for lodash and minimist), trimmed to the fields that matter.
 package main
@@ -110,6 +111,8 @@ func writeImage(path string) error {
 	app, err := layer(
 		file{"app/package.json", appPackageJSON},
 		file{"app/package-lock.json", appPackageLock},
+		file{"app/node_modules/lodash/package.json", lodashPackageJSON},
+		file{"app/node_modules/minimist/package.json", minimistPackageJSON},
 	)
 	if err != nil {
 		return err
