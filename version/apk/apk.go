@@ -16,7 +16,8 @@ type tokenKind uint8
 
 // Token kinds in the order apk-tools declares them: when two versions agree
 // up to a point, the one whose next token has the higher kind is older
-// (e.g. the end sorts before ".1", "-r1" before the end).
+// (the end sorts before ".1" and before "-r1"), unless the other goes on
+// with a pre-release suffix.
 const (
 	kindInitialDigit tokenKind = iota
 	kindDigit

@@ -13,8 +13,8 @@ type Version struct {
 	// Epoch is the decimal epoch without leading zeros; "" means 0.
 	Epoch    string
 	Upstream string
-	// Revision is the Debian revision after the last hyphen; "" when absent,
-	// which dpkg compares like "0"... and like "" (both sort equal).
+	// Revision is the Debian revision after the last hyphen; "" when
+	// absent, which sorts equal to "0".
 	Revision string
 }
 

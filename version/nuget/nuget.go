@@ -22,8 +22,9 @@ type Version struct {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// Parse parses a NuGet version (NuGetVersion.TryParse): leading zeros in
-// numbers are allowed, each number must fit in an int32.
+// Parse parses a NuGet version (NuGetVersion.TryParse): one to four
+// numbers, leading zeros allowed, each within int32; surrounding blanks are
+// ignored.
 func Parse(s string) (Version, error) {
 	var v Version
 	t := strings.TrimSpace(s)

@@ -61,9 +61,10 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
-// label reads an optional separator and one of labels; then an optional
-// separator and number. A separator is taken only when what follows it
-// matches, as PEP 440's regular expression backtracks.
+// label reads an optional separator and one of labels, then an optional
+// separator and an optional number, like PEP 440's regular expression: the
+// separator before the label is taken only when a label follows, the one
+// after it always (every later part may start without a separator).
 func label(s string, labels func(string) (int, int)) (kind int, num string, rest string, ok bool) {
 	t := s
 	if t != "" && isSep(t[0]) {
@@ -74,7 +75,7 @@ func label(s string, labels func(string) (int, int)) (kind int, num string, rest
 		return 0, "", s, false
 	}
 	t = t[n:]
-	if len(t) > 1 && isSep(t[0]) && isDigit(t[1]) {
+	if t != "" && isSep(t[0]) {
 		t = t[1:]
 	}
 	num, t = digits(t)

@@ -14,8 +14,8 @@ type Version struct {
 	// Epoch is the epoch digits as written; "" means 0.
 	Epoch   string
 	Version string
-	// Release is "" when the text has no release. A missing release
-	// compares equal to any release, as in rpmverCmp.
+	// Release is "" when the text has no release; a missing release sorts
+	// before any release (as rpm 4.18's rpm.vercmp does).
 	Release string
 }
 
@@ -73,8 +73,9 @@ func (v Version) String() string {
 }
 
 // Compare returns -1, 0 or +1 as v sorts before, equal to or after w:
-// epochs first (missing is 0), then versions, then releases when both
-// have one.
+// epochs first (missing is 0), then versions, then releases (a missing
+// release sorts before any release, as rpm.vercmp does; rpm's dependency
+// matching would instead ignore it).
 func (v Version) Compare(w Version) int {
 	ea, eb := v.Epoch, w.Epoch
 	if ea == "" {
@@ -89,8 +90,13 @@ func (v Version) Compare(w Version) int {
 	if c := Vercmp(v.Version, w.Version); c != 0 {
 		return c
 	}
-	if v.Release == "" || w.Release == "" {
+	switch {
+	case v.Release == "" && w.Release == "":
 		return 0
+	case v.Release == "":
+		return -1
+	case w.Release == "":
+		return 1
 	}
 	return Vercmp(v.Release, w.Release)
 }
