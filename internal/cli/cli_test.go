@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-scanner/vigil/internal/testutil"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, "version")
+	if code != 0 || !strings.Contains(out, "Version: dev") {
+		t.Errorf("code %d, out %q", code, out)
+	}
+}
+
+func TestFlagErrorsExitTwo(t *testing.T) {
+	demo := filepath.Join(testutil.RepoRoot(t), "examples", "images", "demo-alpine-node.tar")
+	for name, args := range map[string][]string{
+		"exit code collides":  {"image", "--input", demo, "--exit-code", "2"},
+		"unknown format":      {"image", "--input", demo, "--format", "yaml"},
+		"unknown scanner":     {"image", "--input", demo, "--scanners", "secret"},
+		"template without -t": {"image", "--input", demo, "--format", "template"},
+		"no image":            {"image"},
+		"missing archive":     {"image", "--input", filepath.Join(t.TempDir(), "absent.tar"), "--scanners", "none"},
+		"offline without db":  {"image", "--input", demo, "--offline", "--cache-dir", t.TempDir()},
+		"unknown source":      {"db", "build", "--sources", "nope", "--cache-dir", t.TempDir()},
+		"bad mirror":          {"db", "build", "--sources", "alpine", "--mirror", "alpine", "--cache-dir", t.TempDir()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _, stderr := run(t, args...)
+			if code != ExitError || !strings.HasPrefix(stderr, "vigil: ") {
+				t.Errorf("code %d, stderr %q", code, stderr)
+			}
+		})
+	}
+}
+
+// TestQuickStart runs the README's quick start through Main: build the
+// database from the bundled mirrors, scan the bundled image, gate on it.
+func TestQuickStart(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	cache := t.TempDir()
+	t.Chdir(root)
+	if code, _, stderr := run(t, "db", "build", "--cache-dir", cache, "--sources", "alpine,osv:npm",
+		"--mirror", "alpine=examples/feeds/alpine", "--mirror", "osv=examples/feeds/osv"); code != 0 {
+		t.Fatalf("db build: %d %s", code, stderr)
+	}
+	img := filepath.Join("examples", "images", "demo-alpine-node.tar")
+	code, out, stderr := run(t, "image", "--cache-dir", cache, "--offline", "--input", img, "--format", "json")
+	if code != 0 {
+		t.Fatalf("scan: %d %s", code, stderr)
+	}
+	for _, want := range []string{`"CVE-2024-0727"`, `"CVE-2021-23337"`, `"CVE-2021-44906"`, `"libssl3"`, `"createdBy": "COPY app/ /app/ # buildkit"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+	code, _, _ = run(t, "image", "--cache-dir", cache, "--offline", "--input", img, "--exit-code", "1", "--ignore-unfixed", "--severity", "HIGH,CRITICAL")
+	if code != 1 {
+		t.Errorf("gate: exit %d, want 1", code)
+	}
+	code, _, _ = run(t, "image", "--cache-dir", cache, "--offline", "--input", img, "--exit-code", "1", "--severity", "LOW")
+	if code != 0 {
+		t.Errorf("gate on LOW: exit %d, want 0", code)
+	}
+	// The saved inventory matches again without the image.
+	inv := filepath.Join(t.TempDir(), "inv.json")
+	if code, _, stderr := run(t, "image", "--input", img, "--scanners", "none", "--format", "json", "-o", inv); code != 0 {
+		t.Fatalf("inventory: %d %s", code, stderr)
+	}
+	if _, err := os.Stat(inv); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = run(t, "sbom", inv, "--cache-dir", cache, "--offline", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"CVE-2021-44906"`) || !strings.Contains(out, `"CVE-2024-0727"`) {
+		t.Errorf("sbom: %d %s", code, stderr)
+	}
+}
