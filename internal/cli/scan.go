@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -113,14 +114,18 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 			return err
 		}
 	}
+	prog := newProgress(g)
+	defer prog.done()
 	rep := report.FromInventory(inv)
 	rep.CreatedAt = time.Now().UTC().Truncate(time.Second)
 	if f.vulnScan() {
+		prog.step("checking the vulnerability database")
 		db, err := f.openDB(ctx, g)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
+		prog.step("matching %d packages", countPackages(inv))
 		res, err := match.New(db, match.Options{Logger: g.logger}).Match(ctx, inv)
 		if err != nil {
 			return err
@@ -141,6 +146,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 	} else if f.exitOnEOL != 0 && inv.Artifact.OS != nil && inv.Artifact.OS.EOSL {
 		out.ExitCode = f.exitOnEOL
 	}
+	prog.done()
 	if err := f.write(g, rep); err != nil {
 		return err
 	}
@@ -169,6 +175,14 @@ func (f *scanFlags) openDB(ctx context.Context, g *globals) (*vulndb.DB, error) 
 		return db, nil
 	}
 	return vulndb.Open(path)
+}
+
+func countPackages(inv *inventory.Inventory) int {
+	n := 0
+	for _, r := range inv.Results {
+		n += len(r.Packages)
+	}
+	return n
 }
 
 func (f *scanFlags) write(g *globals, rep *report.Report) error {
@@ -245,6 +259,9 @@ func newImageCmd(g *globals) *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(withCommand(cmd), f.timeout)
 			defer cancel()
+			prog := newProgress(g)
+			defer prog.done()
+			prog.step("opening %s", cmp.Or(input, ref))
 			img, err := image.Open(ctx, ref, image.Options{
 				Input: input, Sources: sources, Platform: platform, Insecure: insecure,
 				Username: username, Password: password, Logger: g.logger,
@@ -253,6 +270,7 @@ func newImageCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer img.Close()
+			prog.step("reading the layers of %s", img.Name)
 			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger})
 			if err != nil {
 				return err
