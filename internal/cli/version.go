@@ -3,8 +3,11 @@ package cli
 import (
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigil-scanner/vigil/vulndb"
 )
 
 func newVersionCmd(g *globals) *cobra.Command {
@@ -14,6 +17,15 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintf(g.stdout, "Version: %s\nCommit: %s\nGo: %s %s/%s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			db, err := vulndb.Open(dbPath(g))
+			if err != nil {
+				fmt.Fprintf(g.stdout, "Vulnerability DB: none at %s\n", dbPath(g))
+				return nil
+			}
+			defer db.Close()
+			m := db.Metadata()
+			fmt.Fprintf(g.stdout, "Vulnerability DB:\n  Schema: %d\n  Built: %s (%s ago)\n  Next update: %s\n",
+				m.SchemaVersion, m.BuiltAt.Format(time.RFC3339), time.Since(m.BuiltAt).Round(time.Minute), m.NextUpdate.Format(time.RFC3339))
 			return nil
 		},
 	}
