@@ -286,11 +286,46 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 		byID[f.ID] = f
 		order = append(order, f.ID)
 	}
+	covered := map[string]bool{}
+	for _, id := range order {
+		covered[id] = coveredByCVEs(byID[id], byID)
+	}
 	out := make([]Finding, 0, len(order))
 	for _, id := range order {
-		out = append(out, *byID[id])
+		if !covered[id] {
+			out = append(out, *byID[id])
+		}
 	}
 	return out, nil
+}
+
+// coveredByCVEs reports whether f is a bundling advisory (a DSA, USN, RHSA
+// or ALSA naming several CVEs) whose every CVE is already a finding of its
+// own for the package: reporting the bundle too would count the same
+// vulnerabilities twice. Its aliases and fixed versions are folded into
+// those findings.
+func coveredByCVEs(f *Finding, byID map[string]*Finding) bool {
+	if strings.HasPrefix(f.ID, "CVE-") {
+		return false
+	}
+	var cves []*Finding
+	for _, a := range f.Aliases {
+		if !strings.HasPrefix(a, "CVE-") {
+			continue
+		}
+		g, ok := byID[a]
+		if !ok {
+			return false
+		}
+		cves = append(cves, g)
+	}
+	if len(cves) == 0 {
+		return false
+	}
+	for _, g := range cves {
+		g.Aliases = appendUnique(g.Aliases, f.ID)
+	}
+	return true
 }
 
 // sameModule reports whether an advisory's module restriction

@@ -212,3 +212,31 @@ func TestMatchLanguagesDedupAndEnrich(t *testing.T) {
 		t.Errorf("go findings = %q", got)
 	}
 }
+
+func TestMatchBundleCoveredByCVEs(t *testing.T) {
+	rec := func(id, src string) vulndb.Affected {
+		return vulndb.Affected{VulnID: id, Source: src, Ecosystem: "debian:12", Package: "openssl", Status: vulndb.StatusFixed, Ranges: fixedRange("deb", "3.0.13-1~deb12u1"), Fixed: []string{"3.0.13-1~deb12u1"}}
+	}
+	store := newMemStore([]vulndb.Affected{
+		rec("CVE-2024-0727", "debian"), rec("CVE-2023-6129", "debian"),
+		rec("DSA-5000-1", "osv:Debian"), // bundles both CVEs: covered
+		rec("DSA-5001-1", "osv:Debian"), // names a CVE the tracker lacks: kept
+	},
+		vulndb.Vulnerability{ID: "DSA-5000-1", Aliases: []string{"CVE-2024-0727", "CVE-2023-6129"}},
+		vulndb.Vulnerability{ID: "DSA-5001-1", Aliases: []string{"CVE-2024-0727", "CVE-2024-9999"}},
+	)
+	inv := &inventory.Inventory{
+		Artifact: inventory.Artifact{OS: &inventory.OS{Family: "debian", Name: "12"}},
+		Results: []inventory.Result{{Class: inventory.ClassOSPkgs, Packages: []inventory.Package{
+			{Name: "libssl3", Version: "3.0.11-1~deb12u2", SourceName: "openssl", SourceVersion: "3.0.11-1~deb12u2"},
+		}}},
+	}
+	res := matchOne(t, store, inv)
+	want := []string{"libssl3:CVE-2023-6129:fixed", "libssl3:CVE-2024-0727:fixed", "libssl3:DSA-5001-1:fixed"}
+	if got := ids(res, 0); !slices.Equal(got, want) {
+		t.Errorf("findings = %q, want %q", got, want)
+	}
+	if f := res.Findings[0][1]; !slices.Contains(f.Aliases, "DSA-5000-1") {
+		t.Errorf("CVE-2024-0727 aliases = %q, want the DSA folded in", f.Aliases)
+	}
+}
