@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/source/oracle"
 	"github.com/vigil-scanner/vigil/vulndb/source/osv"
 )
 
@@ -16,6 +17,7 @@ import (
 func All(logger *slog.Logger) []vulndb.Source {
 	return []vulndb.Source{
 		osv.All(logger),
+		oracle.New(logger),
 	}
 }
 
