@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/source/azurelinux"
 	"github.com/vigil-scanner/vigil/vulndb/source/oracle"
 	"github.com/vigil-scanner/vigil/vulndb/source/osv"
 )
@@ -18,6 +19,8 @@ func All(logger *slog.Logger) []vulndb.Source {
 	return []vulndb.Source{
 		osv.All(logger),
 		oracle.New(logger),
+		azurelinux.New(logger),
+		azurelinux.NewMariner(logger),
 	}
 }
 
