@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/source/amazon"
 	"github.com/vigil-scanner/vigil/vulndb/source/azurelinux"
 	"github.com/vigil-scanner/vigil/vulndb/source/oracle"
 	"github.com/vigil-scanner/vigil/vulndb/source/osv"
@@ -21,6 +22,7 @@ func All(logger *slog.Logger) []vulndb.Source {
 		oracle.New(logger),
 		azurelinux.New(logger),
 		azurelinux.NewMariner(logger),
+		amazon.New(logger),
 	}
 }
 
