@@ -19,10 +19,10 @@ import (
 func All(logger *slog.Logger) []vulndb.Source {
 	return []vulndb.Source{
 		osv.All(logger),
-		oracle.New(logger),
-		azurelinux.New(logger),
-		azurelinux.NewMariner(logger),
-		amazon.New(logger),
+		oracle.New(oracle.Options{Logger: logger}),
+		azurelinux.New(azurelinux.Options{Logger: logger}),
+		azurelinux.NewMariner(azurelinux.Options{Logger: logger}),
+		amazon.New(amazon.Options{Logger: logger}),
 	}
 }
 

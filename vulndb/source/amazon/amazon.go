@@ -73,13 +73,19 @@ var releases = []release{{"1", ""}, {"2", "AL2"}, {"2023", "AL2023"}}
 // coreID matches advisories of a release's core repositories.
 var coreID = regexp.MustCompile(`^ALAS(2|2022|2023)?-\d{4}-\d+$`)
 
+// Options configure the source.
+type Options struct {
+	// Logger receives warnings; nil means slog.Default.
+	Logger *slog.Logger
+}
+
 // Source is the Amazon Linux ALAS feed.
 type Source struct {
 	logger *slog.Logger
 }
 
-// New returns the source "amazon". logger may be nil.
-func New(logger *slog.Logger) *Source { return &Source{logger: logger} }
+// New returns the source "amazon" configured by opts.
+func New(opts Options) *Source { return &Source{logger: opts.Logger} }
 
 // Name implements vulndb.Source.
 func (s *Source) Name() string { return name }
@@ -89,7 +95,7 @@ func (s *Source) DefaultBase() string { return DefaultBase }
 
 func (s *Source) log() *slog.Logger {
 	if s.logger == nil {
-		return slog.New(slog.DiscardHandler)
+		return slog.Default()
 	}
 	return s.logger
 }

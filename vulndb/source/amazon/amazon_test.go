@@ -73,7 +73,7 @@ func load(t *testing.T, base string) (*memSink, string) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	src := New(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	src := New(Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	sink := newSink()
 	if err := src.Load(context.Background(), f, sink); err != nil {
 		t.Fatalf("Load: %v", err)
@@ -231,12 +231,12 @@ func TestTruncatedFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := fetch.New(dir, fetch.Options{})
-	err = New(nil).Load(context.Background(), f, newSink())
+	err = New(Options{}).Load(context.Background(), f, newSink())
 	if err == nil || !strings.Contains(err.Error(), "AL2/alas.rss") || !strings.Contains(err.Error(), "truncated") {
 		t.Errorf("err = %v, want a truncation error naming AL2/alas.rss", err)
 	}
 	f, _ = fetch.New(t.TempDir(), fetch.Options{})
-	if err := New(nil).Load(context.Background(), f, newSink()); !errors.Is(err, fs.ErrNotExist) {
+	if err := New(Options{}).Load(context.Background(), f, newSink()); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("empty mirror: err = %v, want fs.ErrNotExist", err)
 	}
 }

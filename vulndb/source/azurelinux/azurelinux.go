@@ -52,6 +52,12 @@ const DefaultBase = "https://raw.githubusercontent.com/microsoft/AzureLinuxVulne
 
 const maxDocument = 2 << 30 // bound on one OVAL file
 
+// Options configure the source.
+type Options struct {
+	// Logger receives warnings; nil means slog.Default.
+	Logger *slog.Logger
+}
+
 // Source is one distribution's OVAL files.
 type Source struct {
 	name     string   // "azurelinux" or "cbl-mariner"
@@ -59,15 +65,16 @@ type Source struct {
 	logger   *slog.Logger
 }
 
-// New returns the source "azurelinux" (Azure Linux 3.0). logger may be nil.
-func New(logger *slog.Logger) *Source {
-	return &Source{name: "azurelinux", releases: []string{"3.0"}, logger: logger}
+// New returns the source "azurelinux" (Azure Linux 3.0) configured by
+// opts.
+func New(opts Options) *Source {
+	return &Source{name: "azurelinux", releases: []string{"3.0"}, logger: opts.Logger}
 }
 
-// NewMariner returns the source "cbl-mariner" (CBL-Mariner 1.0 and 2.0).
-// logger may be nil.
-func NewMariner(logger *slog.Logger) *Source {
-	return &Source{name: "cbl-mariner", releases: []string{"1.0", "2.0"}, logger: logger}
+// NewMariner returns the source "cbl-mariner" (CBL-Mariner 1.0 and 2.0)
+// configured by opts.
+func NewMariner(opts Options) *Source {
+	return &Source{name: "cbl-mariner", releases: []string{"1.0", "2.0"}, logger: opts.Logger}
 }
 
 // Name implements vulndb.Source.
@@ -78,7 +85,7 @@ func (s *Source) DefaultBase() string { return DefaultBase }
 
 func (s *Source) log() *slog.Logger {
 	if s.logger == nil {
-		return slog.New(slog.DiscardHandler)
+		return slog.Default()
 	}
 	return s.logger
 }

@@ -88,7 +88,7 @@ func load(t *testing.T, src *Source, f vulndb.Fetcher) (*memSink, string) {
 // Critical, "less than 0:18.2.1-1.azl3". Three definitions in all.
 func TestRealAzureLinux(t *testing.T) {
 	p := testutil.Shared(t, "data/feeds/azure-linux-oval/azure-linux-truncated-3.0-oval.xml")
-	sink, logs := load(t, New(nil), mirror(t, map[string]string{"azurelinux-3.0-oval.xml": p}))
+	sink, logs := load(t, New(Options{}), mirror(t, map[string]string{"azurelinux-3.0-oval.xml": p}))
 	if logs != "" {
 		t.Errorf("unexpected warnings:\n%s", logs)
 	}
@@ -123,7 +123,7 @@ func TestRealAzureLinux(t *testing.T) {
 // equal 0:9.16.33-1.cm2"; two mysql CVEs are fixed in 0:8.0.33-1.cm2.
 func TestRealMariner(t *testing.T) {
 	p := testutil.Shared(t, "data/feeds/azure-linux-oval/mariner-truncated-2.0-oval.xml")
-	sink, logs := load(t, NewMariner(nil), mirror(t, map[string]string{"cbl-mariner-2.0-oval.xml": p}))
+	sink, logs := load(t, NewMariner(Options{}), mirror(t, map[string]string{"cbl-mariner-2.0-oval.xml": p}))
 	if !strings.Contains(logs, "cbl-mariner-1.0-oval.xml") {
 		t.Errorf("missing 1.0 file not reported:\n%s", logs)
 	}
@@ -165,7 +165,7 @@ func TestFixtureMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink, logs := load(t, NewMariner(nil), f)
+	sink, logs := load(t, NewMariner(Options{}), f)
 	want := vulndb.Affected{
 		VulnID: "CVE-2024-0001", Source: "cbl-mariner", Ecosystem: "cbl-mariner:2.0", Package: "curl-libs",
 		Ranges: ranges(vulndb.Event{Introduced: "0"}, vulndb.Event{Fixed: "8.8.0-1.cm2"}),
@@ -199,13 +199,13 @@ func TestTruncatedAndMissing(t *testing.T) {
 			t.Fatal(err)
 		}
 		f, _ := fetch.New(dir, fetch.Options{})
-		err := NewMariner(nil).Load(context.Background(), f, newSink())
+		err := NewMariner(Options{}).Load(context.Background(), f, newSink())
 		if !errors.Is(err, oval.ErrTruncated) || !strings.Contains(err.Error(), "cbl-mariner-2.0-oval.xml") {
 			t.Errorf("cut at %d: err = %v, want ErrTruncated naming the file", n, err)
 		}
 	}
 	f, _ := fetch.New(t.TempDir(), fetch.Options{})
-	if err := New(nil).Load(context.Background(), f, newSink()); !errors.Is(err, fs.ErrNotExist) {
+	if err := New(Options{}).Load(context.Background(), f, newSink()); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("empty mirror: err = %v, want fs.ErrNotExist", err)
 	}
 }

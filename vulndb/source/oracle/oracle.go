@@ -66,13 +66,19 @@ const (
 	maxDescription = 8 << 10
 )
 
+// Options configure the source.
+type Options struct {
+	// Logger receives warnings; nil means slog.Default.
+	Logger *slog.Logger
+}
+
 // Source is the Oracle Linux ELSA OVAL feed.
 type Source struct {
 	logger *slog.Logger
 }
 
-// New returns the source "oracle". logger may be nil.
-func New(logger *slog.Logger) *Source { return &Source{logger: logger} }
+// New returns the source "oracle" configured by opts.
+func New(opts Options) *Source { return &Source{logger: opts.Logger} }
 
 // Name implements vulndb.Source.
 func (s *Source) Name() string { return name }
@@ -82,7 +88,7 @@ func (s *Source) DefaultBase() string { return DefaultBase }
 
 func (s *Source) log() *slog.Logger {
 	if s.logger == nil {
-		return slog.New(slog.DiscardHandler)
+		return slog.Default()
 	}
 	return s.logger
 }

@@ -62,7 +62,7 @@ func parseFile(t *testing.T, path string) (*memSink, string) {
 	defer f.Close()
 	var logs bytes.Buffer
 	sink := newSink()
-	if err := New(logger(&logs)).parse(context.Background(), f, sink); err != nil {
+	if err := New(Options{Logger: logger(&logs)}).parse(context.Background(), f, sink); err != nil {
 		t.Fatalf("parse %s: %v", path, err)
 	}
 	return sink, logs.String()
@@ -167,7 +167,7 @@ func TestLoadMirror(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := newSink()
-	if err := New(nil).Load(context.Background(), f, sink); err != nil {
+	if err := New(Options{}).Load(context.Background(), f, sink); err != nil {
 		t.Fatal(err)
 	}
 	a := sink.affected["oracle:9/curl/ELSA-2024-0004"]
@@ -189,7 +189,7 @@ func TestTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := fetch.New(dir, fetch.Options{})
-	err = New(nil).Load(context.Background(), f, newSink())
+	err = New(Options{}).Load(context.Background(), f, newSink())
 	if !errors.Is(err, oval.ErrTruncated) || !strings.Contains(err.Error(), File) {
 		t.Errorf("truncated bzip2: err = %v, want ErrTruncated naming %s", err, File)
 	}
@@ -199,15 +199,15 @@ func TestTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{len(xmlDoc) / 3, len(xmlDoc) - 30} {
-		err := New(nil).parse(context.Background(), bytes.NewReader(xmlDoc[:n]), newSink())
+		err := New(Options{}).parse(context.Background(), bytes.NewReader(xmlDoc[:n]), newSink())
 		if !errors.Is(err, oval.ErrTruncated) {
 			t.Errorf("XML cut at %d: err = %v, want ErrTruncated", n, err)
 		}
 	}
-	if err := New(nil).parse(context.Background(), strings.NewReader("<rss/>"), newSink()); err == nil {
+	if err := New(Options{}).parse(context.Background(), strings.NewReader("<rss/>"), newSink()); err == nil {
 		t.Error("non-OVAL document accepted")
 	}
-	if err := New(nil).parse(context.Background(), strings.NewReader("<oval_definitions/>"), newSink()); err == nil {
+	if err := New(Options{}).parse(context.Background(), strings.NewReader("<oval_definitions/>"), newSink()); err == nil {
 		t.Error("document without definitions accepted")
 	}
 }
