@@ -244,11 +244,15 @@ func primaryURL(id string, refs []string) string {
 
 // dataSources names the feeds findings come from.
 var dataSources = map[string]DataSource{
-	"alpine":     {Name: "Alpine Secdb", URL: "https://secdb.alpinelinux.org/"},
-	"wolfi":      {Name: "Wolfi Secdb", URL: "https://packages.wolfi.dev/os/security.json"},
-	"chainguard": {Name: "Chainguard Secdb", URL: "https://packages.cgr.dev/chainguard/security.json"},
-	"debian":     {Name: "Debian Security Tracker", URL: "https://security-tracker.debian.org/tracker/"},
-	"redhat":     {Name: "Red Hat CSAF VEX", URL: "https://security.access.redhat.com/data/csaf/v2/vex/"},
+	"alpine":      {Name: "Alpine Secdb", URL: "https://secdb.alpinelinux.org/"},
+	"wolfi":       {Name: "Wolfi Secdb", URL: "https://packages.wolfi.dev/os/security.json"},
+	"chainguard":  {Name: "Chainguard Secdb", URL: "https://packages.cgr.dev/chainguard/security.json"},
+	"debian":      {Name: "Debian Security Tracker", URL: "https://security-tracker.debian.org/tracker/"},
+	"redhat":      {Name: "Red Hat CSAF VEX", URL: "https://security.access.redhat.com/data/csaf/v2/vex/"},
+	"oracle":      {Name: "Oracle Linux OVAL", URL: "https://linux.oracle.com/security/oval/"},
+	"amazon":      {Name: "Amazon Linux Security Center", URL: "https://alas.aws.amazon.com/"},
+	"azurelinux":  {Name: "Azure Linux Vulnerability Data", URL: "https://github.com/microsoft/AzureLinuxVulnerabilityData"},
+	"cbl-mariner": {Name: "CBL-Mariner Vulnerability Data", URL: "https://github.com/microsoft/AzureLinuxVulnerabilityData"},
 }
 
 func dataSource(src string) *DataSource {

@@ -10,11 +10,14 @@ import (
 
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/source/alpine"
+	"github.com/vigil-scanner/vigil/vulndb/source/amazon"
+	"github.com/vigil-scanner/vigil/vulndb/source/azurelinux"
 	"github.com/vigil-scanner/vigil/vulndb/source/chainguard"
 	"github.com/vigil-scanner/vigil/vulndb/source/debian"
 	"github.com/vigil-scanner/vigil/vulndb/source/epss"
 	"github.com/vigil-scanner/vigil/vulndb/source/kev"
 	"github.com/vigil-scanner/vigil/vulndb/source/nvd"
+	"github.com/vigil-scanner/vigil/vulndb/source/oracle"
 	"github.com/vigil-scanner/vigil/vulndb/source/osv"
 	"github.com/vigil-scanner/vigil/vulndb/source/redhat"
 	"github.com/vigil-scanner/vigil/vulndb/source/wolfi"
@@ -28,6 +31,10 @@ func All(logger *slog.Logger) []vulndb.Source {
 		chainguard.New(chainguard.Options{Logger: logger}),
 		debian.New(debian.Options{Logger: logger}),
 		redhat.New(redhat.Options{Logger: logger}),
+		oracle.New(oracle.Options{Logger: logger}),
+		amazon.New(amazon.Options{Logger: logger}),
+		azurelinux.New(azurelinux.Options{Logger: logger}),
+		azurelinux.NewMariner(azurelinux.Options{Logger: logger}),
 		osv.All(logger),
 		nvd.New(nvd.Options{Logger: logger}),
 		epss.New(epss.Options{Logger: logger}),
