@@ -109,12 +109,13 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*in
 		}
 		// Ownership is taken after each cataloger so that a later
 		// (language) one sees what the OS catalogers found.
-		if rank(c) == 0 {
-			for _, r := range results {
-				for _, p := range r.Packages {
-					for _, f := range p.InstalledFiles {
-						owned[strings.TrimPrefix(f, "/")] = struct{}{}
-					}
+		for _, r := range results {
+			if r.Class != inventory.ClassOSPkgs {
+				continue
+			}
+			for _, p := range r.Packages {
+				for _, f := range p.InstalledFiles {
+					owned[strings.TrimPrefix(f, "/")] = struct{}{}
 				}
 			}
 		}

@@ -362,3 +362,7 @@ func purl(p inventory.Package, os *inventory.OS) string {
 		strings.ToLower(p.Name), version, packageurl.QualifiersFromMap(q), "")
 	return u.ToString()
 }
+
+// Class reports that the cataloger finds OS packages, so catalog.Run runs
+// it before the language catalogers.
+func (*Cataloger) Class() string { return inventory.ClassOSPkgs }

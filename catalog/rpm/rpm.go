@@ -215,3 +215,7 @@ func readFile(fsys fs.FS, name string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// Class reports that the cataloger finds OS packages, so catalog.Run runs
+// it before the language catalogers.
+func (*Cataloger) Class() string { return inventory.ClassOSPkgs }
