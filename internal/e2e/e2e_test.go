@@ -350,11 +350,11 @@ func TestFormats(t *testing.T) {
 		}},
 		{"cyclonedx", nil, func(t *testing.T, out string) {
 			var doc struct {
-				BOMFormat       string `json:"bomFormat"`
-				SpecVersion     string `json:"specVersion"`
+				BOMFormat       string                  `json:"bomFormat"`
+				SpecVersion     string                  `json:"specVersion"`
 				Components      []struct{ Purl string } `json:"components"`
 				Vulnerabilities []struct {
-					ID      string `json:"id"`
+					ID      string                 `json:"id"`
 					Affects []struct{ Ref string } `json:"affects"`
 				} `json:"vulnerabilities"`
 			}

@@ -306,15 +306,15 @@ type jsonReport struct {
 			Version string `json:"version"`
 		} `json:"packages"`
 		Vulnerabilities []struct {
-			ID             string          `json:"id"`
-			PkgName        string          `json:"pkgName"`
-			Installed      string          `json:"installedVersion"`
-			FixedVersion   string          `json:"fixedVersion"`
-			Status         string          `json:"status"`
-			Severity       string          `json:"severity"`
-			SeveritySource string          `json:"severitySource"`
+			ID             string                   `json:"id"`
+			PkgName        string                   `json:"pkgName"`
+			Installed      string                   `json:"installedVersion"`
+			FixedVersion   string                   `json:"fixedVersion"`
+			Status         string                   `json:"status"`
+			Severity       string                   `json:"severity"`
+			SeveritySource string                   `json:"severitySource"`
 			EPSS           *struct{ Score float64 } `json:"epss"`
-			KEV            json.RawMessage `json:"kev"`
+			KEV            json.RawMessage          `json:"kev"`
 			Suppressed     *struct {
 				Kind string `json:"kind"`
 			} `json:"suppressed"`
