@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -110,4 +111,79 @@ func TestRealAlpine(t *testing.T) {
 
 func apkEntry(name, version, origin string) string {
 	return "P:" + name + "\nV:" + version + "\nA:x86_64\no:" + origin + "\n\n"
+}
+
+// TestRealDebian scans images built in code against the real Debian
+// tracker sample (vunnel's fixture of tracker/data/json), mirrored as a
+// directory whose "json" links to the shared file. Expectations, read from
+// security-tracker-json/vunnel-fixture-debian.json:
+//   - chromium CVE-2022-0456: bullseye resolved 98.0.4758.80-1~deb11u1,
+//     buster open with urgency end-of-life, sid resolved 98.0.4758.80-1;
+//     urgency "not yet assigned" everywhere (and no NVD here): UNKNOWN.
+//   - sope CVE-2025-53603: bullseye resolved 5.0.1-2+deb11u1, sid
+//     5.12.1-2; "not yet assigned".
+//   - backupninja CVE-2005-3111: buster resolved 0.8-2, urgency medium.
+//   - txt2man CVE-2013-1444: buster resolved 1.5.5-4.1 (installed: not
+//     affected); prototypejs CVE-2008-7220 fixed 1.6.0.2-1 and
+//     CVE-2007-2383 resolved "0" (installed 1.7.1-3: neither).
+func TestRealDebian(t *testing.T) {
+	sample := testutil.Shared(t, "data/feeds/debian/security-tracker-json/vunnel-fixture-debian.json")
+	mirror := t.TempDir()
+	if err := os.Symlink(sample, filepath.Join(mirror, "json")); err != nil {
+		t.Fatal(err)
+	}
+	cache := buildDB(t, "debian", "debian="+mirror)
+	osRelease := func(id, codename string) string {
+		s := "NAME=\"Debian GNU/Linux\"\nID=debian\nVERSION_CODENAME=" + codename + "\n"
+		if id != "" {
+			s += "VERSION_ID=\"" + id + "\"\n"
+		}
+		return s
+	}
+	tests := []struct {
+		name, osRelease, debianVersion, status string
+		want                                   []string
+	}{
+		{"bullseye", osRelease("11", "bullseye"), "11.3", dpkgEntry("chromium", "97.0.4692.99-1~deb11u2", "") + dpkgEntry("libsope1.7", "5.0.1-2", "sope"),
+			[]string{
+				"CVE-2022-0456 chromium 97.0.4692.99-1~deb11u2 fixed=98.0.4758.80-1~deb11u1 fixed UNKNOWN/",
+				"CVE-2025-53603 libsope1.7 5.0.1-2 fixed=5.0.1-2+deb11u1 fixed UNKNOWN/",
+			}},
+		{"buster", osRelease("10", "buster"), "10.13", dpkgEntry("chromium", "90.0.4430.212-1~deb10u1", "") + dpkgEntry("backupninja", "0.8-1", "") +
+			dpkgEntry("txt2man", "1.5.5-4.1", "") + dpkgEntry("libjs-prototype", "1.7.1-3", "prototypejs"),
+			[]string{
+				"CVE-2005-3111 backupninja 0.8-1 fixed=0.8-2 fixed MEDIUM/debian",
+				"CVE-2022-0456 chromium 90.0.4430.212-1~deb10u1 fixed= end_of_life UNKNOWN/",
+			}},
+		{"sid", osRelease("", "trixie"), "trixie/sid", dpkgEntry("libsope1.7", "5.12.1-1", "sope") + dpkgEntry("chromium", "98.0.4758.80-1", ""),
+			[]string{
+				"CVE-2025-53603 libsope1.7 5.12.1-1 fixed=5.12.1-2 fixed UNKNOWN/",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "debian.tar")
+			err := writeImage(path, "example.com/e2e/debian:"+tt.name, [][]file{{
+				{"etc/os-release", tt.osRelease},
+				{"etc/debian_version", tt.debianVersion + "\n"},
+				{"var/lib/dpkg/status", tt.status},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, out, stderr := vigil(t, "image", "--input", path, "--cache-dir", cache, "--offline", "--quiet", "--format", "json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			assertRows(t, findings(t, out), tt.want)
+		})
+	}
+}
+
+func dpkgEntry(name, version, source string) string {
+	s := "Package: " + name + "\nStatus: install ok installed\nArchitecture: amd64\nVersion: " + version + "\n"
+	if source != "" {
+		s += "Source: " + source + "\n"
+	}
+	return s + "\n"
 }
