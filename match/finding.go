@@ -61,8 +61,9 @@ type Finding struct {
 	PkgID            string `json:"pkgID,omitempty"`
 	PkgPurl          string `json:"pkgPurl,omitempty"`
 	InstalledVersion string `json:"installedVersion"`
-	// FixedVersions lists every fixed version the source names, lowest
-	// first. FixedVersion is the same list joined with ", " (the form
+	// FixedVersions lists the fixed versions the sources name above the
+	// installed version (fixes of older release lines are left out),
+	// lowest first. FixedVersion is the same list joined with ", " (the form
 	// people and Trivy-compatible tools read). The matcher sets both.
 	FixedVersions []string      `json:"fixedVersions,omitempty"`
 	FixedVersion  string        `json:"fixedVersion,omitempty"`

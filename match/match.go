@@ -288,9 +288,29 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 	}
 	out := make([]Finding, 0, len(order))
 	for _, id := range order {
-		out = append(out, *byID[id])
+		f := byID[id]
+		f.FixedVersions = fixesAbove(cmp, q.version, f.FixedVersions)
+		f.FixedVersion = strings.Join(f.FixedVersions, ", ")
+		out = append(out, *f)
 	}
 	return out, nil
+}
+
+// fixesAbove drops the fixed versions at or below the compared version v:
+// they fix other release lines (log4j-core 2.14.1 is fixed by 2.15.0, not
+// by the 2.12.2 or 2.3.1 of the older branches) and would send a person
+// to a downgrade. When no fix is above v the list is kept as it is.
+func fixesAbove(cmp Comparer, v string, fixed []string) []string {
+	var out []string
+	for _, x := range fixed {
+		if c, err := cmp.Compare(x, v); err != nil || c > 0 {
+			out = append(out, x)
+		}
+	}
+	if len(out) == 0 {
+		return fixed
+	}
+	return out
 }
 
 // sameModule reports whether an advisory's module restriction

@@ -31,8 +31,9 @@ var (
 		"CVE-2021-23337 lodash 4.17.20 fixed=4.17.21 fixed HIGH/ghsa",
 		// GHSA and PYSEC records of one CVE give one finding; MODERATE is MEDIUM.
 		"CVE-2023-32681 requests 2.30.0 fixed=2.31.0 fixed MEDIUM/ghsa",
-		// Every fixed version of every range, lowest first.
-		"CVE-2021-44228 org.apache.logging.log4j:log4j-core 2.14.1 fixed=2.3.1, 2.12.2, 2.15.0 fixed CRITICAL/ghsa",
+		// Only the fix above the installed version: 2.3.1 and 2.12.2 fix
+		// older release lines.
+		"CVE-2021-44228 org.apache.logging.log4j:log4j-core 2.14.1 fixed=2.15.0 fixed CRITICAL/ghsa",
 	}
 	// Not found: CVE-2024-1004 (fixed_version 0), CVE-2024-1005 (fix
 	// older), CVE-2024-1011 (foo fixed in 1.2-3, the binNMU's source
