@@ -187,3 +187,44 @@ func dpkgEntry(name, version, source string) string {
 	}
 	return s + "\n"
 }
+
+// TestRealGHSA matches jars against the real GitHub advisory for Log4Shell
+// (ghsa/advisories/github-reviewed/2021/12/GHSA-jfh8-c2jp-5v3q), zipped in
+// the test as osv.dev's Maven/all.zip. The file lists three affected
+// entries for org.apache.logging.log4j:log4j-core: [2.13.0, 2.15.0),
+// [0, 2.3.1), [2.4, 2.12.2); aliases CVE-2021-44228; severity CRITICAL.
+func TestRealGHSA(t *testing.T) {
+	adv := testutil.Shared(t, "data/feeds/ghsa/advisories/github-reviewed/2021/12/GHSA-jfh8-c2jp-5v3q/GHSA-jfh8-c2jp-5v3q.json")
+	mirror := t.TempDir()
+	if err := writeOSVZip(filepath.Dir(adv), filepath.Join(mirror, "Maven", "all.zip")); err != nil {
+		t.Fatal(err)
+	}
+	cache := buildDB(t, "osv:Maven", "osv="+mirror)
+	jar := func(artifact, version string) file {
+		b, err := zipOf(map[string]string{
+			"META-INF/maven/org.apache.logging.log4j/" + artifact + "/pom.properties": "groupId=org.apache.logging.log4j\nartifactId=" + artifact + "\nversion=" + version + "\n",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return file{"opt/" + artifact + "-" + version + "/lib/" + artifact + "-" + version + ".jar", string(b)}
+	}
+	path := filepath.Join(t.TempDir(), "jars.tar")
+	err := writeImage(path, "example.com/e2e/jars:1", [][]file{{
+		jar("log4j-core", "2.14.1"), // in [2.13.0, 2.15.0)
+		jar("log4j-core", "2.3"),    // in [0, 2.3.1)
+		jar("log4j-core", "2.12.2"), // a fixed version
+		jar("log4j-api", "2.14.1"),  // another artifact
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := vigil(t, "image", "--input", path, "--cache-dir", cache, "--offline", "--quiet", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	assertRows(t, findings(t, out), []string{
+		"CVE-2021-44228 org.apache.logging.log4j:log4j-core 2.14.1 fixed=2.15.0 fixed CRITICAL/ghsa",
+		"CVE-2021-44228 org.apache.logging.log4j:log4j-core 2.3 fixed=2.3.1, 2.12.2, 2.15.0 fixed CRITICAL/ghsa",
+	})
+}
