@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/source/debian"
 )
 
 // distroEcosystem returns the vulndb ecosystem key of an OS release
@@ -23,7 +24,7 @@ func distroEcosystem(os *inventory.OS) (eco, scheme string, ok bool) {
 	case "wolfi", "chainguard":
 		return os.Family, vulndb.SchemeAPK, true
 	case "debian":
-		return "debian:" + major(v), vulndb.SchemeDeb, v != ""
+		return "debian:" + debianRelease(v), vulndb.SchemeDeb, v != ""
 	case "ubuntu":
 		return "ubuntu:" + majorMinor(v), vulndb.SchemeDeb, v != ""
 	case "redhat", "centos", "rocky", "alma", "oracle", "fedora":
@@ -42,6 +43,21 @@ func distroEcosystem(os *inventory.OS) (eco, scheme string, ok bool) {
 		return os.Family, vulndb.SchemeRPM, true
 	}
 	return "", "", false
+}
+
+// debianRelease maps a Debian OS name to the release the Debian tracker's
+// records are keyed by: "12" and "12.5" → "12"; "sid" and "trixie/sid" →
+// "sid" (testing and unstable images report no VERSION_ID, and their
+// debian_version names the next codename followed by "/sid"); a bare
+// codename such as "bookworm" → "12".
+func debianRelease(v string) string {
+	if v == "sid" || strings.HasSuffix(v, "/sid") {
+		return "sid"
+	}
+	if r, ok := debian.Release(v); ok {
+		return r
+	}
+	return major(v)
 }
 
 func major(v string) string {

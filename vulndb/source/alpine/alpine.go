@@ -10,8 +10,10 @@
 // "alpine:3.19" ("alpine:edge" for edge), scheme apk, package = the origin
 // (aports) name that apk records as "o:". A secfixes key is the first fixed
 // version (status fixed, range introduced "0" → fixed); key "0" means not
-// affected. Entries such as "CVE-2019-5060 TALOS-2019-0844" become two ids;
-// comment words ("(+ regression fix)") are dropped.
+// affected. An entry such as "CVE-2019-5060 TALOS-2019-0844" is one
+// vulnerability: its records are filed under the CVE and a Vulnerability
+// gives the other ids as aliases. Comment words ("(+ regression fix)") are
+// dropped.
 //
 // Limits: the secdb only records fixes, so unfixed vulnerabilities never
 // appear here; the separate security-rejections list is not read; fixed

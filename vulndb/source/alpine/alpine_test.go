@@ -45,7 +45,6 @@ func TestLoadMirror(t *testing.T) {
 		{"alpine:3.19", "openssl", "CVE-2023-3817", vulndb.StatusFixed, []string{"3.1.2-r0", "3.1.10-r0"}},
 		{"alpine:3.19", "openssl", "CVE-2022-1473", vulndb.StatusNotAffected, nil},
 		{"alpine:3.19", "sdl2_image", "CVE-2019-5060", vulndb.StatusFixed, []string{"2.0.5-r0"}},
-		{"alpine:3.19", "sdl2_image", "TALOS-2019-0844", vulndb.StatusFixed, []string{"2.0.5-r0"}},
 		{"alpine:3.19", "zlib", "CVE-2023-45853", vulndb.StatusFixed, []string{"1.3.1-r0"}},
 		{"alpine:edge", "curl", "CVE-2017-2629", vulndb.StatusFixed, []string{"7.53.0"}},
 		// A YAML key that looks like a float keeps its text.
@@ -65,8 +64,8 @@ func TestLoadMirror(t *testing.T) {
 			t.Errorf("%s %s: not-affected record has ranges", tt.pkg, tt.id)
 		}
 	}
-	if n := len(sink.Affected); n != 8 {
-		t.Errorf("%d records, want 8", n)
+	if n := len(sink.Affected); n != 7 { // the CVE–TALOS pair is one record
+		t.Errorf("%d records, want 7", n)
 	}
 	// Two malformed JSON packages, one malformed YAML package, and the
 	// missing community repositories of both releases.
@@ -123,7 +122,6 @@ func TestSharedSamples(t *testing.T) {
 	}
 	for _, tt := range []struct{ eco, pkg, id, fixed string }{
 		{"alpine:3.10", "sdl2_image", "CVE-2019-5060", "2.0.5-r0"},
-		{"alpine:3.10", "sdl2_image", "TALOS-2019-0844", "2.0.5-r0"},
 		{"alpine:3.11", "curl", "CVE-2017-2629", "7.53.0"},
 		{"alpine:3.10", "ansible", "CVE-2019-10206", "2.8.4-r0"},
 	} {
@@ -144,5 +142,22 @@ func TestSharedSamples(t *testing.T) {
 	// botan 4 + cfengine 1 + chicken 4 ids.
 	if n := len(sink.Affected); n != 9 {
 		t.Errorf("%d records, want 9", n)
+	}
+}
+
+// TestPairedIDs: an entry naming one vulnerability by two ids ("CVE-2019-5060
+// TALOS-2019-0844") is filed under the CVE, with the other id as its alias,
+// so it is reported once.
+func TestPairedIDs(t *testing.T) {
+	sink, _, err := load(t, Options{}, vulndbtest.Dir("testdata/mirror"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.FindAffected("alpine:3.19", "sdl2_image", "TALOS-2019-0844"); len(got) != 0 {
+		t.Errorf("records under the TALOS id: %+v", got)
+	}
+	vs := sink.FindVulnerability("CVE-2019-5060")
+	if len(vs) != 1 || !slices.Equal(vs[0].Aliases, []string{"TALOS-2019-0844"}) || !slices.Equal(vs[0].Sources, []string{"alpine"}) {
+		t.Errorf("CVE-2019-5060: %+v, want one record aliasing TALOS-2019-0844", vs)
 	}
 }

@@ -146,10 +146,33 @@ func SplitIDs(s string) []string {
 	return ids
 }
 
-// Affected turns one package into records, one per id, sorted by id. All
-// fixed versions naming an id are listed lowest first (natural order, see
-// feed.NaturalLess), each as its own range opened at "0", so a version is
-// affected below the highest of them. Key "0" yields a not_affected record.
+// Entry splits one secfixes entry into the id its records are filed
+// under and the other ids naming the same vulnerability: an entry such as
+// "CVE-2019-5060 TALOS-2019-0844" is one vulnerability, filed under its
+// CVE (the first CVE, else the first id) with the rest as aliases. ok is
+// false when the entry holds no id.
+func Entry(s string) (id string, aliases []string, ok bool) {
+	ids := SplitIDs(s)
+	if len(ids) == 0 {
+		return "", nil, false
+	}
+	primary := 0
+	if i := slices.IndexFunc(ids, func(x string) bool { return strings.HasPrefix(x, "CVE-") }); i >= 0 {
+		primary = i
+	}
+	for i, x := range ids {
+		if i != primary && x != ids[primary] {
+			aliases = append(aliases, x)
+		}
+	}
+	return ids[primary], aliases, true
+}
+
+// Affected turns one package into records, one per vulnerability (see
+// Entry), sorted by id. All fixed versions naming an id are listed lowest
+// first (natural order, see feed.NaturalLess), each as its own range opened
+// at "0", so a version is affected below the highest of them. Key "0"
+// yields a not_affected record.
 func Affected(source, ecosystem string, p Package) []vulndb.Affected {
 	fixed := map[string][]string{}
 	notAffected := map[string]bool{}
@@ -164,14 +187,16 @@ func Affected(source, ecosystem string, p Package) []vulndb.Affected {
 	})
 	for _, ver := range keys {
 		for _, entry := range p.Secfixes[ver] {
-			for _, id := range SplitIDs(entry) {
-				if ver == "0" {
-					notAffected[id] = true
-					continue
-				}
-				if !slices.Contains(fixed[id], ver) {
-					fixed[id] = append(fixed[id], ver)
-				}
+			id, _, ok := Entry(entry)
+			if !ok {
+				continue
+			}
+			if ver == "0" {
+				notAffected[id] = true
+				continue
+			}
+			if !slices.Contains(fixed[id], ver) {
+				fixed[id] = append(fixed[id], ver)
 			}
 		}
 	}
@@ -199,11 +224,44 @@ func Affected(source, ecosystem string, p Package) []vulndb.Affected {
 	return out
 }
 
+// Vulnerabilities returns one record per vulnerability of p that entries
+// name under more than one id, carrying the other ids as aliases.
+func Vulnerabilities(source string, p Package) []vulndb.Vulnerability {
+	aliases := map[string][]string{}
+	for _, entries := range p.Secfixes {
+		for _, entry := range entries {
+			id, more, ok := Entry(entry)
+			if !ok {
+				continue
+			}
+			for _, a := range more {
+				if !slices.Contains(aliases[id], a) {
+					aliases[id] = append(aliases[id], a)
+				}
+			}
+		}
+	}
+	var out []vulndb.Vulnerability
+	for _, id := range slices.Sorted(maps.Keys(aliases)) {
+		if len(aliases[id]) == 0 {
+			continue
+		}
+		slices.Sort(aliases[id])
+		out = append(out, vulndb.Vulnerability{ID: id, Aliases: aliases[id], Sources: []string{source}})
+	}
+	return out
+}
+
 // Load parses one document and puts its records into sink.
 func Load(ctx context.Context, r io.Reader, format Format, file, source, ecosystem string, sink vulndb.Sink, log *slog.Logger) error {
 	return Parse(r, format, file, log, func(p Package) error {
 		for _, a := range Affected(source, ecosystem, p) {
 			if err := sink.PutAffected(ctx, a); err != nil {
+				return err
+			}
+		}
+		for _, v := range Vulnerabilities(source, p) {
+			if err := sink.PutVulnerability(ctx, v); err != nil {
 				return err
 			}
 		}
