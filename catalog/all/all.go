@@ -71,6 +71,14 @@ func (f filtered) Wants(path string, mode fs.FileMode, size int64) bool {
 	return !f.skip(path, mode) && f.Cataloger.Wants(path, mode, size)
 }
 
+// Condense passes on the cataloger's condenser, if it has one.
+func (f filtered) Condense(path string, mode fs.FileMode, size int64) catalog.CondenseFunc {
+	if c, ok := f.Cataloger.(catalog.Condenser); ok {
+		return c.Condense(path, mode, size)
+	}
+	return nil
+}
+
 // Class lets catalog.Run order OS catalogers first.
 func (f filtered) Class() string {
 	if c, ok := f.Cataloger.(interface{ Class() string }); ok {
