@@ -2,6 +2,7 @@ package gobinary
 
 import (
 	"bytes"
+	"encoding/binary"
 	"maps"
 	"os"
 	"runtime/debug"
@@ -95,5 +96,36 @@ func TestCondenseNotGo(t *testing.T) {
 	}
 	if _, err := condense("bin/x", bytes.NewReader([]byte("\x7fELF")), 100); err == nil {
 		t.Error("truncated stream: no error")
+	}
+}
+
+func TestFuncNamesMalformed(t *testing.T) {
+	le := binary.LittleEndian
+	hdr := func(magic uint32, words ...uint64) []byte {
+		b := le.AppendUint32(nil, magic)
+		b = append(b, 0, 0, 1, 8)
+		for _, w := range words {
+			b = le.AppendUint64(b, w)
+		}
+		return b
+	}
+	good := hdr(magic120, 2, 0, 0, 48, 56) // names right after the 48-byte header
+	good = append(good, "a.F\x00b.G\x00"...)
+	tests := map[string]struct {
+		data []byte
+		want int
+	}{
+		"go1.20 table":  {good, 2},
+		"empty":         {nil, 0},
+		"unknown magic": {hdr(0xdeadbeef, 0, 0, 0, 72, 82), 0},
+		"bad ptr size":  {append(le.AppendUint32(nil, magic120), 0, 0, 1, 3), 0},
+		"out of range":  {hdr(magic120, 0, 0, 0, 72, 1<<40), 0},
+		"reversed":      {hdr(magic118, 0, 0, 0, 80, 72), 0},
+		"truncated hdr": {hdr(magic116, 0), 0},
+	}
+	for name, tt := range tests {
+		if got := funcNames(tt.data, le); len(got) != tt.want {
+			t.Errorf("%s: funcNames = %q, want %d names", name, got, tt.want)
+		}
 	}
 }
