@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-scanner/vigil/catalog/php"
 	"github.com/vigil-scanner/vigil/catalog/python"
 	"github.com/vigil-scanner/vigil/catalog/rpm"
+	"github.com/vigil-scanner/vigil/catalog/ruby"
 	"github.com/vigil-scanner/vigil/catalog/rust"
 )
 
@@ -50,6 +51,7 @@ func Catalogers(mode Mode) []catalog.Cataloger {
 		java.New(),
 		rust.New(),
 		php.New(),
+		ruby.New(),
 	}
 	skip := isLockfile
 	if mode == Project {
@@ -92,7 +94,7 @@ func base(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 // isLockfile reports project lockfiles and manifests.
 func isLockfile(p string, _ fs.FileMode) bool {
 	switch b := base(p); b {
-	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "composer.lock":
+	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "composer.lock", "Gemfile.lock":
 		return true
 	case "package.json":
 		return !strings.Contains(p, "node_modules/")
@@ -108,5 +110,6 @@ func isInstalled(p string, mode fs.FileMode) bool {
 	}
 	return strings.Contains(p, "node_modules/") ||
 		strings.Contains(p, ".dist-info/") || strings.Contains(p, ".egg-info") || strings.Contains(p, "EGG-INFO/") ||
-		strings.HasSuffix(p, "vendor/composer/installed.json")
+		strings.HasSuffix(p, "vendor/composer/installed.json") ||
+		(strings.Contains(p, "specifications/") && strings.HasSuffix(p, ".gemspec"))
 }
