@@ -3,8 +3,8 @@ package gobinary
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"debug/gosym"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
