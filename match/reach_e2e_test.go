@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/internal/testutil"
+	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/scan"
 	"github.com/vigil-scanner/vigil/vulndb"

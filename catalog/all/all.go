@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/apk"
+	"github.com/vigil-scanner/vigil/catalog/dotnet"
 	"github.com/vigil-scanner/vigil/catalog/dpkg"
 	"github.com/vigil-scanner/vigil/catalog/gobinary"
 	"github.com/vigil-scanner/vigil/catalog/gomod"
@@ -52,6 +53,7 @@ func Catalogers(mode Mode) []catalog.Cataloger {
 		rust.New(),
 		php.New(),
 		ruby.New(),
+		dotnet.New(),
 	}
 	skip := isLockfile
 	if mode == Project {
@@ -94,7 +96,8 @@ func base(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 // isLockfile reports project lockfiles and manifests.
 func isLockfile(p string, _ fs.FileMode) bool {
 	switch b := base(p); b {
-	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "composer.lock", "Gemfile.lock":
+	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "composer.lock", "Gemfile.lock",
+		"packages.lock.json", "packages.config", "Directory.Packages.props", "Packages.props":
 		return true
 	case "package.json":
 		return !strings.Contains(p, "node_modules/")
@@ -111,5 +114,6 @@ func isInstalled(p string, mode fs.FileMode) bool {
 	return strings.Contains(p, "node_modules/") ||
 		strings.Contains(p, ".dist-info/") || strings.Contains(p, ".egg-info") || strings.Contains(p, "EGG-INFO/") ||
 		strings.HasSuffix(p, "vendor/composer/installed.json") ||
-		(strings.Contains(p, "specifications/") && strings.HasSuffix(p, ".gemspec"))
+		(strings.Contains(p, "specifications/") && strings.HasSuffix(p, ".gemspec")) ||
+		strings.HasSuffix(p, ".deps.json")
 }
