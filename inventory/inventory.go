@@ -134,4 +134,11 @@ type Package struct {
 	// InstalledFiles are the files the package owns, without a leading
 	// slash, as its package database lists them.
 	InstalledFiles []string `json:"installedFiles,omitempty"`
+	// Symbols, for a package compiled into an executable, are the
+	// executable's function names in the Go vulnerability database's form
+	// ("golang.org/x/text/language.Parse", "net/http.Server.Serve"). Every
+	// package of one executable shares the set; nil means unknown. It
+	// feeds the matcher's reachability check and is not serialised, so an
+	// inventory read back from JSON has none.
+	Symbols map[string]bool `json:"-"`
 }

@@ -255,6 +255,7 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 		}
 	}
 	byID := map[string]*Finding{}
+	symbols := map[string][]string{} // vulnerable symbols, by finding id
 	var order []string
 	for i := range recs {
 		a := &recs[i]
@@ -279,6 +280,9 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 		if err != nil {
 			return nil, err
 		}
+		for _, sym := range a.Symbols {
+			symbols[f.ID] = appendUnique(symbols[f.ID], sym)
+		}
 		if prev, ok := byID[f.ID]; ok {
 			mergeFinding(prev, f, cmp)
 			continue
@@ -292,9 +296,12 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 	}
 	out := make([]Finding, 0, len(order))
 	for _, id := range order {
-		if !covered[id] {
-			out = append(out, *byID[id])
+		if covered[id] {
+			continue
 		}
+		f := byID[id]
+		f.Reachability = reachability(p.Symbols, symbols[id])
+		out = append(out, *f)
 	}
 	return out, nil
 }

@@ -21,6 +21,9 @@ type Options struct {
 	Severities []string
 	// IgnoreUnfixed drops findings with no fixed version.
 	IgnoreUnfixed bool
+	// IgnoreUnreachable drops findings whose vulnerable symbols are absent
+	// from the binary (Finding.Reachability is match.Unreachable).
+	IgnoreUnreachable bool
 	// IgnoreStatuses drops findings with these statuses.
 	IgnoreStatuses []vulndb.Status
 	// IgnoreFile is the ignore file; IgnoreFileOptional says a missing one
@@ -112,7 +115,8 @@ type Outcome struct {
 }
 
 // Apply filters r's findings in place and returns the gate's outcome.
-// Filtered findings (severity, status, unfixed, baseline) are removed;
+// Filtered findings (severity, status, unfixed, unreachable, baseline)
+// are removed;
 // findings suppressed by an ignore rule or a VEX statement stay in the
 // report with Suppressed set and do not trip the gate.
 func (p *Policy) Apply(r *report.Report) Outcome {
@@ -159,6 +163,9 @@ func (p *Policy) keep(f *match.Finding) bool {
 		return false
 	}
 	if p.opts.IgnoreUnfixed && len(f.FixedVersions) == 0 && f.FixedVersion == "" {
+		return false
+	}
+	if p.opts.IgnoreUnreachable && f.Reachability == match.Unreachable {
 		return false
 	}
 	return !slices.Contains(p.opts.IgnoreStatuses, f.Status)

@@ -40,6 +40,7 @@ func sample() *report.Report {
 	}
 	r.Results[1].Vulnerabilities[0].Aliases = []string{"GHSA-35jh-r3h4-6jhm"}
 	r.Results[1].Vulnerabilities[1].Aliases = []string{"GHSA-xvch-5gv4-984h"}
+	r.Results[1].Vulnerabilities[0].Reachability = match.Unreachable
 	return r
 }
 
@@ -68,6 +69,7 @@ func TestApply(t *testing.T) {
 		{"no policy", Options{}, []string{"busybox/CVE-2099-0001", "libcrypto3/CVE-2023-6129", "libcrypto3/CVE-2023-6237", "libcrypto3/CVE-2024-0727", "libssl3/CVE-2024-0727", "lodash/CVE-2021-23337", "minimist/CVE-2021-44906"}, 0},
 		{"gate high critical", Options{Severities: []string{"HIGH", "CRITICAL"}, ExitCode: 1}, []string{"lodash/CVE-2021-23337", "minimist/CVE-2021-44906"}, 1},
 		{"ignore unfixed", Options{IgnoreUnfixed: true, Severities: []string{"LOW"}, ExitCode: 1}, nil, 0},
+		{"ignore unreachable", Options{IgnoreUnreachable: true, Severities: []string{"HIGH", "CRITICAL"}, ExitCode: 1}, []string{"minimist/CVE-2021-44906"}, 1},
 		{"ignore status", Options{IgnoreStatuses: []vulndb.Status{vulndb.StatusFixed}, ExitCode: 4}, []string{"busybox/CVE-2099-0001"}, 4},
 		{"plain ignore file", Options{IgnoreFile: "testdata/plain.vigilignore", Severities: []string{"HIGH", "CRITICAL"}, ExitCode: 1}, nil, 0},
 		{"scoped yaml ignore, expired entry applies no more", Options{IgnoreFile: "testdata/scoped.yaml", Severities: []string{"MEDIUM"}}, []string{"libcrypto3/CVE-2023-6129", "libcrypto3/CVE-2023-6237", "libcrypto3/CVE-2024-0727"}, 0},

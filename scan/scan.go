@@ -164,8 +164,39 @@ func readOptions(o Options) layerfs.Options {
 		}
 		return false
 	}
+	if r.Condense == nil {
+		r.Condense = condense(cats)
+	}
 	if r.Logger == nil {
 		r.Logger = o.Logger
 	}
 	return r
+}
+
+// condense returns the layer walk's Condense hook: a file is condensed when
+// exactly one cataloger wants it and that cataloger condenses it. A file
+// that OS detection or another cataloger also wants is kept whole.
+func condense(cats []catalog.Cataloger) func(p string, mode fs.FileMode, size int64) layerfs.Condenser {
+	return func(p string, mode fs.FileMode, size int64) layerfs.Condenser {
+		if distro.Wants(p) {
+			return nil
+		}
+		var fn catalog.CondenseFunc
+		for _, c := range cats {
+			if !c.Wants(p, mode, size) {
+				continue
+			}
+			cc, ok := c.(catalog.Condenser)
+			if !ok || fn != nil {
+				return nil
+			}
+			if fn = cc.Condense(p, mode, size); fn == nil {
+				return nil
+			}
+		}
+		if fn == nil {
+			return nil
+		}
+		return layerfs.Condenser(fn)
+	}
 }

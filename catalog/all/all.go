@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/apk"
+	"github.com/vigil-scanner/vigil/catalog/dotnet"
 	"github.com/vigil-scanner/vigil/catalog/dpkg"
 	"github.com/vigil-scanner/vigil/catalog/gobinary"
 	"github.com/vigil-scanner/vigil/catalog/gomod"
@@ -19,6 +20,7 @@ import (
 	"github.com/vigil-scanner/vigil/catalog/php"
 	"github.com/vigil-scanner/vigil/catalog/python"
 	"github.com/vigil-scanner/vigil/catalog/rpm"
+	"github.com/vigil-scanner/vigil/catalog/ruby"
 	"github.com/vigil-scanner/vigil/catalog/rust"
 )
 
@@ -50,6 +52,8 @@ func Catalogers(mode Mode) []catalog.Cataloger {
 		java.New(),
 		rust.New(),
 		php.New(),
+		ruby.New(),
+		dotnet.New(),
 	}
 	skip := isLockfile
 	if mode == Project {
@@ -71,6 +75,14 @@ func (f filtered) Wants(path string, mode fs.FileMode, size int64) bool {
 	return !f.skip(path, mode) && f.Cataloger.Wants(path, mode, size)
 }
 
+// Condense passes on the cataloger's condenser, if it has one.
+func (f filtered) Condense(path string, mode fs.FileMode, size int64) catalog.CondenseFunc {
+	if c, ok := f.Cataloger.(catalog.Condenser); ok {
+		return c.Condense(path, mode, size)
+	}
+	return nil
+}
+
 // Class lets catalog.Run order OS catalogers first.
 func (f filtered) Class() string {
 	if c, ok := f.Cataloger.(interface{ Class() string }); ok {
@@ -84,7 +96,8 @@ func base(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 // isLockfile reports project lockfiles and manifests.
 func isLockfile(p string, _ fs.FileMode) bool {
 	switch b := base(p); b {
-	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "composer.lock":
+	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "composer.lock", "Gemfile.lock",
+		"packages.lock.json", "packages.config", "Directory.Packages.props", "Packages.props":
 		return true
 	case "package.json":
 		return !strings.Contains(p, "node_modules/")
@@ -100,5 +113,7 @@ func isInstalled(p string, mode fs.FileMode) bool {
 	}
 	return strings.Contains(p, "node_modules/") ||
 		strings.Contains(p, ".dist-info/") || strings.Contains(p, ".egg-info") || strings.Contains(p, "EGG-INFO/") ||
-		strings.HasSuffix(p, "vendor/composer/installed.json")
+		strings.HasSuffix(p, "vendor/composer/installed.json") ||
+		(strings.Contains(p, "specifications/") && strings.HasSuffix(p, ".gemspec")) ||
+		strings.HasSuffix(p, ".deps.json")
 }

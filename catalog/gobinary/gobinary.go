@@ -8,10 +8,12 @@
 // package "stdlib" with a semver version ("go1.22.3" → "v1.22.3") so that
 // standard-library advisories match.
 //
-// The input may be the executable itself or its condensed form: the text
-// that debug/buildinfo's BuildInfo.String returns, which Summarize
-// produces. A layer walk that can condense wanted files while streaming
-// should store Summarize's output rather than the whole binary.
+// The input may be the executable itself or its condensed form, which
+// Summarize produces and Condense (catalog.Condenser) streams: the text
+// that debug/buildinfo's BuildInfo.String returns plus the binary's
+// symbol names. Each package carries the binary's symbols
+// (inventory.Package.Symbols) for the matcher's reachability check;
+// docs/reachability.md tells how that is decided.
 package gobinary
 
 import (
@@ -19,7 +21,6 @@ import (
 	"context"
 	"debug/buildinfo"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -44,7 +45,7 @@ const (
 	// file system cannot serve random access.
 	maxSize = 512 << 20
 	// maxSummary bounds a condensed build-info text.
-	maxSummary = 4 << 20
+	maxSummary = 16 << 20
 )
 
 // Cataloger finds Go modules in executables. The zero value is ready.
@@ -79,7 +80,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		if !d.Type().IsRegular() || env.OwnedByOS(p) {
 			return nil
 		}
-		bi, err := readBuildInfo(fsys, p)
+		bi, syms, err := readBuildInfo(fsys, p)
 		switch {
 		case errors.Is(err, errNotGo):
 			return nil
@@ -87,7 +88,11 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 			env.Logger.Warn("gobinary: cannot read build info", "path", p, "err", err)
 			return nil
 		}
-		results = append(results, langpkg.Result(p, Type, Packages(bi, p))...)
+		pkgs := Packages(bi, p)
+		for i := range pkgs {
+			pkgs[i].Symbols = syms
+		}
+		results = append(results, langpkg.Result(p, Type, pkgs)...)
 		return nil
 	})
 	if err != nil {
@@ -99,10 +104,13 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 
 var errNotGo = errors.New("not a Go executable")
 
-func readBuildInfo(fsys fs.FS, p string) (*debug.BuildInfo, error) {
+// readBuildInfo reads the build information of the executable or
+// summary at p, and its symbols in the vulnerability database's form (nil
+// when they cannot be read).
+func readBuildInfo(fsys fs.FS, p string) (*debug.BuildInfo, map[string]bool, error) {
 	f, err := fsys.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	var head [8]byte
@@ -110,12 +118,12 @@ func readBuildInfo(fsys fs.FS, p string) (*debug.BuildInfo, error) {
 	if isSummary(head[:n]) {
 		b, err := langpkg.ReadFile(fsys, p, maxSummary)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		return parseSummary(string(b))
 	}
 	if !isExecutable(head[:n]) {
-		return nil, errNotGo
+		return nil, nil, errNotGo
 	}
 	var r io.ReaderAt
 	if ra, ok := f.(io.ReaderAt); ok {
@@ -123,10 +131,24 @@ func readBuildInfo(fsys fs.FS, p string) (*debug.BuildInfo, error) {
 	} else {
 		b, err := langpkg.ReadFile(fsys, p, maxSize)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r = bytes.NewReader(b)
 	}
+	bi, err := readInfo(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var syms map[string]bool
+	if raw, err := Symbols(r); err == nil {
+		syms = vulnSymbols(raw, bi)
+	}
+	return bi, syms, nil
+}
+
+// readInfo reads build information, returning errNotGo for files that
+// are no Go executable.
+func readInfo(r io.ReaderAt) (*debug.BuildInfo, error) {
 	bi, err := buildinfo.Read(r)
 	if err != nil {
 		// buildinfo says "not a Go executable" for binaries without
@@ -136,21 +158,6 @@ func readBuildInfo(fsys fs.FS, p string) (*debug.BuildInfo, error) {
 			return nil, errNotGo
 		}
 		return nil, err
-	}
-	return bi, nil
-}
-
-// parseSummary reads the text of BuildInfo.String. debug.ParseBuildInfo
-// skips its "go" line, so the toolchain version is taken here.
-func parseSummary(s string) (*debug.BuildInfo, error) {
-	bi, err := debug.ParseBuildInfo(s)
-	if err != nil {
-		return nil, fmt.Errorf("condensed build info: %w", err)
-	}
-	if bi.GoVersion == "" {
-		if rest, ok := strings.CutPrefix(s, "go\t"); ok {
-			bi.GoVersion, _, _ = strings.Cut(rest, "\n")
-		}
 	}
 	return bi, nil
 }
@@ -174,18 +181,6 @@ func isExecutable(head []byte) bool {
 		return true
 	}
 	return false
-}
-
-// Summarize returns the condensed form of a Go executable: its build
-// information as BuildInfo.String writes it, a few KiB that Catalog reads
-// in place of the binary. It returns an error wrapping "not a Go
-// executable" for other files.
-func Summarize(r io.ReaderAt) ([]byte, error) {
-	bi, err := buildinfo.Read(r)
-	if err != nil {
-		return nil, err
-	}
-	return []byte(bi.String()), nil
 }
 
 // Packages turns build information into packages; file is the binary's

@@ -2,6 +2,7 @@ package gobinary
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,6 +150,24 @@ func TestBuiltBinary(t *testing.T) {
 	res2, _ := langtest.Run(t, catalogAll{}, fstest.MapFS{"app/hello": {Data: sum, Mode: 0o755}}, catalog.Env{})
 	if len(res2) != 1 || !slices.EqualFunc(res[0].Packages, res2[0].Packages, func(a, b2 inventoryPackage) bool { return a.ID == b2.ID }) {
 		t.Errorf("summary results %+v differ from binary results %+v", res2, res)
+	}
+
+	// Condensing while streaming keeps the symbols, in the vulnerability
+	// database's form, that the binary itself yields.
+	cond, err := condense("app/hello", bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cond) > len(b)/4 {
+		t.Errorf("condensed to %d bytes from %d", len(cond), len(b))
+	}
+	res3, _ := langtest.Run(t, catalogAll{}, fstest.MapFS{"app/hello": {Data: cond, Mode: 0o755}}, catalog.Env{})
+	fromBinary, fromSummary := langtest.Find(res, "stdlib").Symbols, langtest.Find(res3, "stdlib").Symbols
+	if !fromBinary["fmt.Fprintln"] || !fromBinary["os.File.Write"] || fromBinary["net/http.Server.Serve"] {
+		t.Errorf("binary symbols lack fmt.Fprintln or os.File.Write, or have net/http (%d symbols)", len(fromBinary))
+	}
+	if !maps.Equal(fromBinary, fromSummary) {
+		t.Errorf("summary symbols (%d) differ from binary symbols (%d)", len(fromSummary), len(fromBinary))
 	}
 
 	syms, err := Symbols(bytes.NewReader(b))

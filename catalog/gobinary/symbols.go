@@ -1,8 +1,10 @@
 package gobinary
 
 import (
+	"bytes"
 	"debug/elf"
 	"debug/gosym"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +16,8 @@ const maxPclntab = 256 << 20
 // Symbols returns the names of the functions compiled into a Go ELF
 // executable ("net/http.(*Server).Serve", "main.main", …), read from its
 // .gopclntab (and .gosymtab, empty in modern toolchains) through
-// debug/gosym. It is the input of reachability analysis: a vulnerable
+// debug/gosym, and the functions inlined into them, read from the
+// .gopclntab function-name table. It is the input of reachability analysis: a vulnerable
 // symbol absent from the binary cannot be called. Binaries built with
 // -ldflags=-s keep .gopclntab, so they work too.
 func Symbols(r io.ReaderAt) (syms map[string]bool, err error) {
@@ -56,5 +59,63 @@ func Symbols(r io.ReaderAt) (syms map[string]bool, err error) {
 	for _, fn := range tab.Funcs {
 		syms[fn.Name] = true
 	}
+	for _, name := range funcNames(pclnData, f.ByteOrder) {
+		syms[name] = true
+	}
 	return syms, nil
+}
+
+// pclntab header magic numbers (runtime/symtab.go).
+const (
+	magic116 = 0xfffffffa // Go 1.16 and 1.17
+	magic118 = 0xfffffff0 // Go 1.18 and 1.19
+	magic120 = 0xfffffff1 // Go 1.20 and later
+)
+
+// funcNames returns every name in the function-name table of a Go 1.16+
+// .gopclntab: the functions compiled out of line and those only inlined
+// into others (named by the inline trees that tracebacks use). debug/gosym
+// reports the former only, and a small vulnerable function is often
+// inlined everywhere it is called. Unknown layouts yield nothing.
+func funcNames(pcln []byte, order binary.ByteOrder) []string {
+	if len(pcln) < 8 || pcln[4] != 0 || pcln[5] != 0 {
+		return nil
+	}
+	ptr := int(pcln[7])
+	if ptr != 4 && ptr != 8 {
+		return nil
+	}
+	word := func(i int) (uint64, bool) {
+		off := 8 + i*ptr
+		if off+ptr > len(pcln) {
+			return 0, false
+		}
+		if ptr == 4 {
+			return uint64(order.Uint32(pcln[off:])), true
+		}
+		return order.Uint64(pcln[off:]), true
+	}
+	// Header words after the magic: nfunc, nfiles, [textStart,]
+	// funcnameOffset, cuOffset, …
+	var nameWord int
+	switch order.Uint32(pcln) {
+	case magic116:
+		nameWord = 2
+	case magic118, magic120:
+		nameWord = 3
+	default:
+		return nil
+	}
+	start, ok1 := word(nameWord)
+	end, ok2 := word(nameWord + 1)
+	if !ok1 || !ok2 || start > end || end > uint64(len(pcln)) {
+		return nil
+	}
+	var names []string
+	for name := range bytes.SplitSeq(pcln[start:end], []byte{0}) {
+		if len(name) > 0 {
+			names = append(names, string(name))
+		}
+	}
+	return names
 }

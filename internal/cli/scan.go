@@ -36,6 +36,7 @@ type scanFlags struct {
 	timeout      time.Duration
 	severities   []string
 	ignoreUnfix  bool
+	ignoreUnrch  bool
 	ignoreStatus []string
 	exitCode     int
 	exitOnEOL    int
@@ -57,6 +58,7 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fl.StringSliceVarP(&f.severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
 	fl.BoolVar(&f.ignoreUnfix, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.BoolVar(&f.ignoreUnrch, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
 	fl.StringSliceVar(&f.ignoreStatus, "ignore-status", nil, "statuses to leave out: fixed, affected, will_not_fix, end_of_life")
 	fl.IntVar(&f.exitCode, "exit-code", 0, fmt.Sprintf("exit with this code when a vulnerability is reported (not %d, which means an error)", ExitError))
 	fl.IntVar(&f.exitOnEOL, "exit-on-eol", 0, "exit with this code when the OS is past its end of support")
@@ -106,7 +108,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 			statuses = append(statuses, vulndb.Status(s))
 		}
 		pol, err = policy.Load(policy.Options{
-			Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreStatuses: statuses,
+			Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
 			IgnoreFile: f.ignoreFile, IgnoreFileOptional: !flagChanged(ctx, "ignorefile"),
 			VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
 		})

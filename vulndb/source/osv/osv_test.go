@@ -283,3 +283,27 @@ func checkRoundTrip(t *testing.T, db *vulndb.DB, ref *memSink) {
 		}
 	}
 }
+
+func TestGoSymbols(t *testing.T) {
+	type imp = struct {
+		Path    string   `json:"path"`
+		Symbols []string `json:"symbols"`
+	}
+	tests := []struct {
+		name    string
+		imports []imp
+		want    []string
+	}{
+		{"none", nil, nil},
+		{"listed", []imp{{"golang.org/x/text/language", []string{"Parse", "Tag.String"}}, {"golang.org/x/text/internal", []string{"parse"}}},
+			[]string{"golang.org/x/text/language.Parse", "golang.org/x/text/language.Tag.String", "golang.org/x/text/internal.parse"}},
+		{"whole package", []imp{{"golang.org/x/text/language", []string{"Parse"}}, {"golang.org/x/text/cases", nil}}, nil},
+	}
+	for _, tt := range tests {
+		var gs goSpecific
+		gs.Imports = tt.imports
+		if got := goSymbols(gs); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: goSymbols = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

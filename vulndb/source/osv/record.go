@@ -171,17 +171,30 @@ func convert(r *record, source string) (converted, error) {
 		if t.ecosystem == "Go" && len(a.EcosystemSpecific) > 0 {
 			var gs goSpecific
 			if err := json.Unmarshal(a.EcosystemSpecific, &gs); err == nil {
-				for _, imp := range gs.Imports {
-					for _, s := range imp.Symbols {
-						rec.Symbols = append(rec.Symbols, imp.Path+"."+s)
-					}
-				}
+				rec.Symbols = goSymbols(gs)
 			}
 		}
 		out.affected = append(out.affected, rec)
 	}
 	out.vuln = v
 	return out, nil
+}
+
+// goSymbols lists the vulnerable symbols of a Go record as
+// "pkg/path.Symbol". An import without symbols means every symbol of its
+// package is vulnerable, which a symbol list cannot say: the record then
+// lists none, so no finding is judged by symbols.
+func goSymbols(gs goSpecific) []string {
+	var syms []string
+	for _, imp := range gs.Imports {
+		if len(imp.Symbols) == 0 {
+			return nil
+		}
+		for _, s := range imp.Symbols {
+			syms = append(syms, imp.Path+"."+s)
+		}
+	}
+	return syms
 }
 
 // checkEvents rejects ranges the OSV schema forbids: events with no or

@@ -1,0 +1,77 @@
+package dotnet
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/catalog/internal/langtest"
+	"github.com/vigil-scanner/vigil/inventory"
+)
+
+// summary lists "type target: purl [dev] [indirect]" lines.
+func summary(res []inventory.Result) []string {
+	var out []string
+	for _, r := range res {
+		for _, p := range r.Packages {
+			s := r.Type + " " + r.Target + ": " + p.Purl
+			if p.Dev {
+				s += " dev"
+			}
+			if p.Indirect {
+				s += " indirect"
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestCatalog(t *testing.T) {
+	res, logs := langtest.Run(t, New(), langtest.Dir(""), catalog.Env{})
+	langtest.Golden(t, "dotnet", res)
+	for _, bad := range []string{"bad/broken.deps.json", "bad/packages.config", "bad/packages.lock.json"} {
+		if !logs.Contains(bad) {
+			t.Errorf("no warning for %s: %v", bad, logs.Lines())
+		}
+	}
+	want := []string{
+		"dotnet-core app/bin/web.deps.json: pkg:nuget/Newtonsoft.Json@13.0.1",
+		"dotnet-core app/bin/web.deps.json: pkg:nuget/System.Text.Encodings.Web@4.7.1",
+		"nuget app/packages.lock.json: pkg:nuget/Newtonsoft.Json@13.0.1",
+		"nuget app/packages.lock.json: pkg:nuget/Serilog@2.10.0 indirect",
+		"nuget app/packages.lock.json: pkg:nuget/Serilog.Sinks.File@5.0.0",
+		"nuget app/packages.lock.json: pkg:nuget/System.Memory@4.5.5 indirect",
+		"packages-props central/Directory.Packages.props: pkg:nuget/Newtonsoft.Json@12.0.3",
+		"packages-props central/Directory.Packages.props: pkg:nuget/Polly@7.2.4",
+		"packages-props central/Directory.Packages.props: pkg:nuget/xunit@2.4.2",
+		"nuget legacy/packages.config: pkg:nuget/Microsoft.CodeDom.Providers.DotNetCompilerPlatform@2.0.1 dev",
+		"nuget legacy/packages.config: pkg:nuget/jQuery@3.4.1",
+	}
+	if got := summary(res); !slices.Equal(got, want) {
+		t.Errorf("packages:\n%q\nwant\n%q", got, want)
+	}
+	if p := langtest.Find(res, "Serilog.Sinks.File"); !slices.Equal(p.DependsOn, []string{"Serilog@2.10.0"}) {
+		t.Errorf("Serilog.Sinks.File depends on %v", p.DependsOn)
+	}
+}
+
+func TestWants(t *testing.T) {
+	c := New()
+	for p, want := range map[string]bool{
+		"app/bin/web.deps.json":        true,
+		"src/packages.lock.json":       true,
+		"src/packages.config":          true,
+		"src/Directory.Packages.props": true,
+		"src/web.csproj":               false,
+		"src/package-lock.json":        false,
+		"src/deps.json.bak":            false,
+	} {
+		if got := c.Wants(p, 0o644, 100); got != want {
+			t.Errorf("Wants(%q) = %v, want %v", p, got, want)
+		}
+	}
+	if c.Wants("a.deps.json", 0o644, maxFile+1) {
+		t.Error("oversized file wanted")
+	}
+}
