@@ -91,7 +91,7 @@ func spdxNode(p *v23.Package, otherLicenses map[string]string) node {
 			n.purl = r.Locator
 		}
 	}
-	if s := p.PackageSupplier; s != nil && s.Supplier != noAssertion {
+	if s := p.PackageSupplier; s != nil && s.SupplierType == "Organization" {
 		n.supplier = s.Supplier
 	}
 	n.licenses = splitLicenses(p.PackageLicenseDeclared, otherLicenses)
