@@ -46,6 +46,8 @@ type Artifact struct {
 	OS          *OS      `json:"os,omitempty"`
 	// Layers are ordered base layer first.
 	Layers []Layer `json:"layers,omitempty"`
+	// Commit is the full hash of the scanned commit of a repository.
+	Commit string `json:"commit,omitempty"`
 }
 
 // OS is the detected operating-system release.

@@ -97,6 +97,7 @@ func newRoot(g *globals) *cobra.Command {
 		newImageCmd(g),
 		newDirCmd(g, "fs", "Scan a project directory: lockfiles and manifests", inventory.TypeFilesystem),
 		newDirCmd(g, "rootfs", "Scan an unpacked root filesystem: installed packages, as in an image", inventory.TypeRootfs),
+		newRepoCmd(g),
 		newSBOMCmd(g),
 		newDBCmd(g),
 		newVersionCmd(g),

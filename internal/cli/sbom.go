@@ -1,27 +1,20 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/vigil-scanner/vigil/inventory"
-	"github.com/vigil-scanner/vigil/report"
+	"github.com/vigil-scanner/vigil/sbom"
 )
 
 // readInventory reads a saved inventory: vigil's JSON report (written with
-// --list-all-pkgs or --scanners none, so it lists packages).
+// --list-all-pkgs or --scanners none, so it lists packages), a CycloneDX or
+// an SPDX JSON SBOM.
 func readInventory(name string) (*inventory.Inventory, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	rep, err := report.ReadJSON(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if !rep.HasPackages() {
-		return nil, fmt.Errorf("%s: the report lists no packages; write it with --list-all-pkgs (or --scanners none) to match it again", name)
-	}
-	return rep.Inventory(), nil
+	return sbom.Read(f, name)
 }
