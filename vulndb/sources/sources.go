@@ -12,7 +12,6 @@ import (
 	"github.com/vigil-scanner/vigil/vulndb/source/alpine"
 	"github.com/vigil-scanner/vigil/vulndb/source/amazon"
 	"github.com/vigil-scanner/vigil/vulndb/source/azurelinux"
-	"github.com/vigil-scanner/vigil/vulndb/source/chainguard"
 	"github.com/vigil-scanner/vigil/vulndb/source/debian"
 	"github.com/vigil-scanner/vigil/vulndb/source/epss"
 	"github.com/vigil-scanner/vigil/vulndb/source/kev"
@@ -28,7 +27,7 @@ func All(logger *slog.Logger) []vulndb.Source {
 	return []vulndb.Source{
 		alpine.New(alpine.Options{Logger: logger}),
 		wolfi.New(wolfi.Options{Logger: logger}),
-		chainguard.New(chainguard.Options{Logger: logger}),
+		wolfi.NewChainguard(wolfi.Options{Logger: logger}),
 		debian.New(debian.Options{Logger: logger}),
 		redhat.New(redhat.Options{Logger: logger}),
 		oracle.New(oracle.Options{Logger: logger}),
