@@ -84,7 +84,16 @@ func newRoot(g *globals) *cobra.Command {
 			case g.quiet:
 				level = slog.LevelError
 			}
-			g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+			g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{
+				Level: level,
+				// Timestamps add nothing to a command's messages.
+				ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+					if len(groups) == 0 && a.Key == slog.TimeKey {
+						return slog.Attr{}
+					}
+					return a
+				},
+			}))
 			return nil
 		},
 	}
