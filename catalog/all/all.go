@@ -114,7 +114,7 @@ func isInstalled(p string, mode fs.FileMode) bool {
 		return true // executables: Go and Rust binaries
 	}
 	return strings.Contains(p, "node_modules/") ||
-		strings.Contains(p, ".dist-info/") || strings.Contains(p, ".egg-info") || strings.Contains(p, "EGG-INFO/") ||
+		strings.Contains(p, ".dist-info/") || strings.Contains(p, ".egg-info") || strings.Contains(p, "EGG-INFO/") || strings.HasSuffix(p, ".egg") ||
 		strings.HasSuffix(p, "vendor/composer/installed.json") ||
 		(strings.Contains(p, "specifications/") && strings.HasSuffix(p, ".gemspec")) ||
 		strings.HasSuffix(p, ".deps.json")
