@@ -1,6 +1,9 @@
 package catalog
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 )
@@ -20,4 +23,49 @@ type Condenser interface {
 	// nil when the file should be kept whole. Like Wants it is called
 	// concurrently and must be cheap.
 	Condense(path string, mode fs.FileMode, size int64) CondenseFunc
+}
+
+// maxJoined bounds the file that JoinCondense buffers for its condensers.
+const maxJoined = 512 << 20
+
+// JoinCondense returns the CondenseFunc for a file that several
+// catalogers want and condense (Go and Rust binaries are both executables,
+// told apart only by their contents). The file is read once into memory
+// (at most 512 MiB) and each of fns reads it from a *bytes.Reader, which
+// is also an io.ReaderAt. Their summaries must be self-describing and are
+// expected to exclude one another: when exactly one is non-empty it is
+// kept; when none is, the file is reduced to nothing (or, if a condenser
+// failed, the errors are returned); when several are, the file is kept
+// whole, which every cataloger reads as it would without condensing.
+func JoinCondense(fns ...CondenseFunc) CondenseFunc {
+	return func(p string, r io.Reader, size int64) ([]byte, error) {
+		if size < 0 || size > maxJoined {
+			return nil, fmt.Errorf("%d bytes, more than the %d bytes condensed at once", size, maxJoined)
+		}
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, err)
+		}
+		var kept []byte
+		var errs []error
+		for _, fn := range fns {
+			s, err := fn(p, bytes.NewReader(buf), size)
+			switch {
+			case err != nil:
+				errs = append(errs, err)
+			case len(s) == 0:
+			case kept != nil:
+				return buf, nil
+			default:
+				kept = s
+			}
+		}
+		if kept == nil && len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+		if kept == nil {
+			kept = []byte{}
+		}
+		return kept, nil
+	}
 }

@@ -52,6 +52,10 @@ type Options struct {
 	// AppVersion is vigil's version, recorded as the producing tool in
 	// SBOMs.
 	AppVersion string
+	// NoVulnScan says that no vulnerability scan ran (--scanners none),
+	// so the report's lack of findings means nothing: the table prints no
+	// vulnerability counts.
+	NoVulnScan bool
 }
 
 // FromInventory returns a report of inv's artifact and results, without

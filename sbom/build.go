@@ -214,6 +214,7 @@ func (b *builder) artifact() {
 	a.RepoDigests = p.all(vigilImage+"repoDigest", trivy+"RepoDigest")
 	a.RepoTags = p.all(vigilImage+"repoTag", trivy+"RepoTag")
 	a.Platform = p.get(vigilImage + "platform")
+	a.Commit = p.get(vigilImage + "commit")
 	a.OS = d.os
 	if a.OS == nil {
 		a.OS = b.osFromPurls()

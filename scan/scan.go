@@ -173,30 +173,38 @@ func readOptions(o Options) layerfs.Options {
 	return r
 }
 
-// condense returns the layer walk's Condense hook: a file is condensed when
-// exactly one cataloger wants it and that cataloger condenses it. A file
-// that OS detection or another cataloger also wants is kept whole.
+// condense returns the layer walk's Condense hook: a file is condensed
+// when every cataloger that wants it condenses it. When several do (Go
+// and Rust binaries are both executables), the file is read once and
+// their summaries joined (catalog.JoinCondense). A file that OS detection
+// or a cataloger without a condenser also wants is kept whole.
 func condense(cats []catalog.Cataloger) func(p string, mode fs.FileMode, size int64) layerfs.Condenser {
 	return func(p string, mode fs.FileMode, size int64) layerfs.Condenser {
 		if distro.Wants(p) {
 			return nil
 		}
-		var fn catalog.CondenseFunc
+		var fns []catalog.CondenseFunc
 		for _, c := range cats {
 			if !c.Wants(p, mode, size) {
 				continue
 			}
 			cc, ok := c.(catalog.Condenser)
-			if !ok || fn != nil {
+			if !ok {
 				return nil
 			}
-			if fn = cc.Condense(p, mode, size); fn == nil {
+			fn := cc.Condense(p, mode, size)
+			if fn == nil {
 				return nil
 			}
+			fns = append(fns, fn)
 		}
-		if fn == nil {
+		switch len(fns) {
+		case 0:
 			return nil
+		case 1:
+			return layerfs.Condenser(fns[0])
+		default:
+			return layerfs.Condenser(catalog.JoinCondense(fns...))
 		}
-		return layerfs.Condenser(fn)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-scanner/vigil/catalog/rpm"
 	"github.com/vigil-scanner/vigil/catalog/ruby"
 	"github.com/vigil-scanner/vigil/catalog/rust"
+	"github.com/vigil-scanner/vigil/catalog/rustbinary"
 )
 
 // Mode says what kind of tree is scanned.
@@ -51,6 +52,7 @@ func Catalogers(mode Mode) []catalog.Cataloger {
 		gomod.New(),
 		java.New(),
 		rust.New(),
+		rustbinary.New(),
 		php.New(),
 		ruby.New(),
 		dotnet.New(),
@@ -109,10 +111,10 @@ func isLockfile(p string, _ fs.FileMode) bool {
 // isInstalled reports installed-package metadata and binaries.
 func isInstalled(p string, mode fs.FileMode) bool {
 	if mode&0o111 != 0 && mode.IsRegular() {
-		return true // executables: Go (and later Rust) binaries
+		return true // executables: Go and Rust binaries
 	}
 	return strings.Contains(p, "node_modules/") ||
-		strings.Contains(p, ".dist-info/") || strings.Contains(p, ".egg-info") || strings.Contains(p, "EGG-INFO/") ||
+		strings.Contains(p, ".dist-info/") || strings.Contains(p, ".egg-info") || strings.Contains(p, "EGG-INFO/") || strings.HasSuffix(p, ".egg") ||
 		strings.HasSuffix(p, "vendor/composer/installed.json") ||
 		(strings.Contains(p, "specifications/") && strings.HasSuffix(p, ".gemspec")) ||
 		strings.HasSuffix(p, ".deps.json")

@@ -25,10 +25,14 @@ func (Cataloger) Condense(string, fs.FileMode, int64) catalog.CondenseFunc {
 }
 
 // condense buffers one executable (at most maxSize bytes, as Wants
-// allows), summarises it and lets the buffer go.
+// allows), summarises it and lets the buffer go. A reader that holds the
+// whole file (catalog.JoinCondense's *bytes.Reader) is read in place.
 func condense(p string, r io.Reader, size int64) ([]byte, error) {
 	if size < 0 || size > maxSize {
 		return nil, fmt.Errorf("%d bytes, outside the Go binary size range", size)
+	}
+	if ra, ok := r.(sizedReaderAt); ok && ra.Size() == size {
+		return summarizeExecutable(ra)
 	}
 	var head [8]byte
 	n, err := io.ReadFull(r, head[:])
@@ -43,7 +47,25 @@ func condense(p string, r io.Reader, size int64) ([]byte, error) {
 	if _, err := io.ReadFull(r, buf[n:]); err != nil {
 		return nil, fmt.Errorf("reading executable: %w", err)
 	}
-	s, err := Summarize(bytes.NewReader(buf))
+	return summarizeExecutable(bytes.NewReader(buf))
+}
+
+// sizedReaderAt is a reader with random access to its size bytes, such
+// as *bytes.Reader.
+type sizedReaderAt interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// summarizeExecutable returns Summarize's summary of r, or an empty one
+// when r is no Go executable.
+func summarizeExecutable(r io.ReaderAt) ([]byte, error) {
+	var head [8]byte
+	n, _ := r.ReadAt(head[:], 0)
+	if !isExecutable(head[:n]) {
+		return []byte{}, nil
+	}
+	s, err := Summarize(r)
 	switch {
 	case err == errNotGo:
 		return []byte{}, nil

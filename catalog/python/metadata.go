@@ -134,11 +134,16 @@ func readMetadata(fsys fs.FS, p string, env catalog.Env) (inventory.Package, []s
 
 // sitePackages returns the folder that holds a distribution's metadata:
 // "usr/lib/python3/site-packages" for
-// "usr/lib/python3/site-packages/x-1.dist-info/METADATA".
+// "usr/lib/python3/site-packages/x-1.dist-info/METADATA",
+// ".../site-packages/x-1.egg-info", ".../site-packages/x-1.egg" (zipped)
+// and ".../site-packages/x-1.egg/EGG-INFO/PKG-INFO" (unpacked).
 func sitePackages(p string) string {
 	d := langpkg.Dir(p)
-	if strings.HasSuffix(p, ".egg-info") {
+	switch {
+	case strings.HasSuffix(p, ".egg-info"), strings.HasSuffix(p, ".egg"):
 		return d
+	case strings.HasSuffix(p, "EGG-INFO/PKG-INFO"):
+		return langpkg.Dir(langpkg.Dir(d))
 	}
 	return langpkg.Dir(d)
 }

@@ -1,6 +1,6 @@
 // Package python catalogs Python packages: installed distributions
 // (*.dist-info/METADATA, *.egg-info/PKG-INFO, *.egg-info files,
-// EGG-INFO/PKG-INFO of unpacked eggs) and the lockfiles
+// EGG-INFO/PKG-INFO of unpacked eggs, zipped *.egg files) and the lockfiles
 // requirements*.txt (pinned "==" lines only), Pipfile.lock, poetry.lock
 // and uv.lock.
 //
@@ -59,6 +59,8 @@ func (Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
 	switch kind(p) {
 	case kindMetadata:
 		return size <= maxMetadata
+	case kindEgg:
+		return size <= maxEgg
 	case kindRequirements, kindPipfile, kindPoetry, kindUV:
 		return size <= maxLockfile
 	}
@@ -70,6 +72,7 @@ type fileKind int
 const (
 	kindNone fileKind = iota
 	kindMetadata
+	kindEgg
 	kindRequirements
 	kindPipfile
 	kindPoetry
@@ -97,6 +100,9 @@ func kind(p string) fileKind {
 	if strings.HasSuffix(base, ".egg-info") {
 		return kindMetadata
 	}
+	if isEgg(base) {
+		return kindEgg
+	}
 	if strings.HasPrefix(base, "requirements") && strings.HasSuffix(base, ".txt") {
 		return kindRequirements
 	}
@@ -123,11 +129,15 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		if k == kindNone {
 			return nil
 		}
-		if k == kindMetadata {
+		if k == kindMetadata || k == kindEgg {
 			if env.OwnedByOS(p) {
 				return nil
 			}
-			pkg, deps, ok := readMetadata(fsys, p, env)
+			read := readMetadata
+			if k == kindEgg {
+				read = readEgg
+			}
+			pkg, deps, ok := read(fsys, p, env)
 			if ok {
 				installed = append(installed, pkg)
 				installedDeps = append(installedDeps, deps)

@@ -20,6 +20,8 @@ func TestWants(t *testing.T) {
 		{"usr/lib/python3/site-packages/x.egg-info/PKG-INFO", true},
 		{"usr/lib/python3/site-packages/x-1.0.egg-info", true},
 		{"x.egg/EGG-INFO/PKG-INFO", true},
+		{"site-packages/six-1.16.0-py3.11.egg", true},
+		{"site-packages/.egg", false},
 		{"src/PKG-INFO", false},
 		{"app/requirements.txt", true},
 		{"app/requirements-dev.txt", true},

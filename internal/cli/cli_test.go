@@ -83,6 +83,12 @@ func TestQuickStart(t *testing.T) {
 	if _, err := os.Stat(inv); err != nil {
 		t.Fatal(err)
 	}
+	// Without a vulnerability scan the table lists packages and no
+	// vulnerability count.
+	code, out, stderr = run(t, "image", "--input", img, "--scanners", "none")
+	if code != 0 || !strings.Contains(out, " packages\n") || strings.Contains(out, "CRITICAL") {
+		t.Errorf("inventory table: %d %s\n%s", code, stderr, out)
+	}
 	code, out, stderr = run(t, "sbom", inv, "--cache-dir", cache, "--offline", "--format", "json")
 	if code != 0 || !strings.Contains(out, `"CVE-2021-44906"`) || !strings.Contains(out, `"CVE-2024-0727"`) {
 		t.Errorf("sbom: %d %s", code, stderr)

@@ -209,6 +209,7 @@ func (f *scanFlags) write(g *globals, rep *report.Report) error {
 		Color:       f.output == "" && isTerminal(g.stdout) && os.Getenv("NO_COLOR") == "",
 		Template:    tpl,
 		AppVersion:  version,
+		NoVulnScan:  !f.vulnScan(),
 	}
 	err := format.Write(w, f.format, rep, opts)
 	if file != nil {

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"encoding/json"
 	"encoding/xml"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,6 +35,18 @@ var (
 		// Only the fix above the installed version: 2.3.1 and 2.12.2 fix
 		// older release lines.
 		"CVE-2021-44228 org.apache.logging.log4j:log4j-core 2.14.1 fixed=2.3.1, 2.12.2, 2.15.0 fixed CRITICAL/ghsa",
+	}
+	// goFindings are added to alpineFindings when the test could build
+	// the image's Go binary (usr/local/bin/goapp, golang.org/x/text
+	// v0.3.5 calling language.Parse). Go records carry no severity; the
+	// fixture has no standard-library record, so the toolchain's stdlib
+	// has no finding.
+	goFindings = []string{
+		// GO-2021-0113: language.Parse, which the binary calls.
+		"CVE-2021-38561 golang.org/x/text v0.3.5 fixed=0.3.7 fixed UNKNOWN/",
+		// GO-2022-1059: language.ParseAcceptLanguage and MatchStrings,
+		// which it does not (reported, as unreachable).
+		"CVE-2022-32149 golang.org/x/text v0.3.5 fixed=0.3.8 fixed UNKNOWN/",
 	}
 	// Not found: CVE-2024-1004 (fixed_version 0), CVE-2024-1005 (fix
 	// older), CVE-2024-1011 (foo fixed in 1.2-3, the binNMU's source
@@ -130,6 +143,8 @@ func suppressed(kind string, rows []string, subs ...string) []string {
 func TestPolicyFlags(t *testing.T) {
 	ignorePlain := writeFile(t, ".vigilignore", `# accepted risks
 CVE-2023-6237
+CVE-2021-38561
+CVE-2022-32149
 CVE-2021-23337 exp:2099-01-01
 # this one has expired and must be reported again
 CVE-2023-6129 exp:2000-01-01
@@ -186,9 +201,9 @@ CVE-2023-6129 exp:2000-01-01
 		{"exit-code before eol", "alpine", []string{"--exit-on-eol", "3", "--exit-code", "1"}, 1, alpineFindings},
 		{"exit-on-eol supported", "rhel", []string{"--exit-on-eol", "3"}, 0, rhelFindings},
 		{"ignorefile plain", "alpine", []string{"--ignorefile", ignorePlain, "--exit-code", "1"}, 1,
-			suppressed("ignorefile", alpineFindings, "CVE-2023-6237", "CVE-2021-23337")},
+			suppressed("ignorefile", alpineFindings, "CVE-2023-6237", "CVE-2021-23337", "CVE-2021-38561", "CVE-2022-32149")},
 		{"ignorefile gates nothing", "alpine", []string{"--ignorefile", ignorePlain, "--exit-code", "1", "--severity", "HIGH,UNKNOWN"}, 0,
-			suppressed("ignorefile", without(alpineFindings, "MEDIUM", "CRITICAL"), "CVE-2023-6237", "CVE-2021-23337")},
+			suppressed("ignorefile", without(alpineFindings, "MEDIUM", "CRITICAL"), "CVE-2023-6237", "CVE-2021-23337", "CVE-2021-38561", "CVE-2022-32149")},
 		{"ignorefile yaml", "alpine", []string{"--ignorefile", ignoreYAML}, 0,
 			suppressed("ignorefile", alpineFindings, "CVE-2023-6129 libssl3")},
 		{"vex", "alpine", []string{"--vex", openVEX, "--vex", cdxVEX, "--exit-code", "1", "--severity", "CRITICAL,MEDIUM"}, 1,
@@ -261,6 +276,56 @@ func TestInventory(t *testing.T) {
 		}
 		assertRows(t, findings(t, out), nil)
 	})
+}
+
+// TestLanguageInventory checks every language result of the alpine image,
+// by target and type, with its packages.
+func TestLanguageInventory(t *testing.T) {
+	out := scanImage(t, "alpine", 0, "--format", "json", "--scanners", "none")
+	var got []string
+	for _, res := range parseReport(t, out).Results {
+		if res.Class != "lang-pkgs" {
+			continue
+		}
+		for _, p := range res.Packages {
+			got = append(got, res.Target+" ("+res.Type+"): "+p.Name+" "+p.Version)
+		}
+	}
+	want := []string{
+		"Java (jar): org.apache.logging.log4j:log4j-core 2.14.1",
+		"Node.js (node-pkg): lodash 4.17.20",
+		"Python (python-pkg): requests 2.30.0",
+	}
+	if fx.goStdlib != "" {
+		want = append(want,
+			"usr/local/bin/goapp (gobinary): golang.org/x/text v0.3.5",
+			"usr/local/bin/goapp (gobinary): stdlib "+fx.goStdlib)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("language packages:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestGoReachability checks the Go findings' reachability: the binary
+// calls language.Parse (GO-2021-0113), not ParseAcceptLanguage or
+// MatchStrings (GO-2022-1059).
+func TestGoReachability(t *testing.T) {
+	if fx.goStdlib == "" {
+		t.Skip("the Go binary could not be built (no Go module proxy?)")
+	}
+	want := map[string]string{"CVE-2021-38561": "", "CVE-2022-32149": "unreachable"}
+	got := map[string]string{}
+	for _, res := range parseReport(t, scanImage(t, "alpine", 0, "--format", "json")).Results {
+		if res.Target != "usr/local/bin/goapp" {
+			continue
+		}
+		for _, v := range res.Vulnerabilities {
+			got[v.ID] = v.Reachability
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("reachability by finding = %q, want %q (\"\" is reachable)", got, want)
+	}
 }
 
 // TestSBOM rematches a saved JSON report: the findings are those of the

@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -33,6 +35,9 @@ type fixture struct {
 	dir    string            // scratch directory
 	cache  string            // --cache-dir holding the built database
 	images map[string]string // image name → docker-save tarball
+	// goStdlib is the stdlib version (v1.x.y) of the Go binary in the
+	// alpine image, or "" when it could not be built (no module proxy).
+	goStdlib string
 }
 
 var fx fixture
@@ -57,7 +62,7 @@ func runMain(m *testing.M) int {
 }
 
 // sources is every source the fixture database is built from.
-const sources = "alpine,debian,redhat,osv:npm,osv:PyPI,osv:Maven,nvd,epss,kev"
+const sources = "alpine,debian,redhat,osv:npm,osv:PyPI,osv:Maven,osv:Go,nvd,epss,kev"
 
 func setup() error {
 	feeds, err := filepath.Abs("testdata/feeds")
@@ -65,7 +70,7 @@ func setup() error {
 		return err
 	}
 	osvDir := filepath.Join(fx.dir, "osv")
-	for _, eco := range []string{"npm", "PyPI", "Maven"} {
+	for _, eco := range []string{"npm", "PyPI", "Maven", "Go"} {
 		if err := writeOSVZip(filepath.Join("testdata/osv-records", eco), filepath.Join(osvDir, eco, "all.zip")); err != nil {
 			return err
 		}
@@ -98,6 +103,20 @@ func setup() error {
 	if err != nil {
 		return err
 	}
+	appLayer := []file{
+		{"app/node_modules/lodash/package.json", `{"name": "lodash", "version": "4.17.20", "license": "MIT"}`},
+		{"usr/lib/python3.11/site-packages/requests-2.30.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: requests\nVersion: 2.30.0\nLicense: Apache 2.0\n\nRequests.\n"},
+		{"opt/app/lib/log4j-core-2.14.1.jar", string(jar)},
+	}
+	if bin, stdlib, err := buildGoApp(filepath.Join(fx.dir, "goapp")); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: the alpine image has no Go binary: %v\n", err)
+	} else {
+		appLayer = append(appLayer, file{"usr/local/bin/goapp", string(bin)})
+		fx.goStdlib = stdlib
+		alpineFindings = append(alpineFindings, goFindings...)
+		alpinePackages = append(alpinePackages, "gobinary: golang.org/x/text v0.3.5", "gobinary: stdlib "+stdlib)
+		slices.Sort(alpinePackages)
+	}
 	images := map[string][][]file{
 		"alpine": {
 			{
@@ -105,11 +124,7 @@ func setup() error {
 				{"etc/alpine-release", "3.19.1\n"},
 				{"lib/apk/db/installed", apkInstalled},
 			},
-			{
-				{"app/node_modules/lodash/package.json", `{"name": "lodash", "version": "4.17.20", "license": "MIT"}`},
-				{"usr/lib/python3.11/site-packages/requests-2.30.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: requests\nVersion: 2.30.0\nLicense: Apache 2.0\n\nRequests.\n"},
-				{"opt/app/lib/log4j-core-2.14.1.jar", string(jar)},
-			},
+			appLayer,
 		},
 		"debian": {{
 			{"etc/os-release", debianOSRelease},
@@ -139,7 +154,65 @@ func setup() error {
 	return nil
 }
 
+// file is a regular file of a layer; one whose body is an ELF executable
+// gets mode 0755, the others 0644.
 type file struct{ path, body string }
+
+// goAppMain calls the function of golang.org/x/text that GO-2021-0113
+// names, so the finding is reachable.
+const goAppMain = `package main
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/text/language"
+)
+
+func main() {
+	tag, err := language.Parse(os.Args[len(os.Args)-1])
+	fmt.Println(tag, err)
+}
+`
+
+// buildGoApp builds, in dir, a linux/amd64 Go binary requiring
+// golang.org/x/text v0.3.5 (fetched through the Go module proxy) and
+// returns it with the stdlib version vigil reports for it.
+func buildGoApp(dir string) (bin []byte, stdlib string, err error) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	gomod := "module example.com/e2e/goapp\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.5\n"
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(goAppMain), 0o644); err != nil {
+		return nil, "", err
+	}
+	out := filepath.Join(dir, "goapp")
+	cmd := exec.Command(gobin, "build", "-trimpath", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod -buildvcs=false", "CGO_ENABLED=0",
+		"GOTOOLCHAIN=local", "GOOS=linux", "GOARCH=amd64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, "", fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	info, err := buildinfo.ReadFile(out)
+	if err != nil {
+		return nil, "", err
+	}
+	// go1.26.8 → v1.26.8, go1.26 → v1.26.0 (release toolchains only).
+	v, _, _ := strings.Cut(strings.TrimPrefix(info.GoVersion, "go"), " ")
+	if strings.Count(v, ".") == 1 {
+		v += ".0"
+	}
+	bin, err = os.ReadFile(out)
+	return bin, "v" + v, err
+}
 
 var epoch = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 
@@ -195,7 +268,11 @@ func tarOf(files []file) ([]byte, error) {
 		}
 	}
 	for _, f := range files {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.path, Mode: 0o644, Size: int64(len(f.body)), ModTime: epoch}); err != nil {
+		mode := int64(0o644)
+		if strings.HasPrefix(f.body, "\x7fELF") {
+			mode = 0o755
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.path, Mode: mode, Size: int64(len(f.body)), ModTime: epoch}); err != nil {
 			return nil, err
 		}
 		if _, err := io.WriteString(tw, f.body); err != nil {
@@ -315,6 +392,7 @@ type jsonReport struct {
 			SeveritySource string                   `json:"severitySource"`
 			EPSS           *struct{ Score float64 } `json:"epss"`
 			KEV            json.RawMessage          `json:"kev"`
+			Reachability   string                   `json:"reachability"`
 			Suppressed     *struct {
 				Kind string `json:"kind"`
 			} `json:"suppressed"`

@@ -159,6 +159,9 @@ func rootComponent(a inventory.Artifact) cdx.Component {
 		c.Type = cdx.ComponentTypeContainer
 		c.Version = sbom.ImageVersion(a)
 	}
+	if c.Version == "" {
+		c.Version = a.Commit // a repository's version is its commit
+	}
 	c.BOMRef = cmp.Or(c.PackageURL, a.ImageID, "vigil:artifact:"+a.Name)
 	var props []cdx.Property
 	add := func(name, value string) {
@@ -175,6 +178,7 @@ func rootComponent(a inventory.Artifact) cdx.Component {
 		add("repoTag", t)
 	}
 	add("platform", a.Platform)
+	add("commit", a.Commit)
 	for _, l := range a.Layers {
 		add("layerDiffID", l.DiffID)
 	}

@@ -28,6 +28,7 @@ func Samples() map[string]*report.Report {
 		"alpine": Alpine(),
 		"debian": Debian(),
 		"rpm":    RPM(),
+		"repo":   Repo(),
 	}
 }
 
@@ -249,6 +250,35 @@ func RPM() *report.Report {
 				{ID: "openssl-libs@1:3.0.7-27.el9.x86_64", Name: "openssl-libs", Version: "1:3.0.7-27.el9", Epoch: 1, SourceName: "openssl", SourceVersion: "1:3.0.7-27.el9", Arch: "x86_64", Licenses: []string{"ASL 2.0"}, Vendor: "Red Hat, Inc.", Purl: "pkg:rpm/redhat/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=redhat-9.3&epoch=1", Layer: layer},
 				{ID: "zlib@1.2.11-40.el9.x86_64", Name: "zlib", Version: "1.2.11-40.el9", SourceName: "zlib", SourceVersion: "1.2.11-40.el9", Arch: "x86_64", Licenses: []string{"zlib and Boost"}, Vendor: "Red Hat, Inc.", Purl: "pkg:rpm/redhat/zlib@1.2.11-40.el9?arch=x86_64&distro=redhat-9.3", Layer: layer},
 			},
+		}},
+	}
+}
+
+// Repo is a git repository at a commit, with a Cargo.lock and one
+// finding.
+func Repo() *report.Report {
+	return &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		CreatedAt:     CreatedAt,
+		Artifact: inventory.Artifact{
+			Name:   "https://github.com/example/rustapp",
+			Type:   inventory.TypeRepository,
+			Commit: "5f1c2a9e8b7d6c5f4e3a2b1c0d9e8f7a6b5c4d3e",
+		},
+		Results: []report.Result{{
+			Target: "Cargo.lock", Class: inventory.ClassLangPkgs, Type: "cargo",
+			Packages: []inventory.Package{
+				{ID: "itoa@1.0.9", Name: "itoa", Version: "1.0.9", Purl: "pkg:cargo/itoa@1.0.9", Indirect: true, FilePath: "Cargo.lock"},
+				{ID: "smallvec@1.6.0", Name: "smallvec", Version: "1.6.0", Purl: "pkg:cargo/smallvec@1.6.0", DependsOn: []string{"itoa@1.0.9"}, FilePath: "Cargo.lock"},
+			},
+			Vulnerabilities: []match.Finding{{
+				ID: "CVE-2021-25900", Aliases: []string{"RUSTSEC-2021-0003"}, PkgName: "smallvec", PkgID: "smallvec@1.6.0", PkgPurl: "pkg:cargo/smallvec@1.6.0",
+				InstalledVersion: "1.6.0", FixedVersions: []string{"1.6.1"}, FixedVersion: "1.6.1", Status: vulndb.StatusFixed,
+				Severity: match.SeverityCritical, SeveritySource: "nvd",
+				Title:      "Buffer overflow in SmallVec::insert_many",
+				PrimaryURL: "https://rustsec.org/advisories/RUSTSEC-2021-0003",
+				DataSource: &match.DataSource{ID: "osv", Name: "OSV", URL: "https://osv.dev"},
+			}},
 		}},
 	}
 }

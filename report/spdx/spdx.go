@@ -196,12 +196,13 @@ func (b *builder) annotate(p *v23.Package, pairs ...string) {
 }
 
 func (b *builder) rootPackage(a inventory.Artifact) common.ElementID {
-	p := newPackage("Artifact", cmp.Or(a.Name, "unknown"), sbom.ImageVersion(a))
+	// A repository's version is its commit.
+	p := newPackage("Artifact", cmp.Or(a.Name, "unknown"), cmp.Or(sbom.ImageVersion(a), a.Commit))
 	p.PackageExternalReferences = purlRef(sbom.ImagePurl(a))
 	if a.Type == inventory.TypeContainerImage {
 		p.PrimaryPackagePurpose = purposeContainer
 	}
-	b.annotate(p, "vigil:image:type", a.Type, "vigil:image:imageID", a.ImageID, "vigil:image:platform", a.Platform)
+	b.annotate(p, "vigil:image:type", a.Type, "vigil:image:imageID", a.ImageID, "vigil:image:platform", a.Platform, "vigil:image:commit", a.Commit)
 	for _, d := range a.RepoDigests {
 		b.annotate(p, "vigil:image:repoDigest", d)
 	}

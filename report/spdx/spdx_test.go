@@ -69,7 +69,7 @@ func TestValid(t *testing.T) {
 		if doc.SPDXVersion != "SPDX-2.3" || doc.DataLicense != "CC0-1.0" || doc.SPDXIdentifier != "DOCUMENT" {
 			t.Errorf("%s: header %q %q %q", name, doc.SPDXVersion, doc.DataLicense, doc.SPDXIdentifier)
 		}
-		if !strings.HasPrefix(doc.DocumentNamespace, NamespaceBase+"container_image/") {
+		if !strings.HasPrefix(doc.DocumentNamespace, NamespaceBase+r.Artifact.Type+"/") {
 			t.Errorf("%s: namespace %q", name, doc.DocumentNamespace)
 		}
 		if doc.CreationInfo.Created != "2024-05-01T12:00:00Z" {

@@ -1,6 +1,8 @@
 // Package table writes a report as aligned text tables for people: for each
-// target a header, a count line, the packages (with Options.ListAllPkgs) and
-// the findings. Suppressed findings are counted but not listed.
+// target a header, count lines (of packages with Options.ListAllPkgs, of
+// vulnerabilities unless Options.NoVulnScan), the packages (with
+// Options.ListAllPkgs) and the findings. Suppressed findings are counted
+// but not listed.
 package table
 
 import (
@@ -36,7 +38,7 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 		if i > 0 {
 			p.printf("\n")
 		}
-		p.result(r, res, opts.ListAllPkgs)
+		p.result(r, res, opts)
 	}
 	if p.err != nil {
 		return fmt.Errorf("writing table: %w", p.err)
@@ -66,7 +68,8 @@ func (p *printer) paint(code, s string) string {
 	return code + s + ansiReset
 }
 
-func (p *printer) result(r *report.Report, res report.Result, listPkgs bool) {
+func (p *printer) result(r *report.Report, res report.Result, opts report.Options) {
+	listPkgs := opts.ListAllPkgs
 	p.printf("%s\n%s\n", p.paint(ansiBold, res.Target), strings.Repeat("=", utf8.RuneCountInString(res.Target)))
 	if note := eoslNote(r.Artifact.OS, res.Class); note != "" {
 		p.printf("%s\n", p.paint(ansiYellow, note))
@@ -76,11 +79,13 @@ func (p *printer) result(r *report.Report, res report.Result, listPkgs bool) {
 	if listPkgs {
 		p.printf("Total: %d packages\n", len(res.Packages))
 	}
-	p.printf("Total: %d (%s)", len(shown), p.severityCounts(shown))
-	if suppressed > 0 {
-		p.printf(", %d suppressed", suppressed)
+	if !opts.NoVulnScan {
+		p.printf("Total: %d (%s)", len(shown), p.severityCounts(shown))
+		if suppressed > 0 {
+			p.printf(", %d suppressed", suppressed)
+		}
+		p.printf("\n")
 	}
-	p.printf("\n")
 
 	if listPkgs && len(res.Packages) > 0 {
 		p.printf("\n")

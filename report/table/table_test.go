@@ -64,6 +64,28 @@ func TestWriteContent(t *testing.T) {
 	}
 }
 
+// TestWriteNoVulnScan checks the inventory-only table (--scanners none):
+// package counts and lists, and no vulnerability count that would read
+// as "scanned, nothing found".
+func TestWriteNoVulnScan(t *testing.T) {
+	r := reporttest.Alpine()
+	for i := range r.Results {
+		r.Results[i].Vulnerabilities = nil
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, r, report.Options{ListAllPkgs: true, NoVulnScan: true}); err != nil {
+		t.Fatal(err)
+	}
+	reporttest.Golden(t, filepath.Join("testdata", "alpine-novuln.txt"), buf.Bytes())
+	out := buf.String()
+	if !strings.Contains(out, "Total: 4 packages\n") {
+		t.Errorf("no package count:\n%s", out)
+	}
+	if strings.Contains(out, "CRITICAL") || strings.Contains(out, "Total: 0") {
+		t.Errorf("vulnerability counts without a vulnerability scan:\n%s", out)
+	}
+}
+
 func TestWriteColor(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Write(&buf, reporttest.Alpine(), report.Options{Color: true}); err != nil {
