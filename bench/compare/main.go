@@ -7,7 +7,7 @@
 // Any input may be left out. Packages are compared as "name@version" within
 // an ecosystem (os, npm, python, go, java, rust, php, other); copies of the
 // same package at several paths count once in the sets and in full in the
-// "all" column.
+// "all" column. Spelling conventions are normalized first (see normalize).
 package main
 
 import (
@@ -25,6 +25,7 @@ import (
 type pkgs map[string]map[string]int
 
 func (p pkgs) add(eco, name, version string) {
+	name, version = normalize(eco, name, version)
 	if p[eco] == nil {
 		p[eco] = map[string]int{}
 	}
@@ -131,6 +132,9 @@ func minus(a, b map[string]int) (only []string, common int) {
 }
 
 func sample(s []string, n int) string {
+	if len(s) == 0 {
+		return "–"
+	}
 	if len(s) > n {
 		s = append(s[:n:n], "…")
 	}
@@ -145,6 +149,24 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 			}
 		}
 	}
+}
+
+// normalize removes differences of spelling that are not differences of
+// inventory: Python names are compared as PEP 503 normalizes them (Syft
+// lowercases them, the others keep the METADATA spelling), and Go versions
+// without their "v" or "go" prefix (Syft writes the toolchain "go1.22.1").
+func normalize(eco, name, version string) (string, string) {
+	switch eco {
+	case "python":
+		name = strings.ToLower(name)
+		name = strings.Join(strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' || r == '.' }), "-")
+	case "go":
+		if v, ok := strings.CutPrefix(version, "go"); ok {
+			version = v
+		}
+		version = strings.TrimPrefix(version, "v")
+	}
+	return name, version
 }
 
 // ecosystem maps the package or result types the three tools use onto a
