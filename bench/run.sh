@@ -44,7 +44,7 @@ for p in TRIVY SYFT; do
 	fi
 done
 [ -n "$TRIVY" ] && log "trivy: $TRIVY ($("$TRIVY" --version 2>/dev/null | head -1))" || log "trivy: absent, skipped"
-[ -n "$SYFT" ] && log "syft: $SYFT ($("$SYFT" version 2>/dev/null | awk '/^Version:/{print $2}'))" || log "syft: absent, skipped"
+[ -n "$SYFT" ] && log "syft: $SYFT ($("$SYFT" version 2>/dev/null | sed -n 's/^Version: *//p'))" || log "syft: absent, skipped"
 
 # ---- images -----------------------------------------------------------
 
@@ -116,8 +116,21 @@ cmd_for() { # tool image-path output-path
 	floor) echo "'$BIN/floor' '$2'" ;;
 	vigil) echo "'$VIGIL' image --input '$2' --scanners none --list-all-pkgs --format json --output '$3'" ;;
 	trivy) echo "'$TRIVY' image --input '$2' --scanners '' --list-all-pkgs --format json --output '$3' --cache-backend memory --skip-db-update --skip-java-db-update --offline-scan --skip-version-check --disable-telemetry --quiet" ;;
-	syft) echo "'$SYFT' scan 'docker-archive:$2' -o 'json=$3' -q" ;;
+	syft) echo "'$SYFT' scan 'docker-archive:$(plain_tar "$2")' -o 'json=$3' -q" ;;
 	esac
+}
+
+# plain_tar prints the path of an uncompressed copy of a docker-save
+# archive that is gzip-compressed as a whole (Syft reads only plain tars);
+# other archives are returned as they are.
+plain_tar() {
+	if [ "$(head -c2 "$1" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
+		local out=$WORK/$(basename "$1" .gz).plain.tar
+		[ -f "$out" ] || gzip -dc "$1" >"$out"
+		echo "$out"
+	else
+		echo "$1"
+	fi
 }
 
 # measure tool image: prints "median_seconds peak_rss_mb".
