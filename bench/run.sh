@@ -4,12 +4,13 @@
 # tool found. See bench/README.md.
 #
 # Environment:
-#   TRIVY, SYFT   paths to the peer binaries; a peer that is unset or absent
-#                 is skipped (default: /work/peers/{trivy,syft} when present)
+#   TRIVY, SYFT   paths to the peer binaries (default: /work/peers/{trivy,syft}
+#                 when present); a peer set empty or not executable is skipped
 #   RUNS          timed runs per command (default 5)
 #   IMAGES        which images: "debian node alpine" (default all)
 #   ALPINE        the alpine archive (default /work/shared/data/images/alpine-310.tar.gz)
 #   WORK          scratch directory for images and outputs (default bench/.work)
+#   HYPERFINE     hyperfine binary; set empty to time with a plain loop
 #   GOBENCH=1     also run the Go benchmarks of layerfs and the catalogers
 #   PROFILE=1     also profile vigil on the Debian image (top CPU functions)
 set -euo pipefail
@@ -20,8 +21,8 @@ WORK=${WORK:-$ROOT/bench/.work}
 RUNS=${RUNS:-5}
 IMAGES=${IMAGES:-debian node alpine}
 ALPINE=${ALPINE:-/work/shared/data/images/alpine-310.tar.gz}
-TRIVY=${TRIVY:-$( [ -x /work/peers/trivy ] && echo /work/peers/trivy || true )}
-SYFT=${SYFT:-$( [ -x /work/peers/syft ] && echo /work/peers/syft || true )}
+TRIVY=${TRIVY-$( [ -x /work/peers/trivy ] && echo /work/peers/trivy || true )}
+SYFT=${SYFT-$( [ -x /work/peers/syft ] && echo /work/peers/syft || true )}
 BIN=$WORK/bin
 OUT=$WORK/out
 mkdir -p "$BIN" "$OUT"
@@ -29,7 +30,7 @@ mkdir -p "$BIN" "$OUT"
 log() { printf '== %s\n' "$*" >&2; }
 
 [ -x /usr/bin/time ] || { echo "need GNU time: apt-get install time" >&2; exit 1; }
-HYPERFINE=$(command -v hyperfine || true)
+HYPERFINE=${HYPERFINE-$(command -v hyperfine || true)}
 
 log "building vigil and the bench tools"
 for t in cmd/vigil bench/mkimage bench/floor bench/profile bench/compare; do
@@ -153,7 +154,7 @@ measure() {
 		for _ in $(seq "$RUNS"); do
 			local s e
 			s=$(date +%s.%N); bash -c "$cmd" >/dev/null 2>&1; e=$(date +%s.%N)
-			ts+=("$(echo "$e - $s" | bc)")
+			ts+=("$(awk -v s="$s" -v e="$e" 'BEGIN{print e - s}')")
 		done
 		echo "$(printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') $rss"
 	fi
@@ -213,7 +214,7 @@ echo "## Timing ($RUNS runs, median; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc
 echo
 cat "$TABLE"
 for name in debian node alpine; do
-	[ -f "$OUT/compare-$name.md" ] || continue
+	[ -n "${IMG[$name]:-}" ] || continue
 	echo
 	echo "## Packages found: $name"
 	echo
