@@ -8,6 +8,7 @@
 package layout
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
@@ -216,7 +217,19 @@ func (b *Blob) Compressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", b.Desc.Digest, err)
 	}
-	return f, nil
+	return &bufferedBlob{Reader: bufio.NewReaderSize(f, blobBuffer), Closer: f}, nil
+}
+
+// blobBuffer is the read size for layer blobs. go-containerregistry peeks
+// at a blob's first bytes through a 4 KiB bufio.Reader unless the blob
+// already offers Peek; decompressors then read the file 4 KiB at a time.
+const blobBuffer = 256 << 10
+
+// bufferedBlob is a blob file read through a large buffer. Its Peek method
+// lets go-containerregistry use the buffer instead of adding a small one.
+type bufferedBlob struct {
+	*bufio.Reader
+	io.Closer
 }
 
 // DiffID returns the digest of the uncompressed layer, as the config

@@ -1,0 +1,86 @@
+// Command profile runs vigil's inventory scan (scan.Image, as `vigil image
+// --scanners none` does) on an image archive several times and writes CPU
+// and heap profiles for `go tool pprof`.
+//
+//	profile -n 5 -cpuprofile cpu.out -memprofile mem.out IMAGE.tar
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/vigil-scanner/vigil/image"
+	"github.com/vigil-scanner/vigil/scan"
+)
+
+func main() {
+	n := flag.Int("n", 5, "scans to run")
+	cpu := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	mem := flag.String("memprofile", "", "write an allocation profile to this file")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: profile [flags] IMAGE.tar")
+		os.Exit(2)
+	}
+	if err := run(context.Background(), flag.Arg(0), *n, *cpu, *mem); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, input string, n int, cpu, mem string) error {
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	for i := range n {
+		start := time.Now()
+		pkgs, err := scanOnce(ctx, input)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("run %d: %d packages in %v\n", i, pkgs, time.Since(start).Round(time.Millisecond))
+	}
+	if mem != "" {
+		f, err := os.Create(mem)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		runtime.GC()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanOnce opens the archive and inventories it, as the CLI does.
+func scanOnce(ctx context.Context, input string) (int, error) {
+	img, err := image.Open(ctx, "", image.Options{Input: input})
+	if err != nil {
+		return 0, err
+	}
+	defer img.Close()
+	inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name}, scan.Options{})
+	if err != nil {
+		return 0, err
+	}
+	pkgs := 0
+	for _, r := range inv.Results {
+		pkgs += len(r.Packages)
+	}
+	return pkgs, nil
+}
