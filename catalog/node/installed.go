@@ -40,7 +40,9 @@ func catalogInstalled(ctx context.Context, fsys fs.FS, paths []string, env catal
 			continue
 		}
 		if m.Name == "" || m.Version == "" {
-			env.Logger.Warn("node: package.json without name or version", "path", p)
+			// Not a package (a workspace or fixture manifest): common
+			// and harmless, so not worth a warning.
+			env.Logger.Debug("node: package.json without name or version", "path", p)
 			continue
 		}
 		pkg := newPackage(m.Name, m.Version)

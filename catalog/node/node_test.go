@@ -165,8 +165,10 @@ func TestInstalled(t *testing.T) {
 	if a := langtest.Find(res, "a"); a == nil || !slices.Equal(a.DependsOn, []string{"@s/e@1.0.0", "b@2.0.0"}) {
 		t.Errorf("a = %+v", a)
 	}
-	if !logs.Contains("noversion/package.json") {
-		t.Errorf("no warning for a package.json without version: %v", logs.Lines())
+	// noversion/package.json is no package: skipped (and not warned about,
+	// as such manifests are common in node_modules).
+	if logs.Contains("noversion/package.json") {
+		t.Errorf("warned about a package.json without version: %v", logs.Lines())
 	}
 }
 
