@@ -77,7 +77,11 @@ func (p *printer) result(r *report.Report, res report.Result, opts report.Option
 
 	shown, suppressed := splitSuppressed(res.Vulnerabilities)
 	if listPkgs {
-		p.printf("Total: %d packages\n", len(res.Packages))
+		if n := len(res.Packages); n == 1 {
+			p.printf("Total: 1 package\n")
+		} else {
+			p.printf("Total: %d packages\n", n)
+		}
 	}
 	if !opts.NoVulnScan {
 		p.printf("Total: %d (%s)", len(shown), p.severityCounts(shown))
