@@ -20,7 +20,7 @@ import (
 )
 
 // A Cache stores layer records between reads (see Options.Cache).
-// layer/diskcache implements it on a directory.
+// Package layerfs/diskcache implements it on a directory.
 type Cache interface {
 	// Get returns the record stored under key. A missing record is an
 	// error satisfying errors.Is(err, fs.ErrNotExist).
