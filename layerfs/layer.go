@@ -1,7 +1,8 @@
 package layerfs
 
 import (
-	"hash/maphash"
+	"crypto/sha256"
+	"encoding/binary"
 	"io/fs"
 	"path"
 	"slices"
@@ -44,17 +45,26 @@ type layerData struct {
 	// devices, skipped files) also hide everything below it.
 	dirs, others []uint64
 	warnings     []Warning
-	seed         maphash.Seed
+	// truncated is set when the layer was read only in part (MaxLayerSize).
+	truncated bool
 }
 
-func newLayerData(name string, seed maphash.Seed) *layerData {
+func newLayerData(name string) *layerData {
 	return &layerData{
 		name:      name,
 		entries:   make(map[string]*entry),
 		whiteouts: make(map[string]struct{}),
 		opaque:    make(map[string]struct{}),
-		seed:      seed,
 	}
+}
+
+// pathHash is the 64-bit hash by which unkept paths are remembered. It
+// does not change between runs, so cached layer records can be merged
+// with freshly read ones, and it is cryptographic, so a hostile layer
+// cannot craft a path whose hash hides a chosen file of a lower layer.
+func pathHash(p string) uint64 {
+	sum := sha256.Sum256([]byte(p))
+	return binary.LittleEndian.Uint64(sum[:8])
 }
 
 func (ld *layerData) put(p string, e *entry) { ld.entries[p] = e }
@@ -62,13 +72,13 @@ func (ld *layerData) put(p string, e *entry) { ld.entries[p] = e }
 // unkeptDir records a directory entry at p.
 func (ld *layerData) unkeptDir(p string) {
 	delete(ld.entries, p) // a later entry replaces an earlier one
-	ld.dirs = append(ld.dirs, maphash.String(ld.seed, p))
+	ld.dirs = append(ld.dirs, pathHash(p))
 }
 
 // unkeptOther records a non-directory entry at p whose contents are not kept.
 func (ld *layerData) unkeptOther(p string) {
 	delete(ld.entries, p)
-	ld.others = append(ld.others, maphash.String(ld.seed, p))
+	ld.others = append(ld.others, pathHash(p))
 }
 
 func (ld *layerData) warn(p, msg string) {
@@ -107,7 +117,7 @@ func (ld *layerData) hides(p string) bool {
 	if _, ok := ld.whiteouts[p]; ok {
 		return true
 	}
-	if has(ld.dirs, maphash.String(ld.seed, p)) || has(ld.others, maphash.String(ld.seed, p)) {
+	if has(ld.dirs, pathHash(p)) || has(ld.others, pathHash(p)) {
 		return true
 	}
 	for a := p; ; {
@@ -125,7 +135,7 @@ func (ld *layerData) hides(p string) bool {
 		if _, ok := ld.entries[a]; ok {
 			return true // a file or link replaced a directory
 		}
-		if has(ld.others, maphash.String(ld.seed, a)) {
+		if has(ld.others, pathHash(a)) {
 			return true
 		}
 	}

@@ -64,8 +64,23 @@ type Options struct {
 	Parallelism int
 
 	// Logger receives warnings as they happen (default: discarded). Every
-	// warning is also recorded in Tree.Warnings.
+	// warning is also recorded in Tree.Warnings. Cache misses and cache
+	// errors are logged at debug level.
 	Logger *slog.Logger
+
+	// Cache, when set together with CacheKey, keeps what ReadImage takes
+	// from each layer (kept files, links, whiteouts, the hashes of the
+	// other paths, warnings) so that a layer read before is not streamed
+	// again. Layers are identified by the diff IDs of the image config,
+	// and a layer's record is stored only once its contents were found to
+	// match its diff ID. Errors of the cache never fail a read.
+	Cache Cache
+
+	// CacheKey identifies the behaviour of Want and Condense: two reads
+	// whose Want or Condense could decide differently for some file must
+	// have different keys. Empty disables the cache. The file size limits
+	// and the record format are added to it by layerfs.
+	CacheKey string
 }
 
 // A Condenser reduces a large file to a small summary while it streams:

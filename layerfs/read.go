@@ -3,9 +3,10 @@ package layerfs
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash/maphash"
+	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -21,44 +22,89 @@ import (
 // errLayerTooBig stops reading a layer that exceeds Options.MaxLayerSize.
 var errLayerTooBig = errors.New("layer exceeds the uncompressed size limit")
 
-// ReadImage reads the layers of img. See ReadLayers.
+// ReadImage reads the layers of img. See ReadLayers. When opts.Cache and
+// opts.CacheKey are set, a layer is identified by the diff ID that img's
+// config records for it, and its record is taken from the cache when
+// there; see Options.Cache.
 func ReadImage(ctx context.Context, img v1.Image, opts Options) (*Tree, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("listing image layers: %w", err)
 	}
-	return ReadLayers(ctx, layers, opts)
+	var diffIDs []v1.Hash
+	if opts.caching() {
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("reading image config: %w", err)
+		}
+		if len(cfg.RootFS.DiffIDs) == len(layers) {
+			diffIDs = cfg.RootFS.DiffIDs
+		}
+	}
+	return readLayers(ctx, layers, diffIDs, opts)
 }
 
 // ReadLayers reads layers, ordered base layer first, each once and in
 // parallel, and merges them. A layer that cannot be read (a corrupt
 // compressed stream, a truncated tar) is an error naming the layer.
+// ReadLayers does not use opts.Cache: layers alone carry no diff ID that
+// is known without reading them.
 func ReadLayers(ctx context.Context, layers []v1.Layer, opts Options) (*Tree, error) {
+	return readLayers(ctx, layers, nil, opts)
+}
+
+// readLayers reads layers; diffIDs, when not nil, are the layers' diff IDs
+// as the image config records them, by which they are cached.
+func readLayers(ctx context.Context, layers []v1.Layer, diffIDs []v1.Hash, opts Options) (*Tree, error) {
 	opts = opts.withDefaults()
-	seed := maphash.MakeSeed()
 	data := make([]*layerData, len(layers))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Parallelism)
 	for i, l := range layers {
 		g.Go(func() error {
-			name := layerName(i, l)
-			rc, err := l.Uncompressed()
-			if err != nil {
-				return fmt.Errorf("%s: opening: %w", name, err)
+			var id v1.Hash
+			if diffIDs != nil {
+				id = diffIDs[i]
 			}
-			defer rc.Close()
-			ld := newLayerData(name, seed)
-			if err := readTar(ctx, ld, rc, &opts); err != nil {
-				return err
-			}
+			ld, err := readLayer(ctx, layerName(i, l), l, id, &opts)
 			data[i] = ld
-			return nil
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return build(data), nil
+}
+
+// readLayer reads one layer, from the cache when it holds the layer's
+// record (diffID set) and else from the layer's stream.
+func readLayer(ctx context.Context, name string, l v1.Layer, diffID v1.Hash, opts *Options) (*layerData, error) {
+	key := opts.cacheKey(diffID)
+	if key != "" {
+		if ld := loadLayer(name, key, diffID, opts); ld != nil {
+			return ld, nil
+		}
+	}
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return nil, fmt.Errorf("%s: opening: %w", name, err)
+	}
+	defer rc.Close()
+	var r io.Reader = rc
+	var sum hash.Hash
+	if key != "" {
+		sum = sha256.New()
+		r = io.TeeReader(rc, sum)
+	}
+	ld := newLayerData(name)
+	if err := readTar(ctx, ld, r, opts); err != nil {
+		return nil, err
+	}
+	if key != "" && !ld.truncated {
+		storeLayer(ld, key, diffID, r, sum, opts)
+	}
+	return ld, nil
 }
 
 // layerName names a layer in warnings and errors by its position and
@@ -105,6 +151,7 @@ func readTar(ctx context.Context, ld *layerData, r io.Reader, opts *Options) err
 	fail := func(p string, err error) error {
 		if errors.Is(err, errLayerTooBig) {
 			opts.warn(ld, p, fmt.Sprintf("more than %d uncompressed bytes; the rest of the layer is skipped", opts.MaxLayerSize))
+			ld.truncated = true
 			ld.finish()
 			return nil
 		}
@@ -271,8 +318,7 @@ func (s *stickyReader) Read(p []byte) (int, error) {
 // files are kept as from a layer. Unreadable entries are warnings.
 func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 	opts = opts.withDefaults()
-	seed := maphash.MakeSeed()
-	ld := newLayerData(root, seed)
+	ld := newLayerData(root)
 	if _, err := os.Stat(root); err != nil {
 		return nil, err
 	}

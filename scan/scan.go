@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -23,9 +24,13 @@ type Options struct {
 	// (installed packages for images and root filesystems, lockfiles for
 	// project directories).
 	Catalogers []catalog.Cataloger
-	// Read configures the layer walk: limits, parallelism and Condense.
-	// Its Want is replaced by the union of what the catalogers and OS
-	// detection want; a nil Logger is replaced by Logger.
+	// Read configures the layer walk: limits, parallelism, Condense and
+	// the layer cache. Its Want is replaced by the union of what the
+	// catalogers and OS detection want; a nil Logger is replaced by
+	// Logger. With Read.Cache set and Read.CacheKey empty, Image sets the
+	// cache key when it knows what the catalogers want: when Catalogers
+	// and Read.Condense are nil (all.CacheKey and vigil's build). Dir
+	// never uses the cache: a directory has no content digest.
 	Read layerfs.Options
 	// Logger receives warnings; nil discards them.
 	Logger *slog.Logger
@@ -43,6 +48,7 @@ type ImageMeta struct {
 
 // Image returns the inventory of img.
 func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*inventory.Inventory, error) {
+	defaultCatalogers := opts.Catalogers == nil
 	opts = opts.withDefaults(all.Installed)
 	cfg, err := img.ConfigFile()
 	if err != nil {
@@ -57,7 +63,11 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 		return nil, fmt.Errorf("reading image manifest: %w", err)
 	}
 	layers := imageLayers(m, cfg)
-	tree, err := layerfs.ReadImage(ctx, img, readOptions(opts))
+	ro := readOptions(opts)
+	if ro.CacheKey == "" && defaultCatalogers && opts.Read.Condense == nil {
+		ro.CacheKey = all.CacheKey(all.Installed) + "; " + buildID()
+	}
+	tree, err := layerfs.ReadImage(ctx, img, ro)
 	if err != nil {
 		return nil, err
 	}
@@ -207,4 +217,21 @@ func condense(cats []catalog.Cataloger) func(p string, mode fs.FileMode, size in
 			return layerfs.Condenser(catalog.JoinCondense(fns...))
 		}
 	}
+}
+
+// buildID names the vigil build: its module version and VCS revision, as
+// far as the Go toolchain recorded them. A development build with local
+// changes is named by its revision only; all.LayerCacheVersion covers it.
+func buildID() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "build unknown"
+	}
+	id := "build " + bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			id += " " + s.Value
+		}
+	}
+	return id
 }

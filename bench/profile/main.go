@@ -3,6 +3,9 @@
 // and heap profiles for `go tool pprof`.
 //
 //	profile -n 5 -cpuprofile cpu.out -memprofile mem.out IMAGE.tar
+//
+// With -layer-cache DIR the scans use that layer cache, as `vigil image`
+// does with CACHE_DIR/layers: the first run fills it, the others are warm.
 package main
 
 import (
@@ -16,6 +19,8 @@ import (
 	"time"
 
 	"github.com/vigil-scanner/vigil/image"
+	"github.com/vigil-scanner/vigil/layerfs"
+	"github.com/vigil-scanner/vigil/layerfs/diskcache"
 	"github.com/vigil-scanner/vigil/scan"
 )
 
@@ -23,17 +28,22 @@ func main() {
 	n := flag.Int("n", 5, "scans to run")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	mem := flag.String("memprofile", "", "write an allocation profile to this file")
+	cacheDir := flag.String("layer-cache", "", "layer cache directory (default: none)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: profile [flags] IMAGE.tar")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), flag.Arg(0), *n, *cpu, *mem); err != nil {
+	if err := run(context.Background(), flag.Arg(0), *n, *cpu, *mem, *cacheDir); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, input string, n int, cpu, mem string) error {
+func run(ctx context.Context, input string, n int, cpu, mem, cacheDir string) error {
+	var read layerfs.Options
+	if cacheDir != "" {
+		read.Cache = diskcache.New(cacheDir, 0)
+	}
 	if cpu != "" {
 		f, err := os.Create(cpu)
 		if err != nil {
@@ -47,7 +57,7 @@ func run(ctx context.Context, input string, n int, cpu, mem string) error {
 	}
 	for i := range n {
 		start := time.Now()
-		pkgs, err := scanOnce(ctx, input)
+		pkgs, err := scanOnce(ctx, input, read)
 		if err != nil {
 			return err
 		}
@@ -68,13 +78,13 @@ func run(ctx context.Context, input string, n int, cpu, mem string) error {
 }
 
 // scanOnce opens the archive and inventories it, as the CLI does.
-func scanOnce(ctx context.Context, input string) (int, error) {
+func scanOnce(ctx context.Context, input string, read layerfs.Options) (int, error) {
 	img, err := image.Open(ctx, "", image.Options{Input: input})
 	if err != nil {
 		return 0, err
 	}
 	defer img.Close()
-	inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name}, scan.Options{})
+	inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name}, scan.Options{Read: read})
 	if err != nil {
 		return 0, err
 	}

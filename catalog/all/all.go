@@ -6,6 +6,7 @@
 package all
 
 import (
+	"fmt"
 	"io/fs"
 	"strings"
 
@@ -39,6 +40,27 @@ const (
 	// read, for the same reason.
 	Project
 )
+
+// LayerCacheVersion is the version of what the catalogers listed below and
+// OS detection (distro.Wants) ask of the layer walk. The layer cache keeps,
+// per image layer, the files they wanted and what their condensers kept,
+// under a key that includes this number (see CacheKey). Bump it whenever
+// a Wants method or distro.Wants takes or leaves files it did not, or a
+// Condense method keeps something else; otherwise scans are served what
+// the old code kept from layers read before. (Release builds also key the
+// cache by vigil's version; this number is what protects everything
+// else.)
+const LayerCacheVersion = 1
+
+// CacheKey identifies the files that Catalogers(mode) and OS detection
+// want and what is kept of them, for layerfs.Options.CacheKey.
+func CacheKey(mode Mode) string {
+	var names []string
+	for _, c := range Catalogers(mode) {
+		names = append(names, c.Name())
+	}
+	return fmt.Sprintf("catalogers v%d mode %d: %s", LayerCacheVersion, mode, strings.Join(names, ","))
+}
 
 // Catalogers returns the catalogers for mode, OS package catalogers first.
 func Catalogers(mode Mode) []catalog.Cataloger {

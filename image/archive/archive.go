@@ -9,7 +9,9 @@
 // The archive holds no registry manifest, so the image's manifest is
 // synthesized from the files as stored: an uncompressed layer's digest is its
 // diff ID; a compressed layer's digest is taken from its content-addressed
-// name (blobs/sha256/<hex>) or else computed by reading it once.
+// name (blobs/sha256/<hex> as Docker writes, <hex>.tar.gz or <hex>.tar.zst
+// as go-containerregistry's tarball package, crane and ko write) or else
+// computed by reading it once.
 package archive
 
 import (
@@ -86,7 +88,7 @@ type image struct {
 	layers   map[v1.Hash]*layout.Blob
 }
 
-var contentAddressed = regexp.MustCompile(`^blobs/sha256/([a-f0-9]{64})$`)
+var contentAddressed = regexp.MustCompile(`^(?:blobs/sha256/([a-f0-9]{64})|([a-f0-9]{64})\.tar\.(?:gz|zst))$`)
 
 func newImage(fsys fs.FS, e entry, config []byte, cfg *v1.ConfigFile) (v1.Image, error) {
 	diffIDs := cfg.RootFS.DiffIDs
@@ -141,7 +143,7 @@ func describe(fsys fs.FS, name string, diffID v1.Hash) (*layout.Blob, error) {
 		return b, nil
 	}
 	if m := contentAddressed.FindStringSubmatch(name); m != nil {
-		b.Desc.Digest = v1.Hash{Algorithm: "sha256", Hex: m[1]}
+		b.Desc.Digest = v1.Hash{Algorithm: "sha256", Hex: m[1] + m[2]}
 		return b, nil
 	}
 	h := sha256.New()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,6 +38,8 @@ func TestFlagErrorsExitTwo(t *testing.T) {
 		"offline without db":  {"image", "--input", demo, "--offline", "--cache-dir", t.TempDir()},
 		"unknown source":      {"db", "build", "--sources", "nope", "--cache-dir", t.TempDir()},
 		"bad mirror":          {"db", "build", "--sources", "alpine", "--mirror", "alpine", "--cache-dir", t.TempDir()},
+		"unknown backend":     {"image", "--input", demo, "--scanners", "none", "--cache-backend", "redis://x"},
+		"clean nothing":       {"clean"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, _, stderr := run(t, args...)
@@ -52,6 +55,7 @@ func TestFlagErrorsExitTwo(t *testing.T) {
 func TestQuickStart(t *testing.T) {
 	root := testutil.RepoRoot(t)
 	cache := t.TempDir()
+	t.Setenv("VIGIL_CACHE_DIR", cache) // for the scans without --cache-dir
 	t.Chdir(root)
 	if code, _, stderr := run(t, "db", "build", "--cache-dir", cache, "--sources", "alpine,osv:npm",
 		"--mirror", "alpine=examples/feeds/alpine", "--mirror", "osv=examples/feeds/osv"); code != 0 {
@@ -92,5 +96,44 @@ func TestQuickStart(t *testing.T) {
 	code, out, stderr = run(t, "sbom", inv, "--cache-dir", cache, "--offline", "--format", "json")
 	if code != 0 || !strings.Contains(out, `"CVE-2021-44906"`) || !strings.Contains(out, `"CVE-2024-0727"`) {
 		t.Errorf("sbom: %d %s", code, stderr)
+	}
+}
+
+// TestLayerCache scans an image twice with the layer cache, then without,
+// and cleans the cache.
+func TestLayerCache(t *testing.T) {
+	img := filepath.Join(testutil.RepoRoot(t), "examples", "images", "demo-alpine-node.tar")
+	cache := t.TempDir()
+	layers := filepath.Join(cache, "layers")
+	scan := func(args ...string) string {
+		t.Helper()
+		args = append([]string{"image", "--cache-dir", cache, "--input", img, "--scanners", "none", "--format", "json", "-d"}, args...)
+		code, out, stderr := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: %d %s", args, code, stderr)
+		}
+		// The report's creation time is the only thing allowed to differ.
+		return regexp.MustCompile(`"createdAt": "[^"]*"`).ReplaceAllString(out, "")
+	}
+	cold := scan()
+	entries, err := os.ReadDir(layers)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no layer cache after a scan: %v", err)
+	}
+	if warm := scan(); warm != cold {
+		t.Errorf("the warm scan's report differs:\n%s\nwant:\n%s", warm, cold)
+	}
+	if uncached := scan("--cache-backend", "memory"); uncached != cold {
+		t.Errorf("the uncached scan's report differs")
+	}
+	if code, _, stderr := run(t, "clean", "--cache-dir", cache, "--scan-cache"); code != 0 {
+		t.Fatalf("clean: %d %s", code, stderr)
+	}
+	if _, err := os.Stat(layers); err == nil {
+		t.Error("clean --scan-cache left the layer cache")
+	}
+	scan("--cache-backend", "memory")
+	if _, err := os.Stat(layers); err == nil {
+		t.Error("--cache-backend memory wrote a layer cache")
 	}
 }

@@ -98,7 +98,7 @@ func newRoot(g *globals) *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(), "directory for the vulnerability database and downloads")
+	pf.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(), "directory for the vulnerability database, downloads and the layer cache")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress and only errors")
 	pf.BoolVarP(&g.debug, "debug", "d", false, "print debug logs")
 
@@ -109,6 +109,7 @@ func newRoot(g *globals) *cobra.Command {
 		newRepoCmd(g),
 		newSBOMCmd(g),
 		newDBCmd(g),
+		newCleanCmd(g),
 		newVersionCmd(g),
 	)
 	return root

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/layerfs"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/policy"
 	"github.com/vigil-scanner/vigil/report"
@@ -241,6 +242,7 @@ func newImageCmd(g *globals) *cobra.Command {
 		sources  []string
 		username string
 		password string
+		backend  string
 	)
 	cmd := &cobra.Command{
 		Use:   "image [flags] [IMAGE]",
@@ -260,6 +262,12 @@ func newImageCmd(g *globals) *cobra.Command {
 			if ref == "" && input == "" {
 				return errors.New("name an image, or give --input PATH")
 			}
+			var read layerfs.Options
+			if c, err := layerCache(g, backend); err != nil {
+				return err
+			} else if c != nil {
+				read.Cache = c
+			}
 			ctx, cancel := context.WithTimeout(withCommand(cmd), f.timeout)
 			defer cancel()
 			prog := newProgress(g)
@@ -274,7 +282,7 @@ func newImageCmd(g *globals) *cobra.Command {
 			}
 			defer img.Close()
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read})
 			if err != nil {
 				return err
 			}
@@ -290,6 +298,7 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
 	fl.StringVar(&username, "username", "", "registry user name (default $VIGIL_USERNAME, then the Docker config)")
 	fl.StringVar(&password, "password", "", "registry password (default $VIGIL_PASSWORD)")
+	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept for later scans: fs (CACHE_DIR/layers) or memory (not kept)")
 	return cmd
 }
 

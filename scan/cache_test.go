@@ -1,0 +1,185 @@
+package scan_test
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/layerfs"
+	"github.com/vigil-scanner/vigil/layerfs/diskcache"
+	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
+	"github.com/vigil-scanner/vigil/scan"
+)
+
+const dpkgStatus = `Package: base-files
+Status: install ok installed
+Architecture: amd64
+Version: 12.4+deb12u5
+
+Package: tzdata
+Status: install ok installed
+Architecture: all
+Version: 2024a-0+deb12u1
+`
+
+const distrolessStatus = `Package: netbase
+Status: install ok installed
+Architecture: all
+Version: 6.4
+`
+
+// streamed counts the layers of an image that are read from their stream.
+type streamed struct {
+	v1.Layer
+	n *atomic.Int32
+}
+
+func (l streamed) Uncompressed() (io.ReadCloser, error) {
+	l.n.Add(1)
+	return l.Layer.Uncompressed()
+}
+
+// cachedImage is a Debian-like image with a symlinked os-release, a dpkg
+// database and a status.d entry, a Go binary (condensed when read) and
+// whiteouts.
+func cachedImage(t *testing.T, n *atomic.Int32) v1.Image {
+	t.Helper()
+	exe, err := os.Executable() // the test binary: a Go binary
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers := [][]lt.Entry{
+		{
+			{Name: "usr/lib/os-release", Body: "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"},
+			{Name: "etc/os-release", Type: tar.TypeSymlink, Linkname: "../usr/lib/os-release"},
+			{Name: "var/lib/dpkg/status", Body: dpkgStatus},
+			{Name: "usr/share/zoneinfo/UTC", Body: "TZif"},
+			{Name: "opt/app/node_modules/left-pad/package.json", Body: `{"name":"left-pad","version":"1.3.0"}`},
+		},
+		{
+			{Name: "var/lib/dpkg/status.d/netbase", Body: distrolessStatus},
+			{Name: "usr/local/bin/tool", Body: string(bin), Mode: 0o755},
+		},
+		{
+			{Name: "opt/app/.wh.node_modules"},
+			{Name: "usr/share/.wh.zoneinfo"},
+		},
+	}
+	var ls []v1.Layer
+	for _, es := range layers {
+		ls = append(ls, streamed{Layer: lt.NewLayer(t, es...), n: n})
+	}
+	return lt.Image(t, ls, "ADD rootfs /", "COPY tool /usr/local/bin/", "RUN rm -rf /opt/app/node_modules")
+}
+
+func scanJSON(t *testing.T, img v1.Image, cache layerfs.Cache) string {
+	t.Helper()
+	inv, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "cached:1"},
+		scan.Options{Now: scanDate, Read: layerfs.Options{Cache: cache}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.MarshalIndent(inv, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestImageFromLayerCache(t *testing.T) {
+	var streams atomic.Int32
+	img := cachedImage(t, &streams)
+	uncached := scanJSON(t, img, nil)
+	var inv inventory.Inventory
+	if err := json.Unmarshal([]byte(uncached), &inv); err != nil {
+		t.Fatal(err)
+	}
+	if o := inv.Artifact.OS; o == nil || o.Family != "debian" {
+		t.Fatalf("OS = %+v, want debian", o)
+	}
+	for _, want := range []string{`"base-files"`, `"netbase"`, `"stdlib"`, `"usr/local/bin/tool"`} {
+		if !strings.Contains(uncached, want) {
+			t.Fatalf("inventory lacks %s:\n%s", want, uncached)
+		}
+	}
+	if strings.Contains(uncached, "left-pad") {
+		t.Fatalf("a whited-out package is reported:\n%s", uncached)
+	}
+
+	cache := diskcache.New(t.TempDir(), 0)
+	streams.Store(0)
+	cold := scanJSON(t, img, cache)
+	if streams.Load() != 3 {
+		t.Errorf("cold scan streamed %d layers, want 3", streams.Load())
+	}
+	streams.Store(0)
+	warm := scanJSON(t, img, cache)
+	if streams.Load() != 0 {
+		t.Errorf("warm scan streamed %d layers, want 0", streams.Load())
+	}
+	if cold != uncached || warm != uncached {
+		t.Errorf("scans with the layer cache differ from one without\nwithout:\n%s\ncold:\n%s\nwarm:\n%s", uncached, cold, warm)
+	}
+}
+
+func TestLayerCacheKey(t *testing.T) {
+	var streams atomic.Int32
+	img := cachedImage(t, &streams)
+	cache := diskcache.New(t.TempDir(), 0)
+	scanJSON(t, img, cache)
+	tests := []struct {
+		name    string
+		opts    scan.Options
+		streams int32
+	}{
+		{"default catalogers", scan.Options{Read: layerfs.Options{Cache: cache}}, 0},
+		{"another cache key", scan.Options{Read: layerfs.Options{Cache: cache, CacheKey: "other"}}, 3},
+		// Catalogers of the caller's: no key is known, nothing cached.
+		{"other catalogers", scan.Options{Catalogers: []catalog.Cataloger{}, Read: layerfs.Options{Cache: cache}}, 3},
+		{"other catalogers again", scan.Options{Catalogers: []catalog.Cataloger{}, Read: layerfs.Options{Cache: cache}}, 3},
+	}
+	for _, tt := range tests {
+		streams.Store(0)
+		tt.opts.Now = scanDate
+		if _, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "x"}, tt.opts); err != nil {
+			t.Fatal(err)
+		}
+		if streams.Load() != tt.streams {
+			t.Errorf("%s: %d layers streamed, want %d", tt.name, streams.Load(), tt.streams)
+		}
+	}
+}
+
+func TestConcurrentScansShareTheCache(t *testing.T) {
+	var streams atomic.Int32
+	img := cachedImage(t, &streams)
+	want := scanJSON(t, img, nil)
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			// Each scan its own Dir, as separate processes would have.
+			if got := scanJSON(t, img, diskcache.New(dir, 0)); got != want {
+				t.Error("a concurrent scan's inventory differs")
+			}
+		})
+	}
+	wg.Wait()
+	streams.Store(0)
+	if got := scanJSON(t, img, diskcache.New(dir, 0)); got != want || streams.Load() != 0 {
+		t.Errorf("after concurrent scans: %d layers streamed, inventory equal: %v", streams.Load(), got == want)
+	}
+}
