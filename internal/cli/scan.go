@@ -38,6 +38,7 @@ type scanFlags struct {
 	severities   []string
 	ignoreUnfix  bool
 	ignoreUnrch  bool
+	filter       scan.Filter
 	ignoreStatus []string
 	exitCode     int
 	exitOnEOL    int
@@ -59,6 +60,9 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fl.StringSliceVarP(&f.severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
 	fl.BoolVar(&f.ignoreUnfix, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.StringSliceVar(&f.filter.PkgTypes, "pkg-types", nil, "package types to scan: os, library (default both)")
+	fl.StringSliceVar(&f.filter.SkipDirs, "skip-dirs", nil, "leave out language packages found under these directories (globs, ** for any depth)")
+	fl.StringSliceVar(&f.filter.SkipFiles, "skip-files", nil, "leave out language packages read from these files (globs, ** for any depth)")
 	fl.BoolVar(&f.ignoreUnrch, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
 	fl.StringSliceVar(&f.ignoreStatus, "ignore-status", nil, "statuses to leave out: fixed, affected, will_not_fix, end_of_life")
 	fl.IntVar(&f.exitCode, "exit-code", 0, fmt.Sprintf("exit with this code when a vulnerability is reported (not %d, which means an error)", ExitError))
@@ -73,6 +77,9 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 }
 
 func (f *scanFlags) validate() error {
+	if err := f.filter.Validate(); err != nil {
+		return err
+	}
 	if !slices.Contains(format.Names(), f.format) {
 		return fmt.Errorf("--format %q: want one of %s", f.format, strings.Join(format.Names(), ", "))
 	}
@@ -101,6 +108,7 @@ func (f *scanFlags) vulnScan() bool { return slices.Contains(f.scanners, "vuln")
 // run matches inv (unless --scanners none), applies the policy, writes the
 // report, and returns the exit code as an error when the gate trips.
 func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventory) error {
+	f.filter.Apply(inv)
 	var pol *policy.Policy
 	if f.vulnScan() {
 		var err error

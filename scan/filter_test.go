@@ -1,0 +1,67 @@
+package scan
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/vigil-scanner/vigil/inventory"
+)
+
+func sampleInventory() *inventory.Inventory {
+	return &inventory.Inventory{Results: []inventory.Result{
+		{Target: "img (debian 12)", Class: inventory.ClassOSPkgs, Packages: []inventory.Package{{Name: "libc6"}}},
+		{Target: "Node.js", Class: inventory.ClassLangPkgs, Packages: []inventory.Package{
+			{Name: "a", FilePath: "app/node_modules/a/package.json"},
+			{Name: "b", FilePath: "usr/lib/node_modules/npm/node_modules/b/package.json"},
+		}},
+		{Target: "srv/test/fixtures/package-lock.json", Class: inventory.ClassLangPkgs, Packages: []inventory.Package{{Name: "c"}}},
+		{Target: "usr/local/bin/tool", Class: inventory.ClassLangPkgs, Packages: []inventory.Package{{Name: "d", FilePath: "usr/local/bin/tool"}}},
+	}}
+}
+
+func names(inv *inventory.Inventory) []string {
+	var out []string
+	for _, r := range inv.Results {
+		for _, p := range r.Packages {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+func TestFilter(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		f    Filter
+		want []string
+	}{
+		{"nothing", Filter{}, []string{"libc6", "a", "b", "c", "d"}},
+		{"os only", Filter{PkgTypes: []string{"os"}}, []string{"libc6"}},
+		{"library only", Filter{PkgTypes: []string{"library"}}, []string{"a", "b", "c", "d"}},
+		{"both", Filter{PkgTypes: []string{"os", "library"}}, []string{"libc6", "a", "b", "c", "d"}},
+		{"skip dir", Filter{SkipDirs: []string{"usr/lib/node_modules"}}, []string{"libc6", "a", "c", "d"}},
+		{"skip dir glob", Filter{SkipDirs: []string{"**/fixtures"}}, []string{"libc6", "a", "b", "d"}},
+		{"skip dir with leading slash", Filter{SkipDirs: []string{"/usr/local/"}}, []string{"libc6", "a", "b", "c"}},
+		{"skip file", Filter{SkipFiles: []string{"usr/local/bin/tool"}}, []string{"libc6", "a", "b", "c"}},
+		{"skip file glob", Filter{SkipFiles: []string{"**/package-lock.json"}}, []string{"libc6", "a", "b", "d"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.f.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			inv := sampleInventory()
+			tt.f.Apply(inv)
+			if got := names(inv); !slices.Equal(got, tt.want) {
+				t.Errorf("packages = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFilterValidate(t *testing.T) {
+	for _, f := range []Filter{{PkgTypes: []string{"lib"}}, {SkipDirs: []string{"a["}}, {SkipFiles: []string{"[x"}}} {
+		if f.Validate() == nil {
+			t.Errorf("%+v: want an error", f)
+		}
+	}
+}
