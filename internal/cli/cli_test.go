@@ -79,6 +79,14 @@ func TestQuickStart(t *testing.T) {
 	if code != 0 {
 		t.Errorf("gate on LOW: exit %d, want 0", code)
 	}
+	code, out, _ = run(t, "image", "--cache-dir", cache, "--offline", "--input", img, "--format", "json", "--pkg-types", "os")
+	if code != 0 || strings.Contains(out, "CVE-2021-23337") || !strings.Contains(out, "CVE-2024-0727") {
+		t.Errorf("--pkg-types os: exit %d, npm findings present or OS findings missing", code)
+	}
+	code, out, _ = run(t, "image", "--cache-dir", cache, "--offline", "--input", img, "--format", "json", "--skip-dirs", "app/node_modules/minimist")
+	if code != 0 || strings.Contains(out, "CVE-2021-44906") || !strings.Contains(out, "CVE-2021-23337") {
+		t.Errorf("--skip-dirs: exit %d, minimist present or lodash missing", code)
+	}
 	// The saved inventory matches again without the image.
 	inv := filepath.Join(t.TempDir(), "inv.json")
 	if code, _, stderr := run(t, "image", "--input", img, "--scanners", "none", "--format", "json", "-o", inv); code != 0 {
