@@ -265,7 +265,7 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 		if len(a.Arches) > 0 && p.Arch != "" && !slices.Contains(a.Arches, p.Arch) {
 			continue
 		}
-		if !sameModule(a.Modularitylabel, p.Modularitylabel) {
+		if !sameModule(a, p.Modularitylabel) {
 			continue
 		}
 		hit, err := affects(cmp, q.version, a)
@@ -335,15 +335,27 @@ func coveredByCVEs(f *Finding, byID map[string]*Finding) bool {
 	return true
 }
 
-// sameModule reports whether an advisory's module restriction
-// ("nodejs:18" or a full label) fits a package's modularity label. A
-// package built in a module matches only advisories for that module
-// stream, and a package outside any module only advisories outside one.
-func sameModule(advisory, pkg string) bool {
-	if advisory == "" || pkg == "" {
-		return advisory == pkg
+// sameModule reports whether an advisory a fits a package built (or not)
+// in a module stream (label "name:stream:version:context"):
+//   - both name a stream: the streams ("nodejs:18") must be equal;
+//   - only the advisory does: no (it is about another build of the name);
+//   - only the package does: the advisory carries no module information
+//     (AlmaLinux and Rocky OSV records never do), so it applies when its
+//     fixes are module builds (".module" in the release) or it has none;
+//     a fix built outside any module is for the non-modular package.
+func sameModule(a *vulndb.Affected, pkg string) bool {
+	switch {
+	case a.Modularitylabel != "" && pkg != "":
+		return moduleStream(a.Modularitylabel) == moduleStream(pkg)
+	case a.Modularitylabel != "":
+		return false
+	case pkg == "":
+		return true
 	}
-	return moduleStream(advisory) == moduleStream(pkg)
+	if len(a.Fixed) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(a.Fixed, func(v string) bool { return strings.Contains(v, ".module") })
 }
 
 func moduleStream(label string) string {

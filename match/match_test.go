@@ -240,3 +240,24 @@ func TestMatchBundleCoveredByCVEs(t *testing.T) {
 		t.Errorf("CVE-2024-0727 aliases = %q, want the DSA folded in", f.Aliases)
 	}
 }
+
+// TestMatchModulesWithoutModuleData: AlmaLinux and Rocky OSV records name
+// no module stream, so a package built in a module is matched by records
+// whose fixes are module builds, and never by non-modular fixes.
+func TestMatchModulesWithoutModuleData(t *testing.T) {
+	store := newMemStore([]vulndb.Affected{
+		{VulnID: "ALSA-2023:5712", Source: "osv:AlmaLinux", Ecosystem: "alma:8", Package: "nginx", Status: vulndb.StatusFixed,
+			Ranges: fixedRange("rpm", "1:1.20.1-1.module_el8.8.0+3624+abf02be4.1.alma.1"), Fixed: []string{"1:1.20.1-1.module_el8.8.0+3624+abf02be4.1.alma.1"}},
+		{VulnID: "ALSA-2023:9999", Source: "osv:AlmaLinux", Ecosystem: "alma:8", Package: "nginx", Status: vulndb.StatusFixed,
+			Ranges: fixedRange("rpm", "1:1.30.0-1.el8"), Fixed: []string{"1:1.30.0-1.el8"}},
+	})
+	inv := &inventory.Inventory{
+		Artifact: inventory.Artifact{OS: &inventory.OS{Family: "alma", Name: "8.8"}},
+		Results: []inventory.Result{{Class: inventory.ClassOSPkgs, Packages: []inventory.Package{
+			{Name: "nginx", Version: "1:1.20.1-1.module_el8.7.0+3000+abf02be4", Epoch: 1, Modularitylabel: "nginx:1.20:8070020230101:abf02be4"},
+		}}},
+	}
+	if got := ids(matchOne(t, store, inv), 0); !slices.Equal(got, []string{"nginx:ALSA-2023:5712:fixed"}) {
+		t.Errorf("findings = %q", got)
+	}
+}
