@@ -9,9 +9,14 @@ import (
 	"github.com/vigil-scanner/vigil/vulndb"
 )
 
-// finding describes one matched record: the advisory's own text first, then
-// what the CVE it aliases adds (NVD's CVSS and CWE, EPSS, KEV).
-func (m *Matcher) finding(p *inventory.Package, a *vulndb.Affected, cmp Comparer, isOS bool) (*Finding, error) {
+// findings describes one matched record, once per vulnerability it is
+// about. Findings are reported under CVE ids whenever the record names any,
+// so ignore files, VEX and people speak of one id whatever the source: a
+// GHSA or GO record naming one CVE becomes that CVE's finding, and a
+// distribution advisory bundling several (DSA, USN, ALSA, RHSA, ELSA, ALAS)
+// becomes one finding per CVE, each carrying the advisory id as an alias
+// (the advisory stays the id only when it names no CVE).
+func (m *Matcher) findings(p *inventory.Package, a *vulndb.Affected, cmp Comparer, isOS bool) ([]*Finding, error) {
 	own, err := m.vulnerability(a.VulnID)
 	if err != nil {
 		return nil, err
@@ -20,15 +25,55 @@ func (m *Matcher) finding(p *inventory.Package, a *vulndb.Affected, cmp Comparer
 	if own != nil {
 		ids = append(ids, own.Aliases...)
 	}
-	id := canonicalID(a.VulnID, ids)
-	records := []*vulndb.Vulnerability{own}
-	if id != a.VulnID {
-		cve, err := m.vulnerability(id)
+	cves := cveIDs(ids)
+	if len(cves) == 0 {
+		f, err := m.describe(p, a, cmp, isOS, a.VulnID, []*vulndb.Vulnerability{own}, ids)
 		if err != nil {
 			return nil, err
 		}
-		records = append(records, cve)
+		return []*Finding{f}, nil
 	}
+	out := make([]*Finding, 0, len(cves))
+	for _, id := range cves {
+		cve := own
+		if id != a.VulnID {
+			if cve, err = m.vulnerability(id); err != nil {
+				return nil, err
+			}
+		}
+		// One CVE: the record is about it, and its own text (a GHSA
+		// summary) reads better than NVD's. Several: the bundle's text is
+		// about all of them, so each CVE's own comes first, and the other
+		// CVEs are not aliases of this one.
+		records, aliases := []*vulndb.Vulnerability{own, cve}, ids
+		if len(cves) > 1 {
+			records = []*vulndb.Vulnerability{cve, own}
+			aliases = slices.DeleteFunc(slices.Clone(ids), func(x string) bool { return strings.HasPrefix(x, "CVE-") })
+		}
+		f, err := m.describe(p, a, cmp, isOS, id, records, aliases)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// cveIDs returns the distinct CVE ids among ids, in order.
+func cveIDs(ids []string) []string {
+	var out []string
+	for _, x := range ids {
+		if strings.HasPrefix(x, "CVE-") && !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// describe builds the finding reported as id for record a, from the
+// vulnerability records (nil entries skipped, earlier ones preferred for
+// text) and the alias ids given.
+func (m *Matcher) describe(p *inventory.Package, a *vulndb.Affected, cmp Comparer, isOS bool, id string, records []*vulndb.Vulnerability, aliases []string) (*Finding, error) {
 	f := &Finding{
 		ID:               id,
 		PkgName:          p.Name,
@@ -39,7 +84,7 @@ func (m *Matcher) finding(p *inventory.Package, a *vulndb.Affected, cmp Comparer
 		Layer:            p.Layer,
 		DataSource:       dataSource(a.Source),
 	}
-	for _, x := range ids {
+	for _, x := range aliases {
 		if x != id {
 			f.Aliases = appendUnique(f.Aliases, x)
 		}
@@ -49,9 +94,14 @@ func (m *Matcher) finding(p *inventory.Package, a *vulndb.Affected, cmp Comparer
 		if v == nil {
 			continue
 		}
-		for _, x := range v.Aliases {
-			if x != id {
-				f.Aliases = appendUnique(f.Aliases, x)
+		// The record of the id reported on lends its aliases (the GHSA of
+		// a CVE); the others' are in aliases already, or are a bundle's
+		// other CVEs, which are other vulnerabilities.
+		if v.ID == id {
+			for _, x := range v.Aliases {
+				if x != id {
+					f.Aliases = appendUnique(f.Aliases, x)
+				}
 			}
 		}
 		if f.Title == "" {
@@ -102,28 +152,6 @@ func (m *Matcher) finding(p *inventory.Package, a *vulndb.Affected, cmp Comparer
 	f.PrimaryURL = primaryURL(f.ID, f.References)
 	f.FixedVersion = strings.Join(f.FixedVersions, ", ")
 	return f, nil
-}
-
-// canonicalID reports a finding under its CVE when the advisory names
-// exactly one, so ignore files, VEX and people all speak of one id; an
-// advisory bundling several CVEs (ALSA, DSA) keeps its own id.
-func canonicalID(own string, ids []string) string {
-	if strings.HasPrefix(own, "CVE-") {
-		return own
-	}
-	var cve string
-	for _, x := range ids {
-		if strings.HasPrefix(x, "CVE-") {
-			if cve != "" && cve != x {
-				return own
-			}
-			cve = x
-		}
-	}
-	if cve == "" {
-		return own
-	}
-	return cve
 }
 
 // severityOrder is the preference among sources' own ratings: for OS

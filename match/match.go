@@ -276,63 +276,29 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 		if !hit {
 			continue
 		}
-		f, err := m.finding(p, a, cmp, isOS)
+		fs, err := m.findings(p, a, cmp, isOS)
 		if err != nil {
 			return nil, err
 		}
-		for _, sym := range a.Symbols {
-			symbols[f.ID] = appendUnique(symbols[f.ID], sym)
+		for _, f := range fs {
+			for _, sym := range a.Symbols {
+				symbols[f.ID] = appendUnique(symbols[f.ID], sym)
+			}
+			if prev, ok := byID[f.ID]; ok {
+				mergeFinding(prev, f, cmp)
+				continue
+			}
+			byID[f.ID] = f
+			order = append(order, f.ID)
 		}
-		if prev, ok := byID[f.ID]; ok {
-			mergeFinding(prev, f, cmp)
-			continue
-		}
-		byID[f.ID] = f
-		order = append(order, f.ID)
-	}
-	covered := map[string]bool{}
-	for _, id := range order {
-		covered[id] = coveredByCVEs(byID[id], byID)
 	}
 	out := make([]Finding, 0, len(order))
 	for _, id := range order {
-		if covered[id] {
-			continue
-		}
 		f := byID[id]
 		f.Reachability = reachability(p.Symbols, symbols[id])
 		out = append(out, *f)
 	}
 	return out, nil
-}
-
-// coveredByCVEs reports whether f is a bundling advisory (a DSA, USN, RHSA
-// or ALSA naming several CVEs) whose every CVE is already a finding of its
-// own for the package: reporting the bundle too would count the same
-// vulnerabilities twice. Its aliases and fixed versions are folded into
-// those findings.
-func coveredByCVEs(f *Finding, byID map[string]*Finding) bool {
-	if strings.HasPrefix(f.ID, "CVE-") {
-		return false
-	}
-	var cves []*Finding
-	for _, a := range f.Aliases {
-		if !strings.HasPrefix(a, "CVE-") {
-			continue
-		}
-		g, ok := byID[a]
-		if !ok {
-			return false
-		}
-		cves = append(cves, g)
-	}
-	if len(cves) == 0 {
-		return false
-	}
-	for _, g := range cves {
-		g.Aliases = appendUnique(g.Aliases, f.ID)
-	}
-	return true
 }
 
 // sameModule reports whether an advisory a fits a package built (or not)

@@ -213,14 +213,16 @@ func TestMatchLanguagesDedupAndEnrich(t *testing.T) {
 	}
 }
 
-func TestMatchBundleCoveredByCVEs(t *testing.T) {
+// TestMatchBundleExpandsToCVEs: a distribution advisory bundling CVEs is
+// reported once per CVE, merged with other sources' records of that CVE.
+func TestMatchBundleExpandsToCVEs(t *testing.T) {
 	rec := func(id, src string) vulndb.Affected {
 		return vulndb.Affected{VulnID: id, Source: src, Ecosystem: "debian:12", Package: "openssl", Status: vulndb.StatusFixed, Ranges: fixedRange("deb", "3.0.13-1~deb12u1"), Fixed: []string{"3.0.13-1~deb12u1"}}
 	}
 	store := newMemStore([]vulndb.Affected{
 		rec("CVE-2024-0727", "debian"), rec("CVE-2023-6129", "debian"),
-		rec("DSA-5000-1", "osv:Debian"), // bundles both CVEs: covered
-		rec("DSA-5001-1", "osv:Debian"), // names a CVE the tracker lacks: kept
+		rec("DSA-5000-1", "osv:Debian"), // bundles both CVEs
+		rec("DSA-5001-1", "osv:Debian"), // names a CVE the tracker lacks
 	},
 		vulndb.Vulnerability{ID: "DSA-5000-1", Aliases: []string{"CVE-2024-0727", "CVE-2023-6129"}},
 		vulndb.Vulnerability{ID: "DSA-5001-1", Aliases: []string{"CVE-2024-0727", "CVE-2024-9999"}},
@@ -232,12 +234,15 @@ func TestMatchBundleCoveredByCVEs(t *testing.T) {
 		}}},
 	}
 	res := matchOne(t, store, inv)
-	want := []string{"libssl3:CVE-2023-6129:fixed", "libssl3:CVE-2024-0727:fixed", "libssl3:DSA-5001-1:fixed"}
+	want := []string{"libssl3:CVE-2023-6129:fixed", "libssl3:CVE-2024-0727:fixed", "libssl3:CVE-2024-9999:fixed"}
 	if got := ids(res, 0); !slices.Equal(got, want) {
 		t.Errorf("findings = %q, want %q", got, want)
 	}
-	if f := res.Findings[0][1]; !slices.Contains(f.Aliases, "DSA-5000-1") {
-		t.Errorf("CVE-2024-0727 aliases = %q, want the DSA folded in", f.Aliases)
+	if f := res.Findings[0][1]; !slices.Equal(f.Aliases, []string{"DSA-5000-1", "DSA-5001-1"}) {
+		t.Errorf("CVE-2024-0727 aliases = %q, want both DSAs and no other CVE", f.Aliases)
+	}
+	if f := res.Findings[0][2]; !slices.Equal(f.Aliases, []string{"DSA-5001-1"}) {
+		t.Errorf("CVE-2024-9999 aliases = %q", f.Aliases)
 	}
 }
 
