@@ -183,3 +183,64 @@ func TestConcurrentScansShareTheCache(t *testing.T) {
 		t.Errorf("after concurrent scans: %d layers streamed, inventory equal: %v", streams.Load(), got == want)
 	}
 }
+
+// countingCache counts the records read from a cache.
+type countingCache struct {
+	layerfs.Cache
+	gets atomic.Int32
+}
+
+func (c *countingCache) Get(key string) (io.ReadCloser, error) {
+	c.gets.Add(1)
+	return c.Cache.Get(key)
+}
+
+// TestInventoryCache: a second scan of an image takes the whole inventory
+// from one cache entry (no layer read, no layer record loaded), named as
+// this scan names the image, with end of support judged at this scan's
+// date and the Go binary's symbol table kept for reachability.
+func TestInventoryCache(t *testing.T) {
+	var streams atomic.Int32
+	img := cachedImage(t, &streams)
+	cache := &countingCache{Cache: diskcache.New(t.TempDir(), 0)}
+	ctx := context.Background()
+	cold, err := scan.Image(ctx, img, scan.ImageMeta{Name: "first:1"}, scan.Options{Now: scanDate, Read: layerfs.Options{Cache: cache}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams.Store(0)
+	cache.gets.Store(0)
+	later := scanDate.AddDate(10, 0, 0) // Debian 12 is out of support by then
+	warm, err := scan.Image(ctx, img, scan.ImageMeta{Name: "second:2", RepoTags: []string{"second:2"}}, scan.Options{Now: later, Read: layerfs.Options{Cache: cache}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if streams.Load() != 0 || cache.gets.Load() != 1 {
+		t.Errorf("warm scan streamed %d layers and read %d cache entries, want 0 and 1", streams.Load(), cache.gets.Load())
+	}
+	if warm.Artifact.Name != "second:2" || warm.Results[0].Target != "second:2 (debian 12)" {
+		t.Errorf("warm scan named %q, OS target %q", warm.Artifact.Name, warm.Results[0].Target)
+	}
+	if cold.Artifact.OS.EOSL || !warm.Artifact.OS.EOSL {
+		t.Errorf("EOSL cold %v warm %v, want false then true", cold.Artifact.OS.EOSL, warm.Artifact.OS.EOSL)
+	}
+	symbols := func(inv *inventory.Inventory) map[string]bool {
+		for _, r := range inv.Results {
+			for _, p := range r.Packages {
+				if p.Name == "stdlib" {
+					return p.Symbols
+				}
+			}
+		}
+		return nil
+	}
+	cs, ws := symbols(cold), symbols(warm)
+	if len(cs) == 0 || len(ws) != len(cs) {
+		t.Fatalf("stdlib symbols: %d cold, %d warm", len(cs), len(ws))
+	}
+	for s := range cs {
+		if !ws[s] {
+			t.Fatalf("warm scan lost symbol %s", s)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -67,15 +68,7 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 	if ro.CacheKey == "" && defaultCatalogers && opts.Read.Condense == nil {
 		ro.CacheKey = all.CacheKey(all.Installed) + "; " + buildID()
 	}
-	tree, err := layerfs.ReadImage(ctx, img, ro)
-	if err != nil {
-		return nil, err
-	}
-	if tree.Len() != len(layers) {
-		return nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
-	}
-	osRel, results, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
-		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: opts.Now})
+	osRel, results, err := imageContents(ctx, img, meta, opts, ro, id.String(), layers)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +89,41 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 		},
 		Results: results,
 	}, nil
+}
+
+// imageContents reads the image's layers and runs the catalogers, or takes
+// their result from the inventory cache when the image was read before.
+func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Options, ro layerfs.Options, id string, layers []inventory.Layer) (*inventory.OS, []inventory.Result, error) {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	key := ""
+	if ro.Cache != nil && ro.CacheKey != "" {
+		key = invCacheKey(ro.CacheKey, id)
+		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
+			opts.Logger.Debug("inventory from cache", "image", meta.Name, "id", id)
+			return osRel, results, nil
+		}
+	}
+	tree, err := layerfs.ReadImage(ctx, img, ro)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tree.Len() != len(layers) {
+		return nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
+	}
+	osRel, results, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now})
+	if err != nil {
+		return nil, nil, err
+	}
+	if key != "" && len(tree.Warnings()) == 0 {
+		if err := storeInventory(ro.Cache, key, osRel, results); err != nil {
+			opts.Logger.Debug("inventory cache: not stored", "err", err)
+		}
+	}
+	return osRel, results, nil
 }
 
 // imageLayers describes the manifest's layers, base first. CreatedBy comes
@@ -225,13 +253,36 @@ func condense(cats []catalog.Cataloger) func(p string, mode fs.FileMode, size in
 func buildID() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "build unknown"
+		return "build unknown" + executableStamp()
 	}
 	id := "build " + bi.Main.Version
+	exact := false
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
+		switch {
+		case s.Key == "vcs.revision":
 			id += " " + s.Value
+			exact = true
+		case s.Key == "vcs.modified" && s.Value == "true":
+			exact = false
 		}
 	}
+	if !exact || bi.Main.Version == "(devel)" {
+		// A development build: tell builds apart by the binary itself,
+		// so a rebuilt vigil does not reuse what an older one cached.
+		id += executableStamp()
+	}
 	return id
+}
+
+// executableStamp is the running binary's size and modification time.
+func executableStamp() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(" exe %d %d", fi.Size(), fi.ModTime().UnixNano())
 }

@@ -1,0 +1,126 @@
+package scan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/vigil-scanner/vigil/distro"
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/layerfs"
+)
+
+// The inventory cache keeps what the catalogers found in an image, keyed by
+// the image's config digest (which names every layer's content through its
+// diff IDs) and the layer cache key (which names the catalogers and vigil's
+// build). A warm scan of an image seen before then reads neither layers nor
+// layer records. Entries are only written after a full read, whose layers
+// were each checked against their diff IDs when first read.
+
+// invCacheFormat is the version of the entry encoding below.
+const invCacheFormat = 1
+
+// invEntry is what is stored: the inventory's OS and results, and the
+// symbol tables (json:"-" on inventory.Package) of packages that have one.
+type invEntry struct {
+	Format  int                `json:"format"`
+	OS      *inventory.OS      `json:"os,omitempty"`
+	Results []inventory.Result `json:"results"`
+	// Symbols[i][j] are the sorted symbols of Results[i].Packages[j].
+	Symbols map[int]map[int][]string `json:"symbols,omitempty"`
+}
+
+func invCacheKey(layerKey, imageID string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "vigil inventory\x00%d\x00%s\x00%s", invCacheFormat, layerKey, imageID)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// loadInventory returns the cached OS and results of an image, with the OS
+// result targets named after name and end of support judged at now; false
+// when there is no usable entry.
+func loadInventory(c layerfs.Cache, key, name string, now time.Time) (*inventory.OS, []inventory.Result, bool) {
+	rc, err := c.Get(key)
+	if err != nil {
+		return nil, nil, false
+	}
+	defer rc.Close()
+	zr, err := zstd.NewReader(rc, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, nil, false
+	}
+	defer zr.Close()
+	var e invEntry
+	if err := json.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&e); err != nil || e.Format != invCacheFormat {
+		return nil, nil, false
+	}
+	for i, pkgs := range e.Symbols {
+		for j, syms := range pkgs {
+			if i < 0 || i >= len(e.Results) || j < 0 || j >= len(e.Results[i].Packages) {
+				return nil, nil, false
+			}
+			set := make(map[string]bool, len(syms))
+			for _, s := range syms {
+				set[s] = true
+			}
+			e.Results[i].Packages[j].Symbols = set
+		}
+	}
+	if e.OS != nil {
+		if d, ok := distro.EOSLDate(e.OS.Family, e.OS.Name); ok {
+			if t, err := time.Parse(time.DateOnly, d); err == nil {
+				e.OS.EOSL, e.OS.EOSLDate = now.After(t), d
+			}
+		}
+		for i := range e.Results {
+			if e.Results[i].Class == inventory.ClassOSPkgs {
+				e.Results[i].Target = fmt.Sprintf("%s (%s %s)", name, e.OS.Family, e.OS.Name)
+			}
+		}
+	}
+	return e.OS, e.Results, true
+}
+
+// storeInventory writes an entry; a failure only costs the next scan time.
+func storeInventory(c layerfs.Cache, key string, os *inventory.OS, results []inventory.Result) error {
+	e := invEntry{Format: invCacheFormat, OS: os, Results: results}
+	for i := range results {
+		for j := range results[i].Packages {
+			syms := results[i].Packages[j].Symbols
+			if syms == nil {
+				continue
+			}
+			if e.Symbols == nil {
+				e.Symbols = map[int]map[int][]string{}
+			}
+			if e.Symbols[i] == nil {
+				e.Symbols[i] = map[int][]string{}
+			}
+			list := make([]string, 0, len(syms))
+			for s, ok := range syms {
+				if ok {
+					list = append(list, s)
+				}
+			}
+			slices.Sort(list)
+			e.Symbols[i][j] = list
+		}
+	}
+	return c.Put(key, func(w io.Writer) error {
+		zw, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			return err
+		}
+		if err := json.NewEncoder(zw).Encode(&e); err != nil {
+			zw.Close()
+			return err
+		}
+		return zw.Close()
+	})
+}
