@@ -13,6 +13,12 @@
 #   HYPERFINE     hyperfine binary; set empty to time with a plain loop
 #   GOBENCH=1     also run the Go benchmarks of layerfs and the catalogers
 #   PROFILE=1     also profile vigil on the Debian image (top CPU functions)
+#   VULN=1        also time full vulnerability scans of the Debian image by
+#                 vigil and Trivy on one synthetic Debian advisory set
+#                 (bench/mkfeeds; needs TRIVYDB, the trivy-db builder) and
+#                 compare their findings
+#   TRIVYDB       trivy-db binary (default /work/peers/trivy-db when present)
+#   CVES          issues generated for VULN=1 (default 2000)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,7 +39,7 @@ log() { printf '== %s\n' "$*" >&2; }
 HYPERFINE=${HYPERFINE-$(command -v hyperfine || true)}
 
 log "building vigil and the bench tools"
-for t in cmd/vigil bench/mkimage bench/floor bench/profile bench/compare; do
+for t in cmd/vigil bench/mkimage bench/floor bench/profile bench/compare bench/mkfeeds bench/vulncompare; do
 	go build -o "$BIN/$(basename "$t")" "./$t"
 done
 VIGIL=$BIN/vigil
@@ -115,7 +121,7 @@ export SYFT_CHECK_FOR_APP_UPDATE=false TMPDIR=$SYFT_TMP
 cmd_for() { # tool image-path output-path
 	case $1 in
 	floor) echo "'$BIN/floor' '$2'" ;;
-	vigil) echo "'$VIGIL' image --input '$2' --scanners none --list-all-pkgs --format json --output '$3'" ;;
+	vigil) echo "'$VIGIL' image --input '$2' --scanners none --list-all-pkgs --format json --output '$3' --cache-backend memory" ;;
 	trivy) echo "'$TRIVY' image --input '$2' --scanners '' --list-all-pkgs --format json --output '$3' --cache-backend memory --skip-db-update --skip-java-db-update --offline-scan --skip-version-check --disable-telemetry --quiet" ;;
 	syft) echo "'$SYFT' scan 'docker-archive:$(plain_tar "$2")' -o 'json=$3' -q" ;;
 	esac
@@ -238,4 +244,89 @@ if [ "${PROFILE:-0}" = 1 ] && [ -n "${IMG[debian]:-}" ]; then
 	"$BIN/profile" -n 3 -cpuprofile "$OUT/cpu.out" -memprofile "$OUT/mem.out" "${IMG[debian]}"
 	go tool pprof -top -nodecount 25 "$BIN/profile" "$OUT/cpu.out" 2>/dev/null | sed -n '4,40p'
 	echo '```'
+fi
+
+# ---- full vulnerability scan (VULN=1) -----------------------------------
+
+# One synthetic advisory set (bench/mkfeeds) over the Debian image's source
+# packages, written as the tracker's JSON for vigil and as a vuln-list tree
+# that trivy-db turns into Trivy's database. Both tools then scan offline.
+# "warm" = database present and each tool's layer cache filled by an
+# earlier run; "cold" = database present, layer cache emptied before each
+# run.
+TRIVYDB=${TRIVYDB-$( [ -x /work/peers/trivy-db ] && echo /work/peers/trivy-db || true )}
+if [ "${VULN:-0}" = 1 ]; then
+	if [ -z "${IMG[debian]:-}" ] || [ -z "$TRIVY" ] || [ -z "$TRIVYDB" ] || [ ! -x "$TRIVYDB" ]; then
+		log "VULN=1 needs the debian image, TRIVY and TRIVYDB; skipped"
+	else
+		V=$WORK/vuln
+		FEEDS=$V/feeds VCACHE=$V/vigil-cache TCACHE=$V/trivy-cache
+		rm -rf "$V" && mkdir -p "$V"
+		log "generating ${CVES:-2000} issues over the debian image's source packages"
+		"$BIN/mkfeeds" -image "${IMG[debian]}" -o "$FEEDS" -n "${CVES:-2000}" 2>&1 | sed 's/^/   /' >&2
+		log "building Trivy's database with $TRIVYDB"
+		"$TRIVYDB" build --only-update debian --cache-dir "$FEEDS/vuln-list" --output-dir "$TCACHE/db" >"$V/trivy-db.log" 2>&1 ||
+			{ log "trivy-db failed; see $V/trivy-db.log"; exit 1; }
+		log "building vigil's database"
+		"$VIGIL" --cache-dir "$VCACHE" --quiet db build --sources debian --mirror "debian=$FEEDS/debian" >"$V/vigil-db.log" 2>&1 ||
+			{ log "vigil db build failed; see $V/vigil-db.log"; exit 1; }
+
+		img=${IMG[debian]}
+		vcmd() { echo "'$VIGIL' --cache-dir '$VCACHE' --quiet image --input '$img' --offline --format $1 --output $2"; }
+		tcmd() { echo "'$TRIVY' image --input '$img' --cache-dir '$TCACHE' --skip-db-update --skip-java-db-update --offline-scan --skip-version-check --disable-telemetry --quiet --scanners ${3:-vuln} --format $1 --output $2"; }
+
+		# Fill both layer caches and keep the reports compared below.
+		bash -c "$(vcmd json "$V/vigil.json")" || { log "vigil scan failed"; exit 1; }
+		bash -c "$(tcmd json "$V/trivy.json")" || { log "trivy scan failed"; exit 1; }
+		bash -c "$(tcmd json /dev/null vuln,secret)"
+
+		VTABLE=$V/table.md
+		echo "| run | vigil (s) | Trivy (s) | vigil/Trivy | vigil RSS (MB) | Trivy RSS (MB) |" >"$VTABLE"
+		echo "|---|---:|---:|---:|---:|---:|" >>"$VTABLE"
+		# vrow label vigil-cmd trivy-cmd [prepare-vigil prepare-trivy]
+		vrow() {
+			local label=$1 vc=$2 tc=$3 vp=${4:-true} tp=${5:-true} tv tt rv rt
+			log "  $label"
+			tv=$(time_cmd "$vc" "$vp") tt=$(time_cmd "$tc" "$tp")
+			rv=$(rss_cmd "$vc" "$vp") rt=$(rss_cmd "$tc" "$tp")
+			printf '| %s | %.2f | %.2f | %.2f | %s | %s |\n' "$label" "$tv" "$tt" \
+				"$(awk -v a="$tv" -v b="$tt" 'BEGIN{print a/b}')" "$rv" "$rt" >>"$VTABLE"
+		}
+		# time_cmd cmd prepare: median wall seconds of RUNS runs.
+		time_cmd() {
+			if [ -n "$HYPERFINE" ]; then
+				hyperfine --runs "$RUNS" --style none --prepare "$2" --export-json "$V/hf.json" "$1" >/dev/null 2>&1
+				jq -r '.results[0].median' "$V/hf.json"
+			else
+				local ts=() s e
+				for _ in $(seq "$RUNS"); do
+					bash -c "$2"
+					s=$(date +%s.%N); bash -c "$1" >/dev/null 2>&1; e=$(date +%s.%N)
+					ts+=("$(awk -v s="$s" -v e="$e" 'BEGIN{print e - s}')")
+				done
+				printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+			fi
+		}
+		rss_cmd() {
+			bash -c "$2"
+			/usr/bin/time -f '%M' -o "$V/rss" bash -c "$1" >/dev/null 2>&1
+			echo $(( $(tail -1 "$V/rss") / 1024 ))
+		}
+		log "debian: full vulnerability scans, $RUNS runs each"
+		vrow "warm, json" "$(vcmd json /dev/null)" "$(tcmd json /dev/null)"
+		vrow "warm, table" "$(vcmd table /dev/null)" "$(tcmd table /dev/null)"
+		vrow "warm, json; Trivy's default scanners (vuln,secret)" "$(vcmd json /dev/null)" "$(tcmd json /dev/null vuln,secret)"
+		vrow "cold layer cache, json" "$(vcmd json /dev/null)" "$(tcmd json /dev/null)" "rm -rf '$VCACHE/layers'" "rm -rf '$TCACHE/fanal'"
+
+		echo
+		echo "## Full vulnerability scan: debian ($RUNS runs, median; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+		echo
+		echo "${CVES:-2000} synthetic issues (bench/mkfeeds) in both databases; see README.md."
+		echo
+		cat "$VTABLE"
+		echo
+		echo "### Findings"
+		echo
+		"$BIN/vulncompare" -vigil "$V/vigil.json" -trivy "$V/trivy.json" -truth "$FEEDS/truth.tsv"
+	fi
 fi

@@ -24,7 +24,10 @@
 //
 // Severity (Affected.Severity) comes from urgency, ignoring the "**" that
 // marks NVD-derived values: high → HIGH, medium → MEDIUM, low and
-// unimportant → LOW, "not yet assigned" and end-of-life → UNKNOWN.
+// unimportant → LOW, "not yet assigned" → UNKNOWN. A release whose urgency
+// is "end-of-life" (which says the release is unsupported, not how severe
+// the issue is) takes the issue's urgency from sid, or else from the first
+// other release, by codename, that has one; UNKNOWN when none has.
 //
 // Limits: DSA/DLA advisory ids are not attached; "resolved" without a
 // fixed version is logged and skipped; the releases list only the
@@ -142,7 +145,8 @@ func (s *Source) issue(ctx context.Context, sink vulndb.Sink, log *slog.Logger, 
 		log.Warn("debian: skipping malformed entry", "package", pkg, "id", id, "err", err)
 		return nil
 	}
-	for _, codename := range slices.Sorted(maps.Keys(rels)) {
+	codenames := slices.Sorted(maps.Keys(rels))
+	for _, codename := range codenames {
 		num, ok := Release(codename)
 		if !ok {
 			skipped[codename] = true
@@ -152,6 +156,9 @@ func (s *Source) issue(ctx context.Context, sink vulndb.Sink, log *slog.Logger, 
 		if !ok {
 			log.Warn("debian: skipping entry with unknown state", "package", pkg, "id", id, "release", codename, "status", rels[codename].Status)
 			continue
+		}
+		if strings.TrimSuffix(rels[codename].Urgency, "**") == "end-of-life" {
+			a.Severity = issueSeverity(rels, codenames)
 		}
 		a.VulnID, a.Source, a.Ecosystem, a.Package = id, "debian", "debian:"+num, pkg
 		if err := sink.PutAffected(ctx, a); err != nil {
@@ -194,6 +201,23 @@ func affected(r release) (vulndb.Affected, bool) {
 		return a, false
 	}
 	return a, true
+}
+
+// issueSeverity returns the severity the tracker gives an issue: sid's
+// urgency, else the first other release's (in codenames order) that names
+// one.
+func issueSeverity(rels map[string]release, codenames []string) string {
+	if r, ok := rels["sid"]; ok {
+		if sev := severity(r.Urgency); sev != "UNKNOWN" {
+			return sev
+		}
+	}
+	for _, c := range codenames {
+		if sev := severity(rels[c].Urgency); sev != "UNKNOWN" {
+			return sev
+		}
+	}
+	return "UNKNOWN"
 }
 
 func severity(urgency string) string {

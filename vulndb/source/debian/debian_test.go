@@ -70,12 +70,16 @@ func TestLoad(t *testing.T) {
 		{"debian:11", "openssl", "CVE-2024-0001", vulndb.StatusAffected, "", "LOW"},
 		{"debian:13", "openssl", "CVE-2024-0001", vulndb.StatusAffected, "", "UNKNOWN"},
 		{"debian:sid", "openssl", "CVE-2024-0001", vulndb.StatusFixed, "3.1.1-1", "MEDIUM"},
-		{"debian:10", "openssl", "CVE-2024-0001", vulndb.StatusEndOfLife, "", "UNKNOWN"},
+		// end-of-life is no severity: sid's urgency (medium**) is taken.
+		{"debian:10", "openssl", "CVE-2024-0001", vulndb.StatusEndOfLife, "", "MEDIUM"},
+		// … or another release's when sid has none.
+		{"debian:11", "zlib", "CVE-2024-0005", vulndb.StatusEndOfLife, "", "HIGH"},
+		{"debian:10", "zlib", "CVE-2024-0006", vulndb.StatusEndOfLife, "", "UNKNOWN"},
 		{"debian:12", "openssl", "TEMP-0000000-ABCDEF", vulndb.StatusAffected, "", "LOW"},
 		{"debian:12", "zlib", "CVE-2024-0004", vulndb.StatusNotAffected, "", "LOW"},
 	})
-	if n := len(sink.Affected); n != 7 {
-		t.Errorf("%d records, want 7", n)
+	if n := len(sink.Affected); n != 12 {
+		t.Errorf("%d records, want 12", n)
 	}
 	if v := sink.FindVulnerability("CVE-2024-0001"); len(v) != 1 || v[0].Description != "Ignored issue." {
 		t.Errorf("vulnerability: %+v", v)
