@@ -114,6 +114,12 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*in
 				continue
 			}
 			for _, p := range r.Packages {
+				// A third-party package's files stay visible to the
+				// language catalogers: its OS advisories do not cover
+				// what it bundles (NodeSource's nodejs ships npm).
+				if !distro.FromVendor(&p) {
+					continue
+				}
 				for _, f := range p.InstalledFiles {
 					owned[strings.TrimPrefix(f, "/")] = struct{}{}
 				}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/vigil-scanner/vigil/distro"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/version"
 	"github.com/vigil-scanner/vigil/vulndb"
@@ -118,11 +119,16 @@ func (m *Matcher) Match(ctx context.Context, inv *inventory.Inventory) (*Result,
 			}
 		}
 		var out []Finding
+		thirdParty := 0
 		for j := range r.Packages {
 			p := &r.Packages[j]
 			var q query
 			var err error
 			if r.Class == inventory.ClassOSPkgs {
+				if !distro.FromVendor(p) {
+					thirdParty++
+					continue
+				}
 				q = osQuery(p, osEco, osScheme)
 			} else {
 				q, err = langQuery(p, r.Type)
@@ -136,6 +142,9 @@ func (m *Matcher) Match(ctx context.Context, inv *inventory.Inventory) (*Result,
 				return nil, fmt.Errorf("%s: %s %s: %w", r.Target, p.Name, p.Version, err)
 			}
 			out = append(out, fs...)
+		}
+		if thirdParty > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s: %d packages from third-party repositories were not matched against %s advisories", r.Target, thirdParty, osEco))
 		}
 		sortFindings(out)
 		res.Findings[i] = out

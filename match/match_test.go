@@ -266,3 +266,24 @@ func TestMatchModulesWithoutModuleData(t *testing.T) {
 		t.Errorf("findings = %q", got)
 	}
 }
+
+// TestMatchSkipsThirdPartyPackages: NodeSource's nodejs is not Debian's, so
+// Debian's advisories for nodejs must not be applied to it, and the report
+// says so.
+func TestMatchSkipsThirdPartyPackages(t *testing.T) {
+	store := newMemStore([]vulndb.Affected{deb("CVE-2024-0005", "nodejs", "", vulndb.StatusAffected, "LOW")})
+	inv := &inventory.Inventory{
+		Artifact: inventory.Artifact{OS: &inventory.OS{Family: "debian", Name: "12"}},
+		Results: []inventory.Result{{Target: "img (debian 12)", Class: inventory.ClassOSPkgs, Packages: []inventory.Package{
+			{Name: "nodejs", Version: "20.11.0-1nodesource1", Purl: "pkg:deb/debian/nodejs@20.11.0-1nodesource1?arch=amd64&distro=debian-12", Maintainer: "NodeSource <gpg@nodesource.com>"},
+			{Name: "libnode108", Version: "18.19.0+dfsg-6~deb12u1", SourceName: "nodejs", Purl: "pkg:deb/debian/libnode108@18.19.0%2Bdfsg-6~deb12u1?arch=amd64&distro=debian-12", Maintainer: "Debian Javascript Maintainers <pkg-javascript-devel@alioth-lists.debian.net>"},
+		}}},
+	}
+	res := matchOne(t, store, inv)
+	if got := ids(res, 0); !slices.Equal(got, []string{"libnode108:CVE-2024-0005:affected"}) {
+		t.Errorf("findings = %q", got)
+	}
+	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "1 packages from third-party repositories") {
+		t.Errorf("notes = %q", res.Notes)
+	}
+}

@@ -2,6 +2,8 @@
 # gen.sh regenerates the rpm databases in this directory with real tools.
 # Run by hand (not in CI). Needs the Debian packages rpm, db5.3-util and
 # sqlite3: apt-get install rpm db5.3-util sqlite3
+# The packages claim Red Hat as their vendor, as RHEL's do, so that vigil
+# matches them against Red Hat advisories (third-party vendors are not).
 #
 #   rpmdb.sqlite      rpm --initdb + rpm -i --justdb of three tiny packages
 #   (Debian's rpm is built without the ndb backend, so there is no real
@@ -27,7 +29,7 @@ Version: $3
 Release: $4
 Summary: vigil test package $1
 License: $5
-Vendor: Vigil Test
+Vendor: Red Hat, Inc.
 Packager: Vigil <test@example.org>
 BuildArch: noarch
 
