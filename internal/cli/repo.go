@@ -24,10 +24,10 @@ func newRepoCmd(g *globals) *cobra.Command {
   vigil repo --commit 3f2a9c1 .`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
+			if err := f.validate(cmd); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(withCommand(cmd), f.timeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
 			src := args[0]
 			o := opts

@@ -43,11 +43,13 @@ type scanFlags struct {
 	exitCode     int
 	exitOnEOL    int
 	ignoreFile   string
-	vex          []string
-	baseline     string
-	skipDBUpdate bool
-	offline      bool
-	dbRepos      []string
+	// ignoreFileGiven is set by validate: --ignorefile was on the command line.
+	ignoreFileGiven bool
+	vex             []string
+	baseline        string
+	skipDBUpdate    bool
+	offline         bool
+	dbRepos         []string
 }
 
 func (f *scanFlags) add(cmd *cobra.Command) {
@@ -76,7 +78,11 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
 }
 
-func (f *scanFlags) validate() error {
+// validate checks the flags of cmd and notes which were given.
+func (f *scanFlags) validate(cmd *cobra.Command) error {
+	// The default ignore file may be absent; one named on the command
+	// line must exist.
+	f.ignoreFileGiven = cmd.Flags().Changed("ignorefile")
 	if err := f.filter.Validate(); err != nil {
 		return err
 	}
@@ -118,7 +124,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		}
 		pol, err = policy.Load(policy.Options{
 			Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
-			IgnoreFile: f.ignoreFile, IgnoreFileOptional: !flagChanged(ctx, "ignorefile"),
+			IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
 			VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
 		})
 		if err != nil {
@@ -229,18 +235,6 @@ func (f *scanFlags) write(g *globals, rep *report.Report) error {
 	return err
 }
 
-// flagSet is how run learns whether a flag was given explicitly.
-type flagSetKey struct{}
-
-func flagChanged(ctx context.Context, name string) bool {
-	cmd, ok := ctx.Value(flagSetKey{}).(*cobra.Command)
-	return ok && cmd.Flags().Changed(name)
-}
-
-func withCommand(cmd *cobra.Command) context.Context {
-	return context.WithValue(cmd.Context(), flagSetKey{}, cmd)
-}
-
 func newImageCmd(g *globals) *cobra.Command {
 	var (
 		f        scanFlags
@@ -260,7 +254,7 @@ func newImageCmd(g *globals) *cobra.Command {
   vigil image --input app.tar --format json --output report.json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
+			if err := f.validate(cmd); err != nil {
 				return err
 			}
 			ref := ""
@@ -276,7 +270,7 @@ func newImageCmd(g *globals) *cobra.Command {
 			} else if c != nil {
 				read.Cache = c
 			}
-			ctx, cancel := context.WithTimeout(withCommand(cmd), f.timeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
 			prog := newProgress(g)
 			defer prog.done()
@@ -317,10 +311,10 @@ func newDirCmd(g *globals, use, short, artifactType string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
+			if err := f.validate(cmd); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(withCommand(cmd), f.timeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
 			inv, err := scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger})
 			if err != nil {
@@ -340,10 +334,10 @@ func newSBOMCmd(g *globals) *cobra.Command {
 		Short: "Match a saved inventory (vigil JSON report, CycloneDX or SPDX JSON) against the current database",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(); err != nil {
+			if err := f.validate(cmd); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(withCommand(cmd), f.timeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
 			inv, err := readInventory(args[0])
 			if err != nil {
