@@ -32,6 +32,7 @@ type scanFlags struct {
 	format       string
 	output       string
 	template     string
+	templateText string // the template itself, read by validate
 	listAllPkgs  bool
 	scanners     []string
 	timeout      time.Duration
@@ -103,8 +104,16 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	for i, s := range f.severities {
 		f.severities[i] = strings.ToUpper(strings.TrimSpace(s))
 	}
-	if f.format == format.Template && f.template == "" {
-		return errors.New("--format template needs --template")
+	if f.format == format.Template {
+		if f.template == "" {
+			return errors.New("--format template needs --template")
+		}
+		// Read an @FILE template now, not after a long scan.
+		text, err := template.Load(f.template)
+		if err != nil {
+			return err
+		}
+		f.templateText = text
 	}
 	return nil
 }
@@ -203,13 +212,6 @@ func countPackages(inv *inventory.Inventory) int {
 }
 
 func (f *scanFlags) write(g *globals, rep *report.Report) error {
-	tpl := ""
-	if f.format == format.Template {
-		var err error
-		if tpl, err = template.Load(f.template); err != nil {
-			return err
-		}
-	}
 	var w io.Writer = g.stdout
 	var file *os.File
 	if f.output != "" {
@@ -222,7 +224,7 @@ func (f *scanFlags) write(g *globals, rep *report.Report) error {
 	opts := report.Options{
 		ListAllPkgs: f.listAllPkgs || !f.vulnScan(),
 		Color:       f.output == "" && isTerminal(g.stdout) && os.Getenv("NO_COLOR") == "",
-		Template:    tpl,
+		Template:    f.templateText,
 		AppVersion:  version,
 		NoVulnScan:  !f.vulnScan(),
 	}
