@@ -2,8 +2,8 @@ package scan
 
 import (
 	"crypto/sha256"
+	"encoding/gob"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -24,16 +24,18 @@ import (
 // were each checked against their diff IDs when first read.
 
 // invCacheFormat is the version of the entry encoding below.
-const invCacheFormat = 1
+const invCacheFormat = 2
 
-// invEntry is what is stored: the inventory's OS and results, and the
-// symbol tables (json:"-" on inventory.Package) of packages that have one.
+// invEntry is what is stored, gob-encoded (a Debian image's file lists
+// decode five times faster than as JSON): the inventory's OS and results,
+// and apart from them the symbol tables of packages that have one, which
+// the packages of one binary share.
 type invEntry struct {
-	Format  int                `json:"format"`
-	OS      *inventory.OS      `json:"os,omitempty"`
-	Results []inventory.Result `json:"results"`
+	Format  int
+	OS      *inventory.OS
+	Results []inventory.Result
 	// Symbols[i][j] are the sorted symbols of Results[i].Packages[j].
-	Symbols map[int]map[int][]string `json:"symbols,omitempty"`
+	Symbols map[int]map[int][]string
 }
 
 func invCacheKey(layerKey, imageID string) string {
@@ -57,7 +59,7 @@ func loadInventory(c layerfs.Cache, key, name string, now time.Time) (*inventory
 	}
 	defer zr.Close()
 	var e invEntry
-	if err := json.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&e); err != nil || e.Format != invCacheFormat {
+	if err := gob.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&e); err != nil || e.Format != invCacheFormat {
 		return nil, nil, false
 	}
 	for i, pkgs := range e.Symbols {
@@ -89,13 +91,16 @@ func loadInventory(c layerfs.Cache, key, name string, now time.Time) (*inventory
 
 // storeInventory writes an entry; a failure only costs the next scan time.
 func storeInventory(c layerfs.Cache, key string, os *inventory.OS, results []inventory.Result) error {
-	e := invEntry{Format: invCacheFormat, OS: os, Results: results}
+	e := invEntry{Format: invCacheFormat, OS: os, Results: make([]inventory.Result, len(results))}
 	for i := range results {
+		e.Results[i] = results[i]
+		e.Results[i].Packages = slices.Clone(results[i].Packages)
 		for j := range results[i].Packages {
 			syms := results[i].Packages[j].Symbols
 			if syms == nil {
 				continue
 			}
+			e.Results[i].Packages[j].Symbols = nil
 			if e.Symbols == nil {
 				e.Symbols = map[int]map[int][]string{}
 			}
@@ -117,7 +122,7 @@ func storeInventory(c layerfs.Cache, key string, os *inventory.OS, results []inv
 		if err != nil {
 			return err
 		}
-		if err := json.NewEncoder(zw).Encode(&e); err != nil {
+		if err := gob.NewEncoder(zw).Encode(&e); err != nil {
 			zw.Close()
 			return err
 		}
