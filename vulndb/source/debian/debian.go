@@ -20,7 +20,10 @@
 //   - open, nodsa_reason "ignored"    → will_not_fix
 //   - open, plain no-dsa or postponed → affected (may still be fixed in a
 //     point release)
-//   - open or undetermined            → affected
+//   - open                            → affected
+//   - undetermined                    → no record: the tracker does not yet
+//     know whether the release is affected, and a guess either way is
+//     wrong as often as not (Trivy drops these too)
 //
 // Severity (Affected.Severity) comes from urgency, ignoring the "**" that
 // marks NVD-derived values: high → HIGH, medium → MEDIUM, low and
@@ -152,6 +155,9 @@ func (s *Source) issue(ctx context.Context, sink vulndb.Sink, log *slog.Logger, 
 			skipped[codename] = true
 			continue
 		}
+		if rels[codename].Status == "undetermined" {
+			continue // see the package doc
+		}
 		a, ok := affected(rels[codename])
 		if !ok {
 			log.Warn("debian: skipping entry with unknown state", "package", pkg, "id", id, "release", codename, "status", rels[codename].Status)
@@ -187,7 +193,7 @@ func affected(r release) (vulndb.Affected, bool) {
 			a.Fixed = []string{r.FixedVersion}
 			a.Ranges = []vulndb.Range{{Scheme: vulndb.SchemeDeb, Events: []vulndb.Event{{Introduced: "0"}, {Fixed: r.FixedVersion}}}}
 		}
-	case "open", "undetermined":
+	case "open":
 		switch {
 		case urgency == "end-of-life":
 			a.Status = vulndb.StatusEndOfLife
