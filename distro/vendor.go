@@ -12,7 +12,7 @@ var rpmVendors = []string{
 	"Red Hat", "CentOS", "Rocky Enterprise Software Foundation", "AlmaLinux", "CloudLinux",
 	"Oracle America", "Amazon", "Fedora Project", "SUSE", "openSUSE",
 	"Microsoft Corporation", // Azure Linux, CBL-Mariner
-	"VMware", "Broadcom", // Photon OS
+	"VMware", "Broadcom",    // Photon OS
 }
 
 // debThirdParty are words in the Maintainer names (not addresses: Debian
