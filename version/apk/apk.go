@@ -9,6 +9,7 @@ package apk
 
 import (
 	"fmt"
+	"github.com/vigil-scanner/vigil/version/internal/digitstr"
 	"strings"
 )
 
@@ -111,24 +112,13 @@ func compareToken(a, b *token) int {
 			// A leading zero makes apk compare the digits as strings.
 			return strings.Compare(a.text, b.text)
 		}
-		return compareNumber(a.text, b.text)
+		return digitstr.Compare(a.text, b.text)
 	case kindInitialDigit, kindSuffixNo, kindRevision:
-		return compareNumber(a.text, b.text)
+		return digitstr.Compare(a.text, b.text)
 	case kindSuffix:
 		return cmp(int(a.suffix), int(b.suffix))
 	}
 	return strings.Compare(a.text, b.text)
-}
-
-// compareNumber compares digit runs numerically without overflow (apk-tools
-// uses uint64; the two agree below 2^64).
-func compareNumber(a, b string) int {
-	a = strings.TrimLeft(a, "0")
-	b = strings.TrimLeft(b, "0")
-	if len(a) != len(b) {
-		return cmp(len(a), len(b))
-	}
-	return strings.Compare(a, b)
 }
 
 func cmp(a, b int) int {

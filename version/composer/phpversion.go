@@ -1,6 +1,10 @@
 package composer
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/vigil-scanner/vigil/version/internal/digitstr"
+)
 
 // VersionCompare is PHP's version_compare($a, $b) without an operator:
 // both strings are canonicalised ("-", "_", "+" and other non-alphanumeric
@@ -33,7 +37,7 @@ func VersionCompare(a, b string) int {
 		var c int
 		switch xd, yd := isDigit(x[0]), isDigit(y[0]); {
 		case xd && yd:
-			c = compareNumber(x, y)
+			c = digitstr.Compare(x, y)
 		case xd:
 			c = sign(formNumber - form(y))
 		case yd:
@@ -102,13 +106,4 @@ func sign(n int) int {
 		return 1
 	}
 	return 0
-}
-
-func compareNumber(a, b string) int {
-	a = strings.TrimLeft(a, "0")
-	b = strings.TrimLeft(b, "0")
-	if len(a) != len(b) {
-		return sign(len(a) - len(b))
-	}
-	return strings.Compare(a, b)
 }

@@ -4,6 +4,7 @@ package deb
 
 import (
 	"fmt"
+	"github.com/vigil-scanner/vigil/version/internal/digitstr"
 	"strings"
 )
 
@@ -97,7 +98,7 @@ func (v Version) String() string {
 
 // Compare returns -1, 0 or +1 as v sorts before, equal to or after w.
 func (v Version) Compare(w Version) int {
-	if c := compareNumber(v.Epoch, w.Epoch); c != 0 {
+	if c := digitstr.Compare(v.Epoch, w.Epoch); c != 0 {
 		return c
 	}
 	if c := compareString(v.Upstream, w.Upstream); c != 0 {
@@ -166,22 +167,11 @@ func compareString(a, b string) int {
 		for j < len(b) && isDigit(b[j]) {
 			j++
 		}
-		if c := compareNumber(a[min(si, len(a)):min(i, len(a))], b[min(sj, len(b)):min(j, len(b))]); c != 0 {
+		if c := digitstr.Compare(a[min(si, len(a)):min(i, len(a))], b[min(sj, len(b)):min(j, len(b))]); c != 0 {
 			return c
 		}
 	}
 	return 0
-}
-
-// compareNumber compares two runs of decimal digits of any length
-// numerically; the empty run is zero.
-func compareNumber(a, b string) int {
-	a = strings.TrimLeft(a, "0")
-	b = strings.TrimLeft(b, "0")
-	if len(a) != len(b) {
-		return sign(len(a) - len(b))
-	}
-	return strings.Compare(a, b)
 }
 
 func sign(n int) int {

@@ -6,6 +6,7 @@ package nuget
 
 import (
 	"fmt"
+	"github.com/vigil-scanner/vigil/version/internal/digitstr"
 	"strings"
 )
 
@@ -43,7 +44,7 @@ func Parse(s string) (Version, error) {
 		v.Release = rel
 	}
 	for _, p := range strings.Split(nums, ".") {
-		if v.partsCount == 4 || p == "" || !numeric(p) || compareNumber(p, "2147483647") > 0 {
+		if v.partsCount == 4 || p == "" || !numeric(p) || digitstr.Compare(p, "2147483647") > 0 {
 			return Version{}, fmt.Errorf("nuget version %q: invalid version number", s)
 		}
 		v.Parts[v.partsCount] = strings.TrimLeft(p, "0")
@@ -113,15 +114,6 @@ func sign(n int) int {
 	return 0
 }
 
-func compareNumber(a, b string) int {
-	a = strings.TrimLeft(a, "0")
-	b = strings.TrimLeft(b, "0")
-	if len(a) != len(b) {
-		return sign(len(a) - len(b))
-	}
-	return strings.Compare(a, b)
-}
-
 // labelNumber reports whether a label is a number the way .NET's
 // int.TryParse reads it (optional sign, digits, within int32).
 func labelNumber(l string) (neg bool, digits string, ok bool) {
@@ -135,7 +127,7 @@ func labelNumber(l string) (neg bool, digits string, ok bool) {
 	if neg {
 		limit = "2147483648"
 	}
-	if compareNumber(l, limit) > 0 {
+	if digitstr.Compare(l, limit) > 0 {
 		return false, "", false
 	}
 	d := strings.TrimLeft(l, "0")
@@ -154,9 +146,9 @@ func compareLabel(a, b string) int {
 			}
 			return 1
 		case an:
-			return -compareNumber(ad, bd)
+			return -digitstr.Compare(ad, bd)
 		}
-		return compareNumber(ad, bd)
+		return digitstr.Compare(ad, bd)
 	case aok:
 		return -1
 	case bok:
@@ -185,7 +177,7 @@ func compareFold(a, b string) int {
 // Compare returns -1, 0 or +1 as v sorts before, equal to or after w.
 func (v Version) Compare(w Version) int {
 	for i := range v.Parts {
-		if c := compareNumber(v.Parts[i], w.Parts[i]); c != 0 {
+		if c := digitstr.Compare(v.Parts[i], w.Parts[i]); c != 0 {
 			return c
 		}
 	}

@@ -7,6 +7,7 @@ package pep440
 
 import (
 	"fmt"
+	"github.com/vigil-scanner/vigil/version/internal/digitstr"
 	"strings"
 )
 
@@ -228,16 +229,6 @@ func sign(n int) int {
 	return 0
 }
 
-// compareNumber compares digit strings numerically, "" being 0.
-func compareNumber(a, b string) int {
-	a = strings.TrimLeft(a, "0")
-	b = strings.TrimLeft(b, "0")
-	if len(a) != len(b) {
-		return sign(len(a) - len(b))
-	}
-	return strings.Compare(a, b)
-}
-
 // preClass places the pre-release part: a bare dev release before any
 // pre-release, pre-releases in order, everything else after.
 func (v *Version) preClass() int {
@@ -253,7 +244,7 @@ func (v *Version) preClass() int {
 // Compare returns -1, 0 or +1 as v sorts before, equal to or after w,
 // following the ordering of PEP 440 (and of packaging.version).
 func (v Version) Compare(w Version) int {
-	if c := compareNumber(v.Epoch, w.Epoch); c != 0 {
+	if c := digitstr.Compare(v.Epoch, w.Epoch); c != 0 {
 		return c
 	}
 	if c := compareRelease(v.Release, w.Release); c != 0 {
@@ -266,7 +257,7 @@ func (v Version) Compare(w Version) int {
 		if c := sign(v.PreKind - w.PreKind); c != 0 {
 			return c
 		}
-		if c := compareNumber(v.Pre, w.Pre); c != 0 {
+		if c := digitstr.Compare(v.Pre, w.Pre); c != 0 {
 			return c
 		}
 	}
@@ -276,7 +267,7 @@ func (v Version) Compare(w Version) int {
 		}
 		return -1
 	}
-	if c := compareNumber(v.Post, w.Post); c != 0 {
+	if c := digitstr.Compare(v.Post, w.Post); c != 0 {
 		return c
 	}
 	if v.HasDev != w.HasDev {
@@ -285,7 +276,7 @@ func (v Version) Compare(w Version) int {
 		}
 		return 1
 	}
-	if c := compareNumber(v.Dev, w.Dev); c != 0 {
+	if c := digitstr.Compare(v.Dev, w.Dev); c != 0 {
 		return c
 	}
 	return compareLocal(v.Local, w.Local)
@@ -297,7 +288,7 @@ func compareRelease(a, b string) int {
 		var x, y string
 		x, a, _ = strings.Cut(a, ".")
 		y, b, _ = strings.Cut(b, ".")
-		if c := compareNumber(x, y); c != 0 {
+		if c := digitstr.Compare(x, y); c != 0 {
 			return c
 		}
 	}
@@ -342,7 +333,7 @@ func compareLocal(a, b string) int {
 		var c int
 		switch {
 		case xn && yn:
-			c = compareNumber(x, y)
+			c = digitstr.Compare(x, y)
 		case xn:
 			c = 1
 		case yn:
