@@ -151,6 +151,13 @@ func Run(ctx context.Context, opts Options) error {
 		_, err := Once(ctx, opts)
 		return err
 	}
+	// A bad configuration fails at once rather than at every cycle.
+	if _, err := opts.withDefaults(); err != nil {
+		return err
+	}
+	if _, err := policy.Load(policy.Options{Severities: opts.Severities}); err != nil {
+		return err
+	}
 	log := cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	tick := time.NewTicker(opts.Interval)
 	defer tick.Stop()
@@ -176,6 +183,10 @@ func Run(ctx context.Context, opts Options) error {
 // Once runs one cycle: list, pull what is new, match, alert, save.
 func Once(ctx context.Context, opts Options) (Summary, error) {
 	opts, err := opts.withDefaults()
+	if err != nil {
+		return Summary{}, err
+	}
+	pol, err := policy.Load(policy.Options{Severities: opts.Severities, IgnoreUnfixed: opts.IgnoreUnfixed})
 	if err != nil {
 		return Summary{}, err
 	}
@@ -213,10 +224,6 @@ func Once(ctx context.Context, opts Options) (Summary, error) {
 		sum.Pulled++
 	}
 
-	pol, err := policy.Load(policy.Options{Severities: opts.Severities, IgnoreUnfixed: opts.IgnoreUnfixed})
-	if err != nil {
-		return sum, err
-	}
 	matcher := match.New(db, match.Options{Logger: opts.Logger})
 	dbChanged := !st.DBBuiltAt.Equal(built)
 	now := opts.Now().UTC()
