@@ -43,6 +43,9 @@ type state struct {
 	// DBBuiltAt is the BuiltAt of the database the findings were matched
 	// with.
 	DBBuiltAt time.Time `json:"dbBuiltAt"`
+	// Filters are the policy filters the findings passed (filters); when
+	// they change, every image is matched again, as for a new database.
+	Filters string `json:"filters"`
 	// Tags maps "repository:tag" (repository in full: host/name) to the
 	// digest it resolved to.
 	Tags map[string]string `json:"tags"`

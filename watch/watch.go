@@ -143,6 +143,12 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
+// filters describes the policy filters, to notice when they change.
+func (o Options) filters() string {
+	s := slices.Sorted(slices.Values(o.Severities))
+	return fmt.Sprintf("severities=%s ignore-unfixed=%t", strings.Join(s, ","), o.IgnoreUnfixed)
+}
+
 // Run runs a cycle, then another every Interval, until ctx is done. A
 // failed cycle is logged and the next one runs on schedule. With a zero
 // Interval it runs one cycle and returns its error.
@@ -225,9 +231,9 @@ func Once(ctx context.Context, opts Options) (Summary, error) {
 	}
 
 	matcher := match.New(db, match.Options{Logger: opts.Logger})
-	dbChanged := !st.DBBuiltAt.Equal(built)
+	dbChanged := !st.DBBuiltAt.Equal(built) || st.Filters != opts.filters()
 	now := opts.Now().UTC()
-	next := &state{Version: stateVersion, DBBuiltAt: built, Tags: tags, Seen: map[string][]findingKey{}}
+	next := &state{Version: stateVersion, DBBuiltAt: built, Filters: opts.filters(), Tags: tags, Seen: map[string][]findingKey{}}
 	var alerts []Alert
 	for _, digest := range slices.Sorted(maps.Keys(byDigest)) {
 		old, known := st.Seen[digest]

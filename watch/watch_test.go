@@ -279,6 +279,11 @@ func TestWatchCycles(t *testing.T) {
 	step("database update", 0, 3, "team/a:1 CVE-2025-0003 musl database update")
 	step("nothing new", 0, 0)
 
+	// Widened filters match every image again: the LOW finding is new.
+	opts.Severities = nil
+	step("filters changed", 0, 3, "b:latest CVE-2025-0004 busybox database update")
+	opts.Severities = []string{"HIGH", "CRITICAL"}
+
 	// The state names every tag and keeps one inventory per digest.
 	st, err := loadState(opts.StateDir)
 	if err != nil {
