@@ -352,8 +352,8 @@ func repositories(ctx context.Context, opts Options, nameOpts []name.Option, rop
 	return repos, nil
 }
 
-// pull scans the image digest (named by tags, all in one repository or
-// not) and stores its inventory.
+// pull scans the image digest from the repository of its first tag and
+// stores its inventory.
 func pull(ctx context.Context, opts Options, digest string, tags []string) error {
 	// tags[0] is "host[:port]/name:tag": the tag follows the last colon.
 	ref := tags[0][:strings.LastIndex(tags[0], ":")] + "@" + digest
