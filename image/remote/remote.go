@@ -54,7 +54,7 @@ func Get(ctx context.Context, ref string, opts Options) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	desc, err := ggcr.Get(r, remoteOptions(ctx, opts)...)
+	desc, err := ggcr.Get(r, RegistryOptions(ctx, opts)...)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,10 @@ func Get(ctx context.Context, ref string, opts Options) (*Image, error) {
 	return &Image{Image: img, Ref: r, Digest: desc.Digest}, nil
 }
 
-func remoteOptions(ctx context.Context, opts Options) []ggcr.Option {
+// RegistryOptions returns the go-containerregistry options a pull with
+// opts uses — context, credentials, transport — for callers that talk to
+// the registry themselves (listing repositories and tags).
+func RegistryOptions(ctx context.Context, opts Options) []ggcr.Option {
 	o := []ggcr.Option{ggcr.WithContext(ctx), ggcr.WithUserAgent("vigil")}
 	if opts.Username != "" {
 		o = append(o, ggcr.WithAuth(&authn.Basic{Username: opts.Username, Password: opts.Password}))

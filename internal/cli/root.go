@@ -108,6 +108,7 @@ func newRoot(g *globals) *cobra.Command {
 		newDirCmd(g, "rootfs", "Scan an unpacked root filesystem: installed packages, as in an image", inventory.TypeRootfs),
 		newRepoCmd(g),
 		newSBOMCmd(g),
+		newWatchCmd(g),
 		newDBCmd(g),
 		newCleanCmd(g),
 		newVersionCmd(g),
