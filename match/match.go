@@ -31,9 +31,6 @@ type Store interface {
 // ComparerFunc returns the comparer of a version scheme (version.For).
 type ComparerFunc func(scheme string) (Comparer, error)
 
-// Comparer orders two versions of one scheme.
-type Comparer = comparer
-
 // Options configure a Matcher.
 type Options struct {
 	// Comparers returns the comparer of a version scheme; nil means

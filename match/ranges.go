@@ -7,8 +7,9 @@ import (
 	"github.com/vigil-scanner/vigil/vulndb"
 )
 
-// comparer orders two versions of one scheme (package version implements it).
-type comparer interface {
+// Comparer orders two versions of one scheme; package version implements
+// one per scheme.
+type Comparer interface {
 	Compare(a, b string) (int, error)
 }
 
@@ -20,7 +21,7 @@ type comparer interface {
 //
 // A record with neither ranges nor versions affects every version: that is
 // how distributions state "affected, no fix yet" for a whole package.
-func affects(cmp comparer, v string, a *vulndb.Affected) (bool, error) {
+func affects(cmp Comparer, v string, a *vulndb.Affected) (bool, error) {
 	for _, x := range a.Versions {
 		c, err := cmp.Compare(v, x)
 		if err != nil {
@@ -56,7 +57,7 @@ type event struct {
 	zero    bool // introduced "0": before every version
 }
 
-func inRange(cmp comparer, v string, events []vulndb.Event) (bool, error) {
+func inRange(cmp Comparer, v string, events []vulndb.Event) (bool, error) {
 	evs := make([]event, 0, len(events))
 	var limits []string
 	for _, e := range events {
