@@ -27,6 +27,22 @@ func (m *Matcher) findings(p *inventory.Package, a *vulndb.Affected, cmp Compare
 	}
 	cves := cveIDs(ids)
 	if len(cves) == 0 {
+		// A notice may name the CVE only through another record: a USN's
+		// upstream is UBUNTU-CVE-…, whose upstream is the CVE. Follow one
+		// more hop.
+		var second []string
+		for _, x := range ids[1:] {
+			v, err := m.vulnerability(x)
+			if err != nil {
+				return nil, err
+			}
+			if v != nil {
+				second = append(second, v.Aliases...)
+			}
+		}
+		cves = cveIDs(second)
+	}
+	if len(cves) == 0 {
 		f, err := m.describe(p, a, cmp, isOS, a.VulnID, []*vulndb.Vulnerability{own}, ids)
 		if err != nil {
 			return nil, err

@@ -287,3 +287,30 @@ func TestMatchSkipsThirdPartyPackages(t *testing.T) {
 		t.Errorf("notes = %q", res.Notes)
 	}
 }
+
+// TestMatchNoticeThroughUpstreamRecord: a USN names its CVE only through
+// the UBUNTU-CVE record it lists as upstream; it is reported as that CVE
+// and merges with the UBUNTU-CVE record's finding.
+func TestMatchNoticeThroughUpstreamRecord(t *testing.T) {
+	rec := func(id string) vulndb.Affected {
+		return vulndb.Affected{VulnID: id, Source: "osv:Ubuntu", Ecosystem: "ubuntu:22.04", Package: "wayland", Status: vulndb.StatusFixed,
+			Ranges: fixedRange("deb", "1.20.0-1ubuntu0.1"), Fixed: []string{"1.20.0-1ubuntu0.1"}}
+	}
+	store := newMemStore([]vulndb.Affected{rec("UBUNTU-CVE-2021-3782"), rec("USN-5614-1")},
+		vulndb.Vulnerability{ID: "UBUNTU-CVE-2021-3782", Aliases: []string{"CVE-2021-3782"}},
+		vulndb.Vulnerability{ID: "USN-5614-1", Aliases: []string{"UBUNTU-CVE-2021-3782"}},
+	)
+	inv := &inventory.Inventory{
+		Artifact: inventory.Artifact{OS: &inventory.OS{Family: "ubuntu", Name: "22.04"}},
+		Results: []inventory.Result{{Class: inventory.ClassOSPkgs, Packages: []inventory.Package{
+			{Name: "libwayland-client0", Version: "1.20.0-1", SourceName: "wayland", SourceVersion: "1.20.0-1"},
+		}}},
+	}
+	res := matchOne(t, store, inv)
+	if got := ids(res, 0); !slices.Equal(got, []string{"libwayland-client0:CVE-2021-3782:fixed"}) {
+		t.Fatalf("findings = %q", got)
+	}
+	if a := res.Findings[0][0].Aliases; !slices.Contains(a, "USN-5614-1") || !slices.Contains(a, "UBUNTU-CVE-2021-3782") {
+		t.Errorf("aliases = %q", a)
+	}
+}
