@@ -116,7 +116,8 @@ func langEcosystem(purlType string) (eco, scheme string, ok bool) {
 
 // langPackageName is the name an ecosystem's advisories use for p, derived
 // from its package URL: "@scope/name" for npm, "group:artifact" for Maven,
-// the full module path for Go, the PEP 503 normal form for PyPI.
+// the full module path for Go, the PEP 503 normal form for PyPI, lower case
+// for NuGet and Composer (whose names are case-insensitive).
 func langPackageName(u packageurl.PackageURL) string {
 	switch u.Type {
 	case packageurl.TypeNPM:
@@ -126,13 +127,20 @@ func langPackageName(u packageurl.PackageURL) string {
 		return u.Name
 	case packageurl.TypeMaven:
 		return u.Namespace + ":" + u.Name
-	case packageurl.TypeGolang, packageurl.TypeComposer:
+	case packageurl.TypeGolang:
 		if u.Namespace != "" {
 			return u.Namespace + "/" + u.Name
 		}
 		return u.Name
+	case packageurl.TypeComposer: // lower case, as the advisories write it
+		if u.Namespace != "" {
+			return strings.ToLower(u.Namespace + "/" + u.Name)
+		}
+		return strings.ToLower(u.Name)
 	case packageurl.TypePyPi:
 		return NormalizePyPI(u.Name)
+	case packageurl.TypeNuget:
+		return strings.ToLower(u.Name) // NuGet ids are case-insensitive
 	}
 	return u.Name
 }

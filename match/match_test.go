@@ -314,3 +314,22 @@ func TestMatchNoticeThroughUpstreamRecord(t *testing.T) {
 		t.Errorf("aliases = %q", a)
 	}
 }
+
+// TestMatchCaseInsensitiveNames: NuGet ids and Composer names are matched
+// whatever the case the lockfile writes them in.
+func TestMatchCaseInsensitiveNames(t *testing.T) {
+	rng := []vulndb.Range{{Scheme: "nuget", Events: []vulndb.Event{{Introduced: "0"}, {Fixed: "13.0.1"}}}}
+	store := newMemStore([]vulndb.Affected{
+		{VulnID: "GHSA-5crp-9r3c-p9vr", Source: "osv:NuGet", Ecosystem: "NuGet", Package: "newtonsoft.json", Status: vulndb.StatusFixed, Ranges: rng, Fixed: []string{"13.0.1"}},
+		{VulnID: "GHSA-aaaa-bbbb-cccc", Source: "osv:Packagist", Ecosystem: "Packagist", Package: "symfony/http-kernel", Status: vulndb.StatusFixed,
+			Ranges: []vulndb.Range{{Scheme: "composer", Events: []vulndb.Event{{Introduced: "0"}, {Fixed: "5.4.20"}}}}, Fixed: []string{"5.4.20"}},
+	})
+	inv := &inventory.Inventory{Results: []inventory.Result{
+		{Class: inventory.ClassLangPkgs, Type: "nuget", Packages: []inventory.Package{{Name: "Newtonsoft.Json", Version: "12.0.3", Purl: "pkg:nuget/Newtonsoft.Json@12.0.3"}}},
+		{Class: inventory.ClassLangPkgs, Type: "composer", Packages: []inventory.Package{{Name: "Symfony/HTTP-Kernel", Version: "5.4.1", Purl: "pkg:composer/Symfony/HTTP-Kernel@5.4.1"}}},
+	}}
+	res := matchOne(t, store, inv)
+	if len(res.Findings[0]) != 1 || len(res.Findings[1]) != 1 {
+		t.Errorf("findings = %q / %q", ids(res, 0), ids(res, 1))
+	}
+}

@@ -182,6 +182,8 @@ func canonicalName(eco, name string) string {
 	case "Packagist": // "vendor/package" with an optional ":repository-url" suffix
 		n, _, _ := strings.Cut(name, ":")
 		return strings.ToLower(n)
+	case "NuGet": // package ids are case-insensitive
+		return strings.ToLower(name)
 	}
 	return name
 }
