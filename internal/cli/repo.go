@@ -23,28 +23,23 @@ func newRepoCmd(g *globals) *cobra.Command {
   vigil repo --tag v1.2.0 --exit-code 1 https://gitlab.com/example/app.git
   vigil repo --commit 3f2a9c1 .`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(cmd); err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
+		RunE: f.runE(g, func(ctx context.Context, args []string) (*inventory.Inventory, error) {
 			src := args[0]
 			o := opts
 			o.Username, o.Password = gitrepo.CredentialsFromEnv(src, os.Getenv)
 			co, err := gitrepo.Clone(ctx, src, o)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			defer co.Close()
 			inv, err := scan.Dir(ctx, co.Dir, inventory.TypeRepository, scan.Options{Logger: g.logger})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			inv.Artifact.Name = gitrepo.Redact(src)
 			inv.Artifact.Commit = co.Commit
-			return f.run(ctx, g, inv)
-		},
+			return inv, nil
+		}),
 	}
 	f.add(cmd)
 	fl := cmd.Flags()

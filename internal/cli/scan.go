@@ -203,6 +203,24 @@ func (f *scanFlags) openDB(ctx context.Context, g *globals) (*vulndb.DB, error) 
 	return vulndb.Open(path)
 }
 
+// runE is the RunE of a scanning command: validate the flags, bound the
+// time, take the inventory from inventoryOf, then match, filter and report
+// it (run).
+func (f *scanFlags) runE(g *globals, inventoryOf func(ctx context.Context, args []string) (*inventory.Inventory, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := f.validate(cmd); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+		defer cancel()
+		inv, err := inventoryOf(ctx, args)
+		if err != nil {
+			return err
+		}
+		return f.run(ctx, g, inv)
+	}
+}
+
 func countPackages(inv *inventory.Inventory) int {
 	n := 0
 	for _, r := range inv.Results {
@@ -255,25 +273,20 @@ func newImageCmd(g *globals) *cobra.Command {
   vigil image --exit-code 1 --ignore-unfixed --severity HIGH,CRITICAL registry.example.com/app:1.2
   vigil image --input app.tar --format json --output report.json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(cmd); err != nil {
-				return err
-			}
+		RunE: f.runE(g, func(ctx context.Context, args []string) (*inventory.Inventory, error) {
 			ref := ""
 			if len(args) == 1 {
 				ref = args[0]
 			}
 			if ref == "" && input == "" {
-				return errors.New("name an image, or give --input PATH")
+				return nil, errors.New("name an image, or give --input PATH")
 			}
 			var read layerfs.Options
 			if c, err := layerCache(g, backend); err != nil {
-				return err
+				return nil, err
 			} else if c != nil {
 				read.Cache = c
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
 			prog := newProgress(g)
 			defer prog.done()
 			prog.step("opening %s", cmp.Or(input, ref))
@@ -282,17 +295,17 @@ func newImageCmd(g *globals) *cobra.Command {
 				Username: username, Password: password, Logger: g.logger,
 			})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			defer img.Close()
 			prog.step("reading the layers of %s", img.Name)
 			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			inv.Artifact.Platform = img.Platform
-			return f.run(ctx, g, inv)
-		},
+			return inv, nil
+		}),
 	}
 	f.add(cmd)
 	fl := cmd.Flags()
@@ -312,18 +325,9 @@ func newDirCmd(g *globals, use, short, artifactType string) *cobra.Command {
 		Use:   use + " [flags] PATH",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(cmd); err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			inv, err := scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger})
-			if err != nil {
-				return err
-			}
-			return f.run(ctx, g, inv)
-		},
+		RunE: f.runE(g, func(ctx context.Context, args []string) (*inventory.Inventory, error) {
+			return scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger})
+		}),
 	}
 	f.add(cmd)
 	return cmd
@@ -335,18 +339,9 @@ func newSBOMCmd(g *globals) *cobra.Command {
 		Use:   "sbom [flags] FILE",
 		Short: "Match a saved inventory (vigil JSON report, CycloneDX or SPDX JSON) against the current database",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.validate(cmd); err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			inv, err := readInventory(args[0])
-			if err != nil {
-				return err
-			}
-			return f.run(ctx, g, inv)
-		},
+		RunE: f.runE(g, func(_ context.Context, args []string) (*inventory.Inventory, error) {
+			return readInventory(args[0])
+		}),
 	}
 	f.add(cmd)
 	return cmd
