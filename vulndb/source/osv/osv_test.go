@@ -307,3 +307,50 @@ func TestGoSymbols(t *testing.T) {
 		}
 	}
 }
+
+// TestLastKnownAffected: GitHub's last_known_affected_version_range closes
+// ranges it leaves open-ended (GHSA-32qq-m9fh-f74w, as in the sample:
+// mybatis-plus "introduced 0" with "< 3.5.3.1"), and leaves ranges with a
+// fix alone (mybatis-plus-copy, fixed 3.5.0).
+func TestLastKnownAffected(t *testing.T) {
+	raw := []byte(`{"id":"GHSA-32qq-m9fh-f74w","modified":"2023-04-05T00:00:00Z","affected":[
+	 {"package":{"ecosystem":"Maven","name":"com.baomidou:mybatis-plus"},
+	  "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}],
+	  "database_specific":{"last_known_affected_version_range":"< 3.5.3.1"}},
+	 {"package":{"ecosystem":"Maven","name":"com.baomidou:mybatis-plus-copy"},
+	  "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.5.0"}]}],
+	  "database_specific":{"last_known_affected_version_range":"< 3.5.3.1"}},
+	 {"package":{"ecosystem":"npm","name":"x"},
+	  "ranges":[{"type":"SEMVER","events":[{"introduced":"1.0.0"}]}],
+	  "database_specific":{"last_known_affected_version_range":"<= 1.4.2"}}]}`)
+	var r record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	c, err := convert(&r, "osv:Maven")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]vulndb.Event{}
+	for _, a := range c.affected {
+		got[a.Package] = a.Ranges[0].Events
+		if a.Package != "com.baomidou:mybatis-plus-copy" && a.Status != vulndb.StatusAffected {
+			t.Errorf("%s: status %s, want affected (no fix is known)", a.Package, a.Status)
+		}
+	}
+	want := map[string][]vulndb.Event{
+		"com.baomidou:mybatis-plus":      {{Introduced: "0"}, {Limit: "3.5.3.1"}},
+		"com.baomidou:mybatis-plus-copy": {{Introduced: "0"}, {Fixed: "3.5.0"}},
+		"x":                              {{Introduced: "1.0.0"}, {LastAffected: "1.4.2"}},
+	}
+	for pkg, w := range want {
+		if !slices.Equal(got[pkg], w) {
+			t.Errorf("%s: events %+v, want %+v", pkg, got[pkg], w)
+		}
+	}
+	for _, bad := range []string{"", "3.5", ">= 1.0", "< ", "< 1.0, >= 0.5"} {
+		if _, ok := lastKnownAffected(bad); ok {
+			t.Errorf("lastKnownAffected(%q) accepted", bad)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,11 @@ type affected struct {
 	Versions          []string        `json:"versions"`
 	Severity          []severity      `json:"severity"`
 	EcosystemSpecific json.RawMessage `json:"ecosystem_specific"`
+	DatabaseSpecific  struct {
+		// LastKnownAffected is GitHub's upper bound ("< 2.1.3",
+		// "<= 0.2") for ranges it leaves open-ended in the events.
+		LastKnownAffected string `json:"last_known_affected_version_range"`
+	} `json:"database_specific"`
 }
 
 type osvRange struct {
@@ -155,7 +161,11 @@ func convert(r *record, source string) (converted, error) {
 			if err := checkEvents(rg.Events); err != nil {
 				return converted{}, fmt.Errorf("affected[%d].ranges[%d]: %w", i, j, err)
 			}
-			rec.Ranges = append(rec.Ranges, vulndb.Range{Scheme: t.scheme, Events: rg.Events})
+			events := rg.Events
+			if bound, ok := lastKnownAffected(a.DatabaseSpecific.LastKnownAffected); ok && openEnded(events) {
+				events = append(slices.Clone(events), bound)
+			}
+			rec.Ranges = append(rec.Ranges, vulndb.Range{Scheme: t.scheme, Events: events})
 			for _, e := range rg.Events {
 				if e.Fixed != "" && !contains(rec.Fixed, e.Fixed) {
 					rec.Fixed = append(rec.Fixed, e.Fixed)
@@ -305,4 +315,34 @@ func containsSeverity(list []vulndb.Severity, source string) bool {
 		}
 	}
 	return false
+}
+
+// lastKnownAffected turns GitHub's database_specific
+// last_known_affected_version_range ("< 2.1.3", "<= 0.2") into the event
+// that closes an open-ended range: a limit for "<", last_affected for "<=".
+// GitHub writes it where no fixed version exists yet but the affected
+// versions are known; without it every later version would be reported.
+func lastKnownAffected(s string) (vulndb.Event, bool) {
+	s = strings.TrimSpace(s)
+	switch {
+	case strings.HasPrefix(s, "<="):
+		if v := strings.TrimSpace(s[2:]); v != "" && !strings.ContainsAny(v, " ,<>=") {
+			return vulndb.Event{LastAffected: v}, true
+		}
+	case strings.HasPrefix(s, "<"):
+		if v := strings.TrimSpace(s[1:]); v != "" && !strings.ContainsAny(v, " ,<>=") {
+			return vulndb.Event{Limit: v}, true
+		}
+	}
+	return vulndb.Event{}, false
+}
+
+// openEnded reports whether a range has no upper bound.
+func openEnded(events []vulndb.Event) bool {
+	for _, e := range events {
+		if e.Fixed != "" || e.LastAffected != "" || (e.Limit != "" && e.Limit != "*") {
+			return false
+		}
+	}
+	return true
 }
