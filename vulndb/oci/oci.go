@@ -251,7 +251,7 @@ func Update(ctx context.Context, opts UpdateOptions) (UpdateResult, error) {
 		if err == nil {
 			return res, nil
 		}
-		logger.Warn("oci: database download failed", "repository", repo, "err", err)
+		logger.Debug("oci: database download failed", "repository", repo, "err", err)
 		errs = append(errs, err)
 		if ctx.Err() != nil {
 			break
