@@ -1,6 +1,10 @@
 package apk
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/vigil-scanner/vigil/version/internal/reftest"
+)
 
 // cases follow the ordering of apk-tools' src/version.c (apk 2.14/3.x,
 // apk_version_compare): where two versions agree up to a token, the one
@@ -94,17 +98,7 @@ var cases = []struct {
 
 func TestCompare(t *testing.T) {
 	for _, c := range cases {
-		got, err := Compare(c.a, c.b)
-		if err != nil {
-			t.Errorf("Compare(%q, %q): %v", c.a, c.b, err)
-			continue
-		}
-		if got != c.want {
-			t.Errorf("Compare(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-		if got, _ := Compare(c.b, c.a); got != -c.want {
-			t.Errorf("Compare(%q, %q) = %d, want %d", c.b, c.a, got, -c.want)
-		}
+		reftest.Expect(t, Compare, c.a, c.b, c.want)
 	}
 }
 

@@ -132,28 +132,7 @@ var order = [][]string{
 }
 
 func TestOrder(t *testing.T) {
-	for i, gi := range order {
-		for j, gj := range order {
-			want := 0
-			switch {
-			case i < j:
-				want = -1
-			case i > j:
-				want = 1
-			}
-			for _, a := range gi {
-				for _, b := range gj {
-					got, err := Compare(a, b)
-					if err != nil {
-						t.Fatalf("Compare(%q, %q): %v", a, b, err)
-					}
-					if got != want {
-						t.Errorf("Compare(%q, %q) = %d, want %d", a, b, got, want)
-					}
-				}
-			}
-		}
-	}
+	reftest.Order(t, Compare, order)
 }
 
 // TestComposerAgrees normalises with composer/semver's VersionParser and

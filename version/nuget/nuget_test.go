@@ -1,6 +1,10 @@
 package nuget
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/vigil-scanner/vigil/version/internal/reftest"
+)
 
 // order follows NuGet's documented version precedence ("Package
 // versioning", docs.microsoft.com/nuget/concepts/package-versioning) and
@@ -31,28 +35,7 @@ var order = [][]string{
 }
 
 func TestOrder(t *testing.T) {
-	for i, gi := range order {
-		for j, gj := range order {
-			want := 0
-			switch {
-			case i < j:
-				want = -1
-			case i > j:
-				want = 1
-			}
-			for _, a := range gi {
-				for _, b := range gj {
-					got, err := Compare(a, b)
-					if err != nil {
-						t.Fatalf("Compare(%q, %q): %v", a, b, err)
-					}
-					if got != want {
-						t.Errorf("Compare(%q, %q) = %d, want %d", a, b, got, want)
-					}
-				}
-			}
-		}
-	}
+	reftest.Order(t, Compare, order)
 }
 
 func TestLabels(t *testing.T) {

@@ -4,6 +4,7 @@
 package reftest
 
 import (
+	"cmp"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -65,4 +66,44 @@ func Pairs(versions []string) [][2]string {
 		}
 	}
 	return out
+}
+
+// Expect checks that compare(a, b) is want and that compare(b, a) is
+// -want: every comparer must be antisymmetric.
+func Expect(t testing.TB, compare func(a, b string) (int, error), a, b string, want int) {
+	t.Helper()
+	for _, c := range []struct {
+		x, y string
+		want int
+	}{{a, b, want}, {b, a, -want}} {
+		got, err := compare(c.x, c.y)
+		if err != nil {
+			t.Errorf("Compare(%q, %q): %v", c.x, c.y, err)
+			return
+		}
+		if got != c.want {
+			t.Errorf("Compare(%q, %q) = %d, want %d", c.x, c.y, got, c.want)
+		}
+	}
+}
+
+// Order checks compare on every pair of versions from groups, which are
+// listed lowest first; the versions of one group are equal.
+func Order(t testing.TB, compare func(a, b string) (int, error), groups [][]string) {
+	t.Helper()
+	for i, gi := range groups {
+		for j, gj := range groups {
+			for _, a := range gi {
+				for _, b := range gj {
+					got, err := compare(a, b)
+					if err != nil {
+						t.Fatalf("Compare(%q, %q): %v", a, b, err)
+					}
+					if want := cmp.Compare(i, j); got != want {
+						t.Errorf("Compare(%q, %q) = %d, want %d", a, b, got, want)
+					}
+				}
+			}
+		}
+	}
 }
