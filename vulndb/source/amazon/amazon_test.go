@@ -16,34 +16,8 @@ import (
 	"github.com/vigil-scanner/vigil/internal/testutil"
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/fetch"
+	"github.com/vigil-scanner/vigil/vulndb/vulndbtest"
 )
-
-// memSink keeps what a source puts, keyed the way the store keys it.
-type memSink struct {
-	affected map[string]vulndb.Affected // ecosystem/package/id
-	vulns    map[string]vulndb.Vulnerability
-}
-
-func newSink() *memSink {
-	return &memSink{affected: map[string]vulndb.Affected{}, vulns: map[string]vulndb.Vulnerability{}}
-}
-
-func (m *memSink) PutAffected(_ context.Context, a vulndb.Affected) error {
-	k := a.Ecosystem + "/" + a.Package + "/" + a.VulnID
-	if _, dup := m.affected[k]; dup {
-		return errors.New("duplicate affected record " + k)
-	}
-	m.affected[k] = a
-	return nil
-}
-
-func (m *memSink) PutVulnerability(_ context.Context, v vulndb.Vulnerability) error {
-	if _, dup := m.vulns[v.ID]; dup {
-		return errors.New("duplicate vulnerability " + v.ID)
-	}
-	m.vulns[v.ID] = v
-	return nil
-}
 
 func fixedRange(evr string) []vulndb.Range {
 	return []vulndb.Range{{Scheme: vulndb.SchemeRPM, Events: []vulndb.Event{{Introduced: "0"}, {Fixed: evr}}}}
@@ -66,7 +40,7 @@ func symlinkMirror(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-func load(t *testing.T, base string) (*memSink, string) {
+func load(t *testing.T, base string) (*vulndbtest.KeyedSink, string) {
 	t.Helper()
 	f, err := fetch.New(base, fetch.Options{})
 	if err != nil {
@@ -74,7 +48,7 @@ func load(t *testing.T, base string) (*memSink, string) {
 	}
 	var logs bytes.Buffer
 	src := New(Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	sink := newSink()
+	sink := vulndbtest.NewKeyedSink()
 	if err := src.Load(context.Background(), f, sink); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -106,13 +80,13 @@ func TestRealSamples(t *testing.T) {
 		Ranges: fixedRange("4.9.76-38.79.amzn2"), Fixed: []string{"4.9.76-38.79.amzn2"},
 		Status: vulndb.StatusFixed, Severity: "CRITICAL", Arches: []string{"x86_64"},
 	}
-	if got := sink.affected["amazon:2/kernel/ALAS-2018-939"]; !reflect.DeepEqual(got, want) {
+	if got := sink.Affected["amazon:2/kernel/ALAS-2018-939"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("kernel:\n got %+v\nwant %+v", got, want)
 	}
-	if got := sink.affected["amazon:2/kernel-doc/ALAS-2018-939"].Arches; !reflect.DeepEqual(got, []string{"noarch"}) {
+	if got := sink.Affected["amazon:2/kernel-doc/ALAS-2018-939"].Arches; !reflect.DeepEqual(got, []string{"noarch"}) {
 		t.Errorf("kernel-doc arches = %v", got)
 	}
-	v := sink.vulns["ALAS-2018-939"]
+	v := sink.Vulns["ALAS-2018-939"]
 	if !reflect.DeepEqual(v.Aliases, []string{"CVE-2017-5715", "CVE-2017-5754"}) ||
 		!v.Published.Equal(time.Date(2018, 1, 11, 21, 5, 0, 0, time.UTC)) ||
 		!v.Modified.Equal(time.Date(2018, 1, 16, 1, 28, 0, 0, time.UTC)) ||
@@ -121,18 +95,18 @@ func TestRealSamples(t *testing.T) {
 		t.Errorf("ALAS-2018-939 = %+v", v)
 	}
 
-	kpartx := sink.affected["amazon:2023/kpartx/ALAS2023-2023-126"]
+	kpartx := sink.Affected["amazon:2023/kpartx/ALAS2023-2023-126"]
 	if !reflect.DeepEqual(kpartx.Arches, []string{"aarch64", "i686", "x86_64"}) ||
 		!reflect.DeepEqual(kpartx.Fixed, []string{"0.8.7-16.amzn2023.0.1"}) || kpartx.Severity != "HIGH" {
 		t.Errorf("kpartx = %+v", kpartx)
 	}
-	v = sink.vulns["ALAS2023-2023-126"]
+	v = sink.Vulns["ALAS2023-2023-126"]
 	if !reflect.DeepEqual(v.Aliases, []string{"ALAS-2023-126", "CVE-2022-3787", "CVE-2022-41973", "CVE-2022-41974"}) {
 		t.Errorf("ALAS2023-2023-126 aliases = %v", v.Aliases)
 	}
 
 	var al2, al2023 int
-	for _, a := range sink.affected {
+	for _, a := range sink.Affected {
 		switch a.Ecosystem {
 		case "amazon:2":
 			al2++
@@ -140,8 +114,8 @@ func TestRealSamples(t *testing.T) {
 			al2023++
 		}
 	}
-	if al2 != 13 || al2023 != 11 || len(sink.affected) != 24 {
-		t.Errorf("affected records: amazon:2 %d, amazon:2023 %d, total %d; want 13, 11, 24", al2, al2023, len(sink.affected))
+	if al2 != 13 || al2023 != 11 || len(sink.Affected) != 24 {
+		t.Errorf("affected records: amazon:2 %d, amazon:2023 %d, total %d; want 13, 11, 24", al2, al2023, len(sink.Affected))
 	}
 }
 
@@ -179,28 +153,28 @@ func TestRealAL2022Page(t *testing.T) {
 
 func TestFixture(t *testing.T) {
 	sink, logs := load(t, filepath.Join("testdata", "mirror"))
-	if len(sink.vulns) != 1 {
-		t.Errorf("got %d advisories, want 1: %v", len(sink.vulns), sink.vulns)
+	if len(sink.Vulns) != 1 {
+		t.Errorf("got %d advisories, want 1: %v", len(sink.Vulns), sink.Vulns)
 	}
 	want := vulndb.Affected{
 		VulnID: "ALAS2-2024-0001", Source: "amazon", Ecosystem: "amazon:2", Package: "openssl-libs",
 		Ranges: fixedRange("1:1.0.2k-24.amzn2.0.12"), Fixed: []string{"1:1.0.2k-24.amzn2.0.12"},
 		Status: vulndb.StatusFixed, Severity: "HIGH", Arches: []string{"i686", "x86_64"},
 	}
-	if got := sink.affected["amazon:2/openssl-libs/ALAS2-2024-0001"]; !reflect.DeepEqual(got, want) {
+	if got := sink.Affected["amazon:2/openssl-libs/ALAS2-2024-0001"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("openssl-libs:\n got %+v\nwant %+v", got, want)
 	}
 	// "1:openssl-…" (epoch before the name) and "openssl-perl-1:…".
-	if got := sink.affected["amazon:2/openssl/ALAS2-2024-0001"].Fixed; !reflect.DeepEqual(got, []string{"1:1.0.2k-24.amzn2.0.12"}) {
+	if got := sink.Affected["amazon:2/openssl/ALAS2-2024-0001"].Fixed; !reflect.DeepEqual(got, []string{"1:1.0.2k-24.amzn2.0.12"}) {
 		t.Errorf("openssl fixed = %v", got)
 	}
-	if got := sink.affected["amazon:2/openssl-perl/ALAS2-2024-0001"].Arches; !reflect.DeepEqual(got, []string{"noarch"}) {
+	if got := sink.Affected["amazon:2/openssl-perl/ALAS2-2024-0001"].Arches; !reflect.DeepEqual(got, []string{"noarch"}) {
 		t.Errorf("openssl-perl arches = %v", got)
 	}
-	if len(sink.affected) != 3 {
-		t.Errorf("got %d affected records, want 3 (no src, no junk line)", len(sink.affected))
+	if len(sink.Affected) != 3 {
+		t.Errorf("got %d affected records, want 3 (no src, no junk line)", len(sink.Affected))
 	}
-	v := sink.vulns["ALAS2-2024-0001"]
+	v := sink.Vulns["ALAS2-2024-0001"]
 	if v.Description != "Processing a maliciously formatted PKCS12 file may lead OpenSSL to crash & fail. (CVE-2024-0727)\nSecond paragraph. (CVE-2023-6129)" {
 		t.Errorf("description = %q", v.Description)
 	}
@@ -231,12 +205,12 @@ func TestTruncatedFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := fetch.New(dir, fetch.Options{})
-	err = New(Options{}).Load(context.Background(), f, newSink())
+	err = New(Options{}).Load(context.Background(), f, vulndbtest.NewKeyedSink())
 	if err == nil || !strings.Contains(err.Error(), "AL2/alas.rss") || !strings.Contains(err.Error(), "truncated") {
 		t.Errorf("err = %v, want a truncation error naming AL2/alas.rss", err)
 	}
 	f, _ = fetch.New(t.TempDir(), fetch.Options{})
-	if err := New(Options{}).Load(context.Background(), f, newSink()); !errors.Is(err, fs.ErrNotExist) {
+	if err := New(Options{}).Load(context.Background(), f, vulndbtest.NewKeyedSink()); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("empty mirror: err = %v, want fs.ErrNotExist", err)
 	}
 }

@@ -16,34 +16,8 @@ import (
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/fetch"
 	"github.com/vigil-scanner/vigil/vulndb/source/internal/oval"
+	"github.com/vigil-scanner/vigil/vulndb/vulndbtest"
 )
-
-// memSink keeps what a source puts, keyed the way the store keys it.
-type memSink struct {
-	affected map[string]vulndb.Affected // ecosystem/package/id
-	vulns    map[string]vulndb.Vulnerability
-}
-
-func newSink() *memSink {
-	return &memSink{affected: map[string]vulndb.Affected{}, vulns: map[string]vulndb.Vulnerability{}}
-}
-
-func (m *memSink) PutAffected(_ context.Context, a vulndb.Affected) error {
-	k := a.Ecosystem + "/" + a.Package + "/" + a.VulnID
-	if _, dup := m.affected[k]; dup {
-		return errors.New("duplicate affected record " + k)
-	}
-	m.affected[k] = a
-	return nil
-}
-
-func (m *memSink) PutVulnerability(_ context.Context, v vulndb.Vulnerability) error {
-	if _, dup := m.vulns[v.ID]; dup {
-		return errors.New("duplicate vulnerability " + v.ID)
-	}
-	m.vulns[v.ID] = v
-	return nil
-}
 
 func ranges(events ...vulndb.Event) []vulndb.Range {
 	return []vulndb.Range{{Scheme: vulndb.SchemeRPM, Events: events}}
@@ -70,11 +44,11 @@ func mirror(t *testing.T, files map[string]string) *fetch.Fetcher {
 	return f
 }
 
-func load(t *testing.T, src *Source, f vulndb.Fetcher) (*memSink, string) {
+func load(t *testing.T, src *Source, f vulndb.Fetcher) (*vulndbtest.KeyedSink, string) {
 	t.Helper()
 	var logs bytes.Buffer
 	src.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sink := newSink()
+	sink := vulndbtest.NewKeyedSink()
 	if err := src.Load(context.Background(), f, sink); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -92,18 +66,18 @@ func TestRealAzureLinux(t *testing.T) {
 	if logs != "" {
 		t.Errorf("unexpected warnings:\n%s", logs)
 	}
-	if len(sink.affected) != 3 || len(sink.vulns) != 3 {
-		t.Errorf("got %d affected, %d vulnerabilities; want 3, 3", len(sink.affected), len(sink.vulns))
+	if len(sink.Affected) != 3 || len(sink.Vulns) != 3 {
+		t.Errorf("got %d affected, %d vulnerabilities; want 3, 3", len(sink.Affected), len(sink.Vulns))
 	}
 	want := vulndb.Affected{
 		VulnID: "CVE-2024-24258", Source: "azurelinux", Ecosystem: "azurelinux:3.0", Package: "freeglut",
 		Ranges: ranges(vulndb.Event{Introduced: "0"}, vulndb.Event{Fixed: "3.4.0-1.azl3"}),
 		Fixed:  []string{"3.4.0-1.azl3"}, Status: vulndb.StatusFixed, Severity: "HIGH",
 	}
-	if got := sink.affected["azurelinux:3.0/freeglut/CVE-2024-24258"]; !reflect.DeepEqual(got, want) {
+	if got := sink.Affected["azurelinux:3.0/freeglut/CVE-2024-24258"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("freeglut:\n got %+v\nwant %+v", got, want)
 	}
-	ceph := sink.affected["azurelinux:3.0/ceph/CVE-2020-27304"]
+	ceph := sink.Affected["azurelinux:3.0/ceph/CVE-2020-27304"]
 	if ceph.Severity != "CRITICAL" || !reflect.DeepEqual(ceph.Fixed, []string{"18.2.1-1.azl3"}) {
 		t.Errorf("ceph = %+v", ceph)
 	}
@@ -111,7 +85,7 @@ func TestRealAzureLinux(t *testing.T) {
 		ID: "CVE-2020-27304", Severities: []vulndb.Severity{{Source: "azurelinux", Severity: "CRITICAL"}},
 		References: []string{"https://nvd.nist.gov/vuln/detail/CVE-2020-27304"}, Sources: []string{"azurelinux"},
 	}
-	if got := sink.vulns["CVE-2020-27304"]; !reflect.DeepEqual(got, wantV) {
+	if got := sink.Vulns["CVE-2020-27304"]; !reflect.DeepEqual(got, wantV) {
 		t.Errorf("CVE-2020-27304:\n got %+v\nwant %+v", got, wantV)
 	}
 }
@@ -144,7 +118,7 @@ func TestRealMariner(t *testing.T) {
 			Fixed:  []string{"8.0.33-1.cm2"}, Status: vulndb.StatusFixed, Severity: "MEDIUM"}},
 	}
 	for _, tt := range tests {
-		got, ok := sink.affected[tt.key]
+		got, ok := sink.Affected[tt.key]
 		if !ok {
 			t.Errorf("%s missing", tt.key)
 			continue
@@ -155,8 +129,8 @@ func TestRealMariner(t *testing.T) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.key, got, tt.want)
 		}
 	}
-	if len(sink.affected) != 5 {
-		t.Errorf("got %d affected records, want 5", len(sink.affected))
+	if len(sink.Affected) != 5 {
+		t.Errorf("got %d affected records, want 5", len(sink.Affected))
 	}
 }
 
@@ -171,11 +145,11 @@ func TestFixtureMalformed(t *testing.T) {
 		Ranges: ranges(vulndb.Event{Introduced: "0"}, vulndb.Event{Fixed: "8.8.0-1.cm2"}),
 		Fixed:  []string{"8.8.0-1.cm2"}, Status: vulndb.StatusFixed, Severity: "LOW",
 	}
-	if got := sink.affected["cbl-mariner:2.0/curl-libs/CVE-2024-0001"]; !reflect.DeepEqual(got, want) {
+	if got := sink.Affected["cbl-mariner:2.0/curl-libs/CVE-2024-0001"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("curl-libs:\n got %+v\nwant %+v", got, want)
 	}
-	if len(sink.affected) != 2 || len(sink.vulns) != 1 {
-		t.Errorf("got %d affected, %d vulnerabilities; want 2, 1", len(sink.affected), len(sink.vulns))
+	if len(sink.Affected) != 2 || len(sink.Vulns) != 1 {
+		t.Errorf("got %d affected, %d vulnerabilities; want 2, 1", len(sink.Affected), len(sink.Vulns))
 	}
 	for _, w := range []string{
 		"definition=def:2 cve=CVE-2024-0002", "tst:missing",
@@ -199,13 +173,13 @@ func TestTruncatedAndMissing(t *testing.T) {
 			t.Fatal(err)
 		}
 		f, _ := fetch.New(dir, fetch.Options{})
-		err := NewMariner(Options{}).Load(context.Background(), f, newSink())
+		err := NewMariner(Options{}).Load(context.Background(), f, vulndbtest.NewKeyedSink())
 		if !errors.Is(err, oval.ErrTruncated) || !strings.Contains(err.Error(), "cbl-mariner-2.0-oval.xml") {
 			t.Errorf("cut at %d: err = %v, want ErrTruncated naming the file", n, err)
 		}
 	}
 	f, _ := fetch.New(t.TempDir(), fetch.Options{})
-	if err := New(Options{}).Load(context.Background(), f, newSink()); !errors.Is(err, fs.ErrNotExist) {
+	if err := New(Options{}).Load(context.Background(), f, vulndbtest.NewKeyedSink()); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("empty mirror: err = %v, want fs.ErrNotExist", err)
 	}
 }

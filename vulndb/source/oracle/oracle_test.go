@@ -16,34 +16,8 @@ import (
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/fetch"
 	"github.com/vigil-scanner/vigil/vulndb/source/internal/oval"
+	"github.com/vigil-scanner/vigil/vulndb/vulndbtest"
 )
-
-// memSink keeps what a source puts, keyed the way the store keys it.
-type memSink struct {
-	affected map[string]vulndb.Affected // ecosystem/package/id
-	vulns    map[string]vulndb.Vulnerability
-}
-
-func newSink() *memSink {
-	return &memSink{affected: map[string]vulndb.Affected{}, vulns: map[string]vulndb.Vulnerability{}}
-}
-
-func (m *memSink) PutAffected(_ context.Context, a vulndb.Affected) error {
-	k := a.Ecosystem + "/" + a.Package + "/" + a.VulnID
-	if _, dup := m.affected[k]; dup {
-		return errors.New("duplicate affected record " + k)
-	}
-	m.affected[k] = a
-	return nil
-}
-
-func (m *memSink) PutVulnerability(_ context.Context, v vulndb.Vulnerability) error {
-	if _, dup := m.vulns[v.ID]; dup {
-		return errors.New("duplicate vulnerability " + v.ID)
-	}
-	m.vulns[v.ID] = v
-	return nil
-}
 
 func fixedRange(evr string) vulndb.Range {
 	return vulndb.Range{Scheme: vulndb.SchemeRPM, Events: []vulndb.Event{{Introduced: "0"}, {Fixed: evr}}}
@@ -53,7 +27,7 @@ func logger(buf *bytes.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-func parseFile(t *testing.T, path string) (*memSink, string) {
+func parseFile(t *testing.T, path string) (*vulndbtest.KeyedSink, string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -61,7 +35,7 @@ func parseFile(t *testing.T, path string) (*memSink, string) {
 	}
 	defer f.Close()
 	var logs bytes.Buffer
-	sink := newSink()
+	sink := vulndbtest.NewKeyedSink()
 	if err := New(Options{Logger: logger(&logs)}).parse(context.Background(), f, sink); err != nil {
 		t.Fatalf("parse %s: %v", path, err)
 	}
@@ -81,10 +55,10 @@ func TestRealExcerpt(t *testing.T) {
 	if logs != "" {
 		t.Errorf("unexpected warnings:\n%s", logs)
 	}
-	if len(sink.vulns) != 2 || len(sink.affected) != 14 {
-		t.Errorf("got %d vulnerabilities and %d affected, want 2 and 14", len(sink.vulns), len(sink.affected))
+	if len(sink.Vulns) != 2 || len(sink.Affected) != 14 {
+		t.Errorf("got %d vulnerabilities and %d affected, want 2 and 14", len(sink.Vulns), len(sink.Affected))
 	}
-	bind := sink.affected["oracle:5/bind-libbind-devel/ELSA-2007-0057"]
+	bind := sink.Affected["oracle:5/bind-libbind-devel/ELSA-2007-0057"]
 	want := vulndb.Affected{
 		VulnID: "ELSA-2007-0057", Source: "oracle", Ecosystem: "oracle:5", Package: "bind-libbind-devel",
 		Ranges: []vulndb.Range{fixedRange("30:9.3.3-8.el5")}, Fixed: []string{"30:9.3.3-8.el5"},
@@ -94,22 +68,22 @@ func TestRealExcerpt(t *testing.T) {
 		t.Errorf("bind-libbind-devel:\n got %+v\nwant %+v", bind, want)
 	}
 	for _, p := range []string{"bind-devel", "bind-sdb", "bind-libs", "bind-utils", "bind-chroot", "bind", "caching-nameserver"} {
-		if _, ok := sink.affected["oracle:5/"+p+"/ELSA-2007-0057"]; !ok {
+		if _, ok := sink.Affected["oracle:5/"+p+"/ELSA-2007-0057"]; !ok {
 			t.Errorf("ELSA-2007-0057: no record for %s", p)
 		}
 	}
-	v := sink.vulns["ELSA-2007-0057"]
+	v := sink.Vulns["ELSA-2007-0057"]
 	if !reflect.DeepEqual(v.Aliases, []string{"CVE-2007-0493", "CVE-2007-0494"}) ||
 		!v.Published.Equal(time.Date(2007, 6, 26, 0, 0, 0, 0, time.UTC)) ||
 		v.Title != "ELSA-2007-0057: Moderate: bind security update (MODERATE)" ||
 		!strings.HasPrefix(v.Description, "[30:9.3.3-8]") {
 		t.Errorf("ELSA-2007-0057 = %+v", v)
 	}
-	uek := sink.affected["oracle:6/kernel-uek-firmware/ELSA-2018-4250"]
+	uek := sink.Affected["oracle:6/kernel-uek-firmware/ELSA-2018-4250"]
 	if !reflect.DeepEqual(uek.Fixed, []string{"2.6.39-400.302.2.el6uek"}) || uek.Severity != "HIGH" {
 		t.Errorf("kernel-uek-firmware = %+v", uek)
 	}
-	v = sink.vulns["ELSA-2018-4250"]
+	v = sink.Vulns["ELSA-2018-4250"]
 	if !reflect.DeepEqual(v.Aliases, []string{"CVE-2018-7566", "CVE-2017-13695", "CVE-2018-16658", "CVE-2018-7492"}) ||
 		!reflect.DeepEqual(v.Severities, []vulndb.Severity{{Source: "oracle", Severity: "HIGH"}}) {
 		t.Errorf("ELSA-2018-4250 = %+v", v)
@@ -119,7 +93,7 @@ func TestRealExcerpt(t *testing.T) {
 func TestFixture(t *testing.T) {
 	sink, logs := parseFile(t, filepath.Join("testdata", "elsa.xml"))
 
-	bind := sink.affected["oracle:8/bind/ELSA-2024-0001"]
+	bind := sink.Affected["oracle:8/bind/ELSA-2024-0001"]
 	want := vulndb.Affected{
 		VulnID: "ELSA-2024-0001", Source: "oracle", Ecosystem: "oracle:8", Package: "bind",
 		Ranges: []vulndb.Range{fixedRange("32:9.11.36-11.0.1.el8_9")}, Fixed: []string{"32:9.11.36-11.0.1.el8_9"},
@@ -129,26 +103,26 @@ func TestFixture(t *testing.T) {
 	if !reflect.DeepEqual(bind, want) {
 		t.Errorf("bind:\n got %+v\nwant %+v", bind, want)
 	}
-	tools := sink.affected["oracle:8/kernel-uek-tools/ELSA-2024-0001"]
+	tools := sink.Affected["oracle:8/kernel-uek-tools/ELSA-2024-0001"]
 	if !reflect.DeepEqual(tools.Arches, []string{"aarch64", "noarch"}) || !reflect.DeepEqual(tools.Fixed, []string{"5.15.0-200.131.27.el8uek"}) {
 		t.Errorf("kernel-uek-tools = %+v", tools)
 	}
 	for _, skipped := range []string{"glibc", "openssl", "bind-utils"} {
-		if a, ok := sink.affected["oracle:8/"+skipped+"/ELSA-2024-0001"]; ok {
+		if a, ok := sink.Affected["oracle:8/"+skipped+"/ELSA-2024-0001"]; ok {
 			t.Errorf("%s should be skipped, got %+v", skipped, a)
 		}
 	}
-	if got := sink.vulns["ELSA-2024-0001"].Aliases; !reflect.DeepEqual(got, []string{"CVE-2024-1111", "CVE-2024-2222"}) {
+	if got := sink.Vulns["ELSA-2024-0001"].Aliases; !reflect.DeepEqual(got, []string{"CVE-2024-1111", "CVE-2024-2222"}) {
 		t.Errorf("aliases = %v", got)
 	}
 
 	// Release from the platform, id from the title, no arch restriction.
-	curl := sink.affected["oracle:9/libcurl/ELSA-2024-0004"]
+	curl := sink.Affected["oracle:9/libcurl/ELSA-2024-0004"]
 	if curl.Arches != nil || curl.Severity != "LOW" || !reflect.DeepEqual(curl.Fixed, []string{"7.76.1-26.el9_3.3"}) {
 		t.Errorf("libcurl = %+v", curl)
 	}
-	if len(sink.vulns) != 2 || len(sink.affected) != 4 {
-		t.Errorf("got %d vulnerabilities, %d affected; want 2, 4", len(sink.vulns), len(sink.affected))
+	if len(sink.Vulns) != 2 || len(sink.Affected) != 4 {
+		t.Errorf("got %d vulnerabilities, %d affected; want 2, 4", len(sink.Vulns), len(sink.Affected))
 	}
 	for _, w := range []string{
 		`definition=oval:com.oracle.elsa:def:20240002`, // no id
@@ -166,15 +140,15 @@ func TestLoadMirror(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := newSink()
+	sink := vulndbtest.NewKeyedSink()
 	if err := New(Options{}).Load(context.Background(), f, sink); err != nil {
 		t.Fatal(err)
 	}
-	a := sink.affected["oracle:9/curl/ELSA-2024-0004"]
+	a := sink.Affected["oracle:9/curl/ELSA-2024-0004"]
 	if !reflect.DeepEqual(a.Ranges, []vulndb.Range{fixedRange("7.76.1-26.el9_3.3")}) {
 		t.Errorf("curl = %+v", a)
 	}
-	if got := sink.vulns["ELSA-2024-0004"].Aliases; !reflect.DeepEqual(got, []string{"CVE-2023-46218"}) {
+	if got := sink.Vulns["ELSA-2024-0004"].Aliases; !reflect.DeepEqual(got, []string{"CVE-2023-46218"}) {
 		t.Errorf("aliases = %v", got)
 	}
 }
@@ -189,7 +163,7 @@ func TestTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := fetch.New(dir, fetch.Options{})
-	err = New(Options{}).Load(context.Background(), f, newSink())
+	err = New(Options{}).Load(context.Background(), f, vulndbtest.NewKeyedSink())
 	if !errors.Is(err, oval.ErrTruncated) || !strings.Contains(err.Error(), File) {
 		t.Errorf("truncated bzip2: err = %v, want ErrTruncated naming %s", err, File)
 	}
@@ -199,15 +173,15 @@ func TestTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{len(xmlDoc) / 3, len(xmlDoc) - 30} {
-		err := New(Options{}).parse(context.Background(), bytes.NewReader(xmlDoc[:n]), newSink())
+		err := New(Options{}).parse(context.Background(), bytes.NewReader(xmlDoc[:n]), vulndbtest.NewKeyedSink())
 		if !errors.Is(err, oval.ErrTruncated) {
 			t.Errorf("XML cut at %d: err = %v, want ErrTruncated", n, err)
 		}
 	}
-	if err := New(Options{}).parse(context.Background(), strings.NewReader("<rss/>"), newSink()); err == nil {
+	if err := New(Options{}).parse(context.Background(), strings.NewReader("<rss/>"), vulndbtest.NewKeyedSink()); err == nil {
 		t.Error("non-OVAL document accepted")
 	}
-	if err := New(Options{}).parse(context.Background(), strings.NewReader("<oval_definitions/>"), newSink()); err == nil {
+	if err := New(Options{}).parse(context.Background(), strings.NewReader("<oval_definitions/>"), vulndbtest.NewKeyedSink()); err == nil {
 		t.Error("document without definitions accepted")
 	}
 }
