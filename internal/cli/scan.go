@@ -299,7 +299,7 @@ func newImageCmd(g *globals) *cobra.Command {
 			}
 			defer img.Close()
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags, DigestsVerified: img.DigestsVerified}, scan.Options{Logger: g.logger, Read: read})
 			if err != nil {
 				return nil, err
 			}
