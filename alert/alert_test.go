@@ -52,7 +52,7 @@ func sampleAlerts() []Alert {
 			Repository: "team/app", Digest: digestApp, Tags: []string{"1.4", "latest"},
 			ID: "CVE-2023-0286", Aliases: []string{"GHSA-x4qr-2fvf-3mr5"},
 			Package: "libcrypto3", InstalledVersion: "3.0.7-r0", FixedVersion: "3.0.8-r0",
-			Purl: "pkg:apk/alpine/libcrypto3@3.0.7-r0?arch=x86_64&distro=alpine-3.17.1",
+			Purl:     "pkg:apk/alpine/libcrypto3@3.0.7-r0?arch=x86_64&distro=alpine-3.17.1",
 			Severity: match.SeverityHigh, Status: vulndb.StatusFixed,
 			Title: "X.400 address type confusion in X.509 GeneralName",
 			URL:   "https://avd.example.org/nvd/cve-2023-0286",
