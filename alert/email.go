@@ -175,6 +175,7 @@ func newEmailData(alerts []Alert, opts Options) emailData {
 	d.MoreImages = max(len(sum.images)-emailImages, 0)
 	for _, a := range shown {
 		a.Title = oneLine(a.Title)
+		a.URL = webURL(a.URL)
 		d.Findings = append(d.Findings, emailFinding{Alert: a, ImageRef: shortImage(cmp.Or(a.Image, a.Repository))})
 	}
 	if rest := sorted[len(shown):]; len(rest) > 0 {
@@ -253,10 +254,9 @@ func (e *email) message(alerts []Alert) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if err := mw.Close(); err != nil {
+	if err := mw.Close(); err != nil { // ends with "--boundary--\r\n"
 		return nil, err
 	}
-	b.WriteString("\r\n")
 	return b.Bytes(), nil
 }
 

@@ -263,12 +263,21 @@ func slackEscape(s string) string {
 // slackLink is a mrkdwn link, or the escaped text alone when u is not an
 // http(s) URL.
 func slackLink(u, text string) string {
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+	if webURL(u) == "" {
 		return slackEscape(text)
 	}
 	u = strings.NewReplacer("|", "%7C", "<", "%3C", ">", "%3E", "&", "&amp;", " ", "%20").Replace(u)
 	return "<" + u + "|" + strings.ReplaceAll(slackEscape(text), "|", "¦") + ">"
+}
+
+// webURL returns u when it is an absolute http or https URL, else "": an
+// advisory's link is data from a feed, and only web pages become links.
+func webURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return ""
+	}
+	return u
 }
 
 // codeSafe makes s safe inside a `code` span.

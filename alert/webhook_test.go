@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -241,13 +240,7 @@ func TestWebhookRedirectNotFollowed(t *testing.T) {
 
 func TestWebhookNetworkErrors(t *testing.T) {
 	// A port nothing listens on: connection refused, transient.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	s, err := NewSender(Route{Type: TypeSlack, URL: "http://" + addr + "/services/T000/B000/SECRETTOKEN"}, Options{})
+	s, err := NewSender(Route{Type: TypeSlack, URL: "http://" + closedPort(t) + "/services/T000/B000/SECRETTOKEN"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
