@@ -26,6 +26,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-scanner/vigil/internal/testutil"
 )
@@ -157,35 +158,41 @@ func TestEmailHeaderInjection(t *testing.T) {
 	}
 }
 
-// FuzzEncodeHeader: whatever a finding holds, the encoded subject is one
-// line of printable ASCII that decodes back to the sanitised text.
+// FuzzEncodeHeader: whatever a finding holds, the Subject header is lines
+// of printable ASCII within RFC 5322's limit that decode back to the
+// sanitised text.
 func FuzzEncodeHeader(f *testing.F) {
-	for _, s := range []string{"plain", "Ünïcode", "a\r\nBcc: x@y", "=?utf-8?q?x?=", strings.Repeat("é", 300)} {
+	for _, s := range []string{"plain", "Ünïcode", "a\r\nBcc: x@y", "=?utf-8?q?x?=", strings.Repeat("é", 300), strings.Repeat("x", 300)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := encodeHeader(s)
-		for _, c := range []byte(got) {
-			if c < 0x20 || c >= 0x7f {
-				if c >= 0x80 && !isASCIIPrintable(s) {
-					continue // left as UTF-8 only when unencodable: checked below
+		s = truncate(s, subjectMax)
+		got := fold(len("Subject: "), encodeHeader(s))
+		for i, line := range strings.Split(got, "\r\n") {
+			if len(line) > 998 || (i > 0 && !strings.HasPrefix(line, " ")) {
+				t.Fatalf("encodeHeader(%q): line %d is %q", s, i, line)
+			}
+			for _, c := range []byte(line) {
+				if c < 0x20 || c >= 0x7f {
+					t.Fatalf("encodeHeader(%q) = %q holds byte %#x", s, got, c)
 				}
-				t.Fatalf("encodeHeader(%q) = %q holds byte %#x", s, got, c)
 			}
 		}
-		if strings.ContainsAny(got, "\r\n") {
-			t.Fatalf("encodeHeader(%q) = %q has a line break", s, got)
+		if !utf8.ValidString(s) {
+			return
+		}
+		m, err := mail.ReadMessage(strings.NewReader("Subject: " + got + "\r\n\r\n"))
+		if err != nil {
+			t.Fatalf("encodeHeader(%q) = %q: %v", s, got, err)
+		}
+		dec, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+		if err != nil {
+			t.Fatalf("decoding %q: %v", got, err)
+		}
+		if want := strings.ReplaceAll(headerSafe(s), "=?", "= ?"); strings.Join(strings.Fields(dec), " ") != strings.Join(strings.Fields(want), " ") {
+			t.Fatalf("encodeHeader(%q) decodes to %q, want %q", s, dec, want)
 		}
 	})
-}
-
-func isASCIIPrintable(s string) bool {
-	for _, c := range []byte(s) {
-		if c < 0x20 || c >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 type parsedEmail struct {
