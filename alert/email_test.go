@@ -456,6 +456,7 @@ func TestEmailSMTP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each test has its own server; starting Python is most of the time
 			srv := startSMTP(t, tt.server)
 			r := testEmailRoute(srv.addr)
 			tt.route(&r, srv)
@@ -501,6 +502,7 @@ func TestEmailSMTP(t *testing.T) {
 }
 
 func TestEmailSMTPFailures(t *testing.T) {
+	t.Parallel()
 	plain := startSMTP(t, smtpConfig{})
 	tlsSrv := startSMTP(t, smtpConfig{tls: true, user: "vigil", password: "right"})
 	tests := []struct {
@@ -559,6 +561,7 @@ func TestEmailSMTPFailures(t *testing.T) {
 // TestEmailDotStuffing sends lines that would end or corrupt DATA
 // without dot-stuffing through the real server.
 func TestEmailDotStuffing(t *testing.T) {
+	t.Parallel()
 	srv := startSMTP(t, smtpConfig{})
 	r := testEmailRoute(srv.addr)
 	e := newTestEmail(t, r)
