@@ -138,6 +138,11 @@ func TestPrepare(t *testing.T) {
 	if out[1].Aliases == nil {
 		t.Error("Aliases left nil: JSON would be null")
 	}
+	for sev, want := range map[string]string{"high": "HIGH", "CRITICAL": "CRITICAL", "": "UNKNOWN", "Important": "UNKNOWN"} {
+		if got := prepare([]Alert{{Severity: sev}}, "")[0].Severity; got != want {
+			t.Errorf("severity %q sent as %q, want %q", sev, got, want)
+		}
+	}
 	if want := "https://vigil.example.com/images/" + digestApp; out[0].DashboardURL != want {
 		t.Errorf("DashboardURL = %q, want %q", out[0].DashboardURL, want)
 	}

@@ -8,11 +8,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xeipuuv/gojsonschema"
+
+	"github.com/vigil-scanner/vigil/internal/testutil"
 )
 
 // receiver is a real HTTP server that records what it is sent and answers
@@ -384,4 +390,61 @@ func FuzzParseRetryAfter(f *testing.F) {
 			t.Fatalf("parseRetryAfter(%q) = %v, %v", s, d, ok)
 		}
 	})
+}
+
+// TestSchema validates webhook bodies against docs/vigil-alerts.schema.json,
+// and checks the schema refuses what it should.
+func TestSchema(t *testing.T) {
+	path := filepath.Join(testutil.RepoRoot(t), "docs", "vigil-alerts.schema.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := gojsonschema.NewSchema(gojsonschema.NewBytesLoader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	validate := func(body []byte) []gojsonschema.ResultError {
+		res, err := schema.Validate(gojsonschema.NewBytesLoader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Errors()
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "webhook.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	minimal, err := marshal(Body{Alerts: prepare([]Alert{{Reason: ReasonNewImage, ID: "CVE-1"}}, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string][]byte{"golden": golden, "minimal": minimal, "many": mustMarshal(t, Body{Alerts: manyAlerts(50)})} {
+		for _, e := range validate(body) {
+			t.Errorf("%s: %s", name, e)
+		}
+	}
+	for name, body := range map[string]string{
+		"no alerts":    `{"alerts":[]}`,
+		"bad severity": strings.Replace(string(golden), `"severity":"HIGH"`, `"severity":"high"`, 1),
+		"bad reason":   strings.Replace(string(golden), `"reason":"new image"`, `"reason":"database update"`, 1),
+		"null aliases": strings.Replace(string(golden), `"aliases":[]`, `"aliases":null`, 1),
+		"no key":       strings.Replace(string(golden), `"idempotencyKey":"k-openssl",`, ``, 1),
+	} {
+		if body == string(golden) {
+			t.Fatalf("%s: replacement did not apply", name)
+		}
+		if len(validate([]byte(body))) == 0 {
+			t.Errorf("schema accepts %s", name)
+		}
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
