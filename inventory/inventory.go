@@ -7,6 +7,8 @@
 // vulnerability database without touching the image.
 package inventory
 
+import "strconv"
+
 // SchemaVersion is the version of the JSON report schema documented in
 // docs/json-schema.md. It changes only when a field changes meaning or is
 // removed; new optional fields do not change it.
@@ -33,6 +35,35 @@ type Inventory struct {
 	// Results holds one entry per package database or lockfile: the OS
 	// packages first, then language packages ordered by target.
 	Results []Result `json:"results"`
+	// Warnings lists what the scan could not read as it should have: a
+	// scan with warnings is incomplete, and every report says so.
+	Warnings []Warning `json:"warnings,omitempty"`
+}
+
+// Warning is one thing a scan could not read completely: a skipped or
+// truncated file, a malformed lockfile, a layer cut at a size bound.
+type Warning struct {
+	// Layer is the layer the problem was met in (its diff ID, or its
+	// index and diff ID), when known.
+	Layer string `json:"layer,omitempty"`
+	// Path is the file concerned, relative to the artifact root without a
+	// leading slash, when there is one.
+	Path string `json:"path,omitempty"`
+	// Message says what went wrong, led by the reader that met it
+	// ("npm: malformed lockfile: …").
+	Message string `json:"message"`
+}
+
+// String renders w on one line: "layer: \"path\": message".
+func (w Warning) String() string {
+	s := w.Message
+	if w.Path != "" {
+		s = strconv.Quote(w.Path) + ": " + s
+	}
+	if w.Layer != "" {
+		s = w.Layer + ": " + s
+	}
+	return s
 }
 
 // Artifact describes the scanned thing.

@@ -30,6 +30,9 @@ type Report struct {
 	CreatedAt time.Time          `json:"createdAt"`
 	Artifact  inventory.Artifact `json:"artifact"`
 	Results   []Result           `json:"results"`
+	// Warnings list what the scan could not read: a report with warnings
+	// is incomplete, whatever its findings.
+	Warnings []inventory.Warning `json:"warnings,omitempty"`
 }
 
 // Result is one inventory.Result with the findings for its packages.
@@ -66,6 +69,7 @@ func FromInventory(inv *inventory.Inventory) *Report {
 		SchemaVersion: SchemaVersion,
 		Artifact:      inv.Artifact,
 		Results:       make([]Result, 0, len(inv.Results)),
+		Warnings:      append([]inventory.Warning(nil), inv.Warnings...),
 	}
 	for _, res := range inv.Results {
 		r.Results = append(r.Results, Result{
@@ -86,6 +90,7 @@ func (r *Report) Inventory() *inventory.Inventory {
 	inv := &inventory.Inventory{
 		Artifact: r.Artifact,
 		Results:  make([]inventory.Result, 0, len(r.Results)),
+		Warnings: append([]inventory.Warning(nil), r.Warnings...),
 	}
 	for _, res := range r.Results {
 		inv.Results = append(inv.Results, inventory.Result{

@@ -68,7 +68,7 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 	if ro.CacheKey == "" && defaultCatalogers && opts.Read.Condense == nil {
 		ro.CacheKey = all.CacheKey(all.Installed) + "; " + buildID()
 	}
-	osRel, results, err := imageContents(ctx, img, meta, opts, ro, id.String(), layers)
+	osRel, results, warnings, err := imageContents(ctx, img, meta, opts, ro, id.String(), layers)
 	if err != nil {
 		return nil, err
 	}
@@ -87,13 +87,15 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 			OS:          osRel,
 			Layers:      layers,
 		},
-		Results: results,
+		Results:  results,
+		Warnings: warnings,
 	}, nil
 }
 
 // imageContents reads the image's layers and runs the catalogers, or takes
 // their result from the inventory cache when the image was read before.
-func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Options, ro layerfs.Options, id string, layers []inventory.Layer) (*inventory.OS, []inventory.Result, error) {
+// Only a read without warnings is cached, so a cached result has none.
+func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Options, ro layerfs.Options, id string, layers []inventory.Layer) (*inventory.OS, []inventory.Result, []inventory.Warning, error) {
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -103,27 +105,37 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		key = invCacheKey(ro.CacheKey, id)
 		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
 			opts.Logger.Debug("inventory from cache", "image", meta.Name, "id", id)
-			return osRel, results, nil
+			return osRel, results, nil, nil
 		}
 	}
 	tree, err := layerfs.ReadImage(ctx, img, ro)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if tree.Len() != len(layers) {
-		return nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
+		return nil, nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
 	}
-	osRel, results, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
 		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if key != "" && len(tree.Warnings()) == 0 {
-		if err := storeInventory(ro.Cache, key, osRel, results); err != nil {
+	warnings := append(treeWarnings(tree), out.Warnings...)
+	if key != "" && len(warnings) == 0 {
+		if err := storeInventory(ro.Cache, key, out.OS, out.Results); err != nil {
 			opts.Logger.Debug("inventory cache: not stored", "err", err)
 		}
 	}
-	return osRel, results, nil
+	return out.OS, out.Results, warnings, nil
+}
+
+// treeWarnings are the layer walk's warnings as the inventory records them.
+func treeWarnings(tree *layerfs.Tree) []inventory.Warning {
+	var ws []inventory.Warning
+	for _, w := range tree.Warnings() {
+		ws = append(ws, inventory.Warning{Layer: w.Layer, Path: w.Path, Message: w.Msg})
+	}
+	return ws
 }
 
 // imageLayers describes the manifest's layers, base first. CreatedBy comes
@@ -165,14 +177,15 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 	if err != nil {
 		return nil, err
 	}
-	osRel, results, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
 		Name: root, Logger: opts.Logger, Now: opts.Now})
 	if err != nil {
 		return nil, err
 	}
 	return &inventory.Inventory{
-		Artifact: inventory.Artifact{Name: root, Type: artifactType, OS: osRel},
-		Results:  results,
+		Artifact: inventory.Artifact{Name: root, Type: artifactType, OS: out.OS},
+		Results:  out.Results,
+		Warnings: append(treeWarnings(tree), out.Warnings...),
 	}, nil
 }
 

@@ -47,7 +47,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var results []inventory.Result
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("gomod: cannot walk", "path", p, "err", err)
+			env.Warn(p, "gomod: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -58,12 +58,12 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		}
 		b, err := langpkg.ReadFile(fsys, p, maxGoMod)
 		if err != nil {
-			env.Logger.Warn("gomod: cannot read", "path", p, "err", err)
+			env.Warn(p, "gomod: cannot read", err)
 			return nil
 		}
 		pkgs, err := Parse(p, b)
 		if err != nil {
-			env.Logger.Warn("gomod: malformed go.mod", "path", p, "err", err)
+			env.Warn(p, "gomod: malformed go.mod", err)
 			return nil
 		}
 		results = append(results, langpkg.Result(p, Type, pkgs)...)

@@ -100,7 +100,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	manifests := map[string]bool{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("node: cannot walk", "path", p, "err", err)
+			env.Warn(p, "node: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -140,7 +140,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 func catalogLockfile(fsys fs.FS, p string, root *packageJSON, env catalog.Env) []inventory.Result {
 	b, err := langpkg.ReadFile(fsys, p, maxLockfile)
 	if err != nil {
-		env.Logger.Warn("node: cannot read lockfile", "path", p, "err", err)
+		env.Warn(p, "node: cannot read lockfile", err)
 		return nil
 	}
 	var (
@@ -159,7 +159,7 @@ func catalogLockfile(fsys fs.FS, p string, root *packageJSON, env catalog.Env) [
 		pkgs, err = parsePnpmLock(b)
 	}
 	if err != nil {
-		env.Logger.Warn("node: malformed lockfile", "path", p, "err", err)
+		env.Warn(p, "node: malformed lockfile", err)
 		return nil
 	}
 	for i := range pkgs {
@@ -182,12 +182,12 @@ type packageJSON struct {
 func readManifest(fsys fs.FS, p string, env catalog.Env) *packageJSON {
 	b, err := langpkg.ReadFile(fsys, p, maxPackageJSON)
 	if err != nil {
-		env.Logger.Warn("node: cannot read package.json", "path", p, "err", err)
+		env.Warn(p, "node: cannot read package.json", err)
 		return nil
 	}
 	m, err := parsePackageJSON(b)
 	if err != nil {
-		env.Logger.Warn("node: malformed package.json", "path", p, "err", err)
+		env.Warn(p, "node: malformed package.json", err)
 		return nil
 	}
 	return m

@@ -116,7 +116,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var results []inventory.Result
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("python: cannot walk", "path", p, "err", err)
+			env.Warn(p, "python: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -159,7 +159,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 func catalogLockfile(fsys fs.FS, p string, k fileKind, env catalog.Env) []inventory.Result {
 	b, err := langpkg.ReadFile(fsys, p, maxLockfile)
 	if err != nil {
-		env.Logger.Warn("python: cannot read lockfile", "path", p, "err", err)
+		env.Warn(p, "python: cannot read lockfile", err)
 		return nil
 	}
 	var (
@@ -181,7 +181,7 @@ func catalogLockfile(fsys fs.FS, p string, k fileKind, env catalog.Env) []invent
 		pkgs, err = parseUVLock(b)
 	}
 	if err != nil {
-		env.Logger.Warn("python: malformed lockfile", "path", p, "err", err)
+		env.Warn(p, "python: malformed lockfile", err)
 		return nil
 	}
 	for i := range pkgs {

@@ -180,7 +180,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var results []inventory.Result
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("rust-binary: cannot walk", "path", p, "err", err)
+			env.Warn(p, "rust-binary: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -194,12 +194,12 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		case errors.Is(err, ErrNoSection):
 			return nil
 		case err != nil:
-			env.Logger.Warn("rust-binary: cannot read", "path", p, "err", err)
+			env.Warn(p, "rust-binary: cannot read", err)
 			return nil
 		}
 		pkgs, err := Parse(sec)
 		if err != nil {
-			env.Logger.Warn("rust-binary: malformed dependency section", "path", p, "err", err)
+			env.Warn(p, "rust-binary: malformed dependency section", err)
 			return nil
 		}
 		for i := range pkgs {
