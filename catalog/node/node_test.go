@@ -75,47 +75,58 @@ func summary(p *inventory.Package) string {
 
 func TestLockfileSemantics(t *testing.T) {
 	tests := []struct {
-		dir  string
-		want map[string]string // package name → summary
+		dir     string
+		want    map[string]string // package name → summary
+		roots   map[string]bool
+		origins map[string]string // ID → origin
 	}{
 		{"npmv1", map[string]string{
 			"a":    "a@1.0.0 dev=false indirect=false deps=[b@2.0.0]",
 			"real": "real@1.2.0 dev=false indirect=false deps=[]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[b@1.0.0]",
-		}},
+			"b":    "b@1.0.0 dev=true indirect=true deps=[]",
+			"app":  "app@1.0.0 dev=false indirect=false deps=[a@1.0.0 d@1.0.0 real@1.2.0]",
+		}, map[string]bool{"app@1.0.0": true}, map[string]string{"gitdep@": "git+https://example.com/x.git#abc"}},
 		{"npmv3", map[string]string{
 			"a":    "a@1.0.0 dev=false indirect=false deps=[b@2.0.0]",
 			"@s/e": "@s/e@1.0.0 dev=false indirect=false deps=[b@1.0.0]",
 			"real": "real@1.2.0 dev=false indirect=false deps=[]",
 			"f":    "f@3.0.0 dev=false indirect=false deps=[]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[b@1.0.0]",
-		}},
+			// The fixture's "dev" on b is wrong: the optional runtime
+			// dependency @s/e needs it too (npm would write devOptional).
+			"b":  "b@1.0.0 dev=false indirect=true deps=[]",
+			"ws": "ws@0.1.0 dev=false indirect=false deps=[f@3.0.0]",
+		}, map[string]bool{"app@1.0.0": true, "ws@0.1.0": true}, map[string]string{"tar@": "file:../tar.tgz"}},
 		{"yarnv1", map[string]string{
 			"@babel/code-frame": "@babel/code-frame@7.12.13 dev=false indirect=false deps=[@babel/highlight@7.13.10]",
 			"js-tokens":         "js-tokens@4.0.0 dev=false indirect=true deps=[]",
 			"left-pad":          "left-pad@1.3.0 dev=true indirect=true deps=[]",
 			"real":              "real@1.2.0 dev=false indirect=false deps=[]",
-		}},
+		}, map[string]bool{"app@1.0.0": true}, nil},
 		{"berry", map[string]string{
 			"@babel/code-frame": "@babel/code-frame@7.12.13 dev=false indirect=false deps=[@babel/highlight@7.13.10]",
-			"d":                 "d@1.0.0 dev=true indirect=false deps=[]",
+			"d":                 "d@1.0.0 dev=true indirect=false deps=[fsevents@2.3.2]",
 			"js-tokens":         "js-tokens@4.0.0 dev=false indirect=true deps=[]",
-		}},
+			// A patched registry package is that registry package.
+			"fsevents": "fsevents@2.3.2 dev=true indirect=true deps=[]",
+		}, map[string]bool{"app@1.0.0": true}, nil},
 		{"pnpm5", map[string]string{
 			"@s/e": "@s/e@1.0.0 dev=false indirect=false deps=[a@1.0.0 real@1.2.0]",
 			"b":    "b@2.0.0 dev=false indirect=true deps=[]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[b@2.0.0]",
-		}},
+		}, map[string]bool{".": true}, nil},
 		{"pnpm6", map[string]string{
 			"@s/e": "@s/e@1.0.0 dev=false indirect=false deps=[a@1.0.0 real@1.2.0]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[b@2.0.0]",
-		}},
+		}, map[string]bool{".": true}, nil},
 		{"pnpm9", map[string]string{
 			"@s/e": "@s/e@1.0.0 dev=false indirect=false deps=[a@1.0.0]",
 			"b":    "b@2.0.0 dev=false indirect=true deps=[]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[a@1.0.0 b@2.0.0]",
 			"real": "real@1.2.0 dev=false indirect=false deps=[]",
-		}},
+			".":    ". dev=false indirect=false deps=[@s/e@1.0.0 a@1.0.0 d@1.0.0 packages/web]",
+		}, map[string]bool{".": true, "packages/web": true}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
@@ -128,13 +139,24 @@ func TestLockfileSemantics(t *testing.T) {
 			}
 			for _, r := range res {
 				for _, p := range r.Packages {
-					if strings.Contains(p.Version, ":") || p.Name == "fsevents" || p.Name == "gitdep" || p.Name == "ws" || p.Name == "app" {
-						t.Errorf("non-registry or project package reported: %s", p.ID)
-					}
-					if !strings.HasPrefix(p.Purl, "pkg:npm/") {
-						t.Errorf("%s: purl %q", p.ID, p.Purl)
+					switch {
+					case p.Root:
+						if !tt.roots[p.ID] {
+							t.Errorf("unexpected root %s", p.ID)
+						}
+						delete(tt.roots, p.ID)
+					case p.Origin != "":
+						if tt.origins[p.ID] != p.Origin {
+							t.Errorf("%s: origin %q, want %q", p.ID, p.Origin, tt.origins[p.ID])
+						}
+						delete(tt.origins, p.ID)
+					case strings.ContainsAny(p.Version, ":/#") || !strings.HasPrefix(p.Purl, "pkg:npm/"):
+						t.Errorf("%s: not a registry package (purl %q)", p.ID, p.Purl)
 					}
 				}
+			}
+			if len(tt.roots)+len(tt.origins) > 0 {
+				t.Errorf("missing roots %v, origins %v", tt.roots, tt.origins)
 			}
 		})
 	}
