@@ -54,7 +54,7 @@ func TestWants(t *testing.T) {
 }
 
 func TestLockfiles(t *testing.T) {
-	for _, dir := range []string{"npmv1", "npmv3", "yarnv1", "berry", "pnpm5", "pnpm6", "pnpm9"} {
+	for _, dir := range []string{"npmv1", "npmv3", "yarnv1", "berry", "pnpm5", "pnpm6", "pnpm9", "yarnws", "berryws"} {
 		t.Run(dir, func(t *testing.T) {
 			res, logs := langtest.Run(t, New(), langtest.Dir(dir), catalog.Env{})
 			if l := logs.Lines(); len(l) > 0 {
@@ -127,6 +127,31 @@ func TestLockfileSemantics(t *testing.T) {
 			"real": "real@1.2.0 dev=false indirect=false deps=[]",
 			".":    ". dev=false indirect=false deps=[@s/e@1.0.0 a@1.0.0 d@1.0.0 packages/web]",
 		}, map[string]bool{".": true, "packages/web": true}, nil},
+		// A workspace member (app) needs at runtime what the root needs
+		// in development only (helper, through lint); the member
+		// packages/ignored is left out by a negated glob.
+		{"yarnws", map[string]string{
+			"mono":   "mono dev=false indirect=false deps=[app@2.0.0 lint@1.2.0 shared@1.0.0]",
+			"app":    "app@2.0.0 dev=false indirect=false deps=[gitpkg@0.3.0 helper@1.4.0 shared@1.0.0]",
+			"shared": "shared@1.0.0 dev=false indirect=false deps=[lint@1.2.0 tiny@3.1.0]",
+			"helper": "helper@1.4.0 dev=false indirect=false deps=[tiny@3.1.0]",
+			"lint":   "lint@1.2.0 dev=true indirect=false deps=[helper@1.4.0 tool@5.0.1]",
+			"tool":   "tool@5.0.1 dev=true indirect=true deps=[]",
+			"tiny":   "tiny@3.1.0 dev=false indirect=false deps=[]",
+			"gitpkg": "gitpkg@0.3.0 dev=false indirect=false deps=[tiny@3.1.0]",
+		}, map[string]bool{"mono": true, "app@2.0.0": true, "shared@1.0.0": true},
+			map[string]string{"gitpkg@0.3.0": "git+https://github.com/o/gitpkg.git#0123456789abcdef0123456789abcdef01234567"}},
+		{"berryws", map[string]string{
+			"mono":   "mono dev=false indirect=false deps=[app@2.0.0 lint@1.2.0 shared@1.0.0]",
+			"app":    "app@2.0.0 dev=false indirect=false deps=[gitpkg@0.3.0 helper@1.4.0 shared@1.0.0]",
+			"shared": "shared@1.0.0 dev=false indirect=false deps=[lint@1.2.0 tiny@3.1.0]",
+			"helper": "helper@1.4.0 dev=false indirect=false deps=[tiny@3.1.0]",
+			"lint":   "lint@1.2.0 dev=true indirect=false deps=[helper@1.4.0 tool@5.0.1]",
+			"tool":   "tool@5.0.1 dev=true indirect=true deps=[]",
+			"tiny":   "tiny@3.1.0 dev=false indirect=false deps=[]",
+			"gitpkg": "gitpkg@0.3.0 dev=false indirect=false deps=[tiny@3.1.0]",
+		}, map[string]bool{"mono": true, "app@2.0.0": true, "shared@1.0.0": true},
+			map[string]string{"gitpkg@0.3.0": "https://github.com/o/gitpkg.git#commit=0123456789abcdef0123456789abcdef01234567"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {

@@ -257,7 +257,7 @@ func dependenciesV1(lf lockfile, proj *project) []inventory.Package {
 		for ; s != nil; s = s.parent {
 			if d, ok := s.deps[dep]; ok {
 				n, v, _ := ident(dep, d)
-				return langpkg.ID(n, v), true
+				return langpkg.ID(n, v), d.Version != ""
 			}
 		}
 		return "", false

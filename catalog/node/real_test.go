@@ -192,3 +192,113 @@ func TestRealYarnClassicSources(t *testing.T) {
 		t.Errorf("packages:\n got %q\nwant %q", got, want)
 	}
 }
+
+// packageSummary maps each package ID of r to its flags.
+func packageSummary(r *inventory.Result) map[string]string {
+	out := map[string]string{}
+	for _, p := range r.Packages {
+		out[p.ID] = flags(p)
+	}
+	return out
+}
+
+// TestRealWorkspaces checks yarn classic, Berry and pnpm workspaces from
+// real repositories. The package counts are those of the lockfiles'
+// registry entries (yarn classic: distinct resolved registry tarballs;
+// Berry: distinct npm: and patch: resolutions; pnpm: the packages map),
+// counted apart with a script. The scopes were traced by hand through
+// the lockfiles and the workspaces' package.json files.
+func TestRealWorkspaces(t *testing.T) {
+	tests := []struct {
+		dir, target string
+		packages    int // registry packages
+		roots       []string
+		want        map[string]string
+	}{
+		{"excalidraw", "yarn.lock", 1441,
+			[]string{"@excalidraw/common@0.18.0", "@excalidraw/element@0.18.0", "@excalidraw/excalidraw@0.18.0", "@excalidraw/fractional-indexing@3.3.0",
+				"@excalidraw/laser-pointer@1.3.1", "@excalidraw/math@0.18.0", "@excalidraw/utils@0.1.2", "excalidraw-app@1.0.0", "excalidraw-monorepo",
+				"with-nextjs@0.1.0", "with-script-in-browser@1.0.0"},
+			map[string]string{
+				// excalidraw-app → i18next-browser-languagedetector → @babel/runtime;
+				// also reached from root devDependencies (@testing-library/*).
+				"@babel/runtime@7.26.9":                  "indirect",
+				"i18next-browser-languagedetector@6.1.4": "",
+				// excalidraw-app → socket.io-client 4.7.2 → …
+				"@socket.io/component-emitter@3.1.2": "indirect",
+				"socket.io-client@4.7.2":             "",
+				// …while 4.8.1 comes only through the root's dev
+				// dependency @types/socket.io-client.
+				"socket.io-client@4.8.1":       "dev indirect",
+				"vitest@3.0.6":                 "dev",
+				"regenerator-transform@0.15.2": "dev indirect",
+			}},
+		{"netbox", "netbox/project-static/yarn.lock", 497,
+			[]string{"netbox@4.6.2", "netbox-graphiql@4.6.2"},
+			map[string]string{
+				// netbox-graphiql → graphiql → … → tslib, @types/estree.
+				"tslib@2.8.1":         "indirect",
+				"@types/estree@1.0.9": "indirect",
+				"graphiql@4.1.2":      "",
+				"eslint@10.8.1":       "dev",
+				"eslint-scope@9.1.2":  "dev indirect",
+			}},
+		{"prettier", "yarn.lock", 1049, []string{"prettier@3.10.0-dev"},
+			map[string]string{
+				// The alias string-width-cjs is string-width 4.2.3.
+				"string-width@4.2.3":  "dev indirect",
+				"@babel/parser@8.0.4": "",
+				// A patched package is its registry package (a
+				// runtime dependency of prettier).
+				"typescript@6.0.3": "",
+			}},
+		{"prettier", "website/yarn.lock", 1386, []string{"website"},
+			map[string]string{
+				// The alias react-helmet-async is @slorber/react-helmet-async.
+				"@slorber/react-helmet-async@1.3.0": "indirect",
+				"@docusaurus/core@3.10.2":           "",
+			}},
+		{"vue-core", "pnpm-lock.yaml", 620,
+			[]string{".@3.5.41", "@vue/compat@3.5.41", "@vue/compiler-core@3.5.41", "@vue/compiler-dom@3.5.41", "@vue/compiler-sfc@3.5.41",
+				"@vue/compiler-ssr@3.5.41", "@vue/reactivity@3.5.41", "@vue/runtime-core@3.5.41", "@vue/runtime-dom@3.5.41", "@vue/runtime-test@0.0.0",
+				"@vue/server-renderer@3.5.41", "@vue/sfc-playground@0.0.0", "@vue/shared@3.5.41", "@vue/template-explorer@0.0.0",
+				"dts-built-test@0.0.0", "dts-test@0.0.0", "vite-debug", "vue@3.5.41"},
+			map[string]string{
+				// packages/compiler-core depends on @babel/parser,
+				// entities, estree-walker, source-map-js.
+				"@babel/parser@7.29.8": "",
+				"entities@7.0.1":       "",
+				"estree-walker@2.0.2":  "",
+				"vite@8.2.0":           "dev",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir+"/"+tt.target, func(t *testing.T) {
+			r := realResult(t, tt.dir, tt.target)
+			got := packageSummary(r)
+			var roots []string
+			n := 0
+			for _, p := range r.Packages {
+				switch {
+				case p.Root:
+					roots = append(roots, p.ID)
+				case p.Origin != "":
+					t.Errorf("%s: origin %q", p.ID, p.Origin)
+				default:
+					n++
+				}
+			}
+			if n != tt.packages {
+				t.Errorf("%d registry packages, want %d", n, tt.packages)
+			}
+			if !slices.Equal(roots, tt.roots) {
+				t.Errorf("roots:\n got %q\nwant %q", roots, tt.roots)
+			}
+			for id, want := range tt.want {
+				if f, ok := got[id]; !ok || f != want {
+					t.Errorf("%s: %q (present %v), want %q", id, f, ok, want)
+				}
+			}
+		})
+	}
+}
