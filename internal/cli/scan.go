@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/layerfs"
@@ -121,30 +122,34 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 
 func (f *scanFlags) vulnScan() bool { return slices.Contains(f.scanners, "vuln") }
 
-// run matches inv (unless --scanners none), applies the policy, writes the
+// policy loads the policy the flags describe. With --scanners none only
+// the end-of-support gate applies.
+func (f *scanFlags) policy() (*policy.Policy, error) {
+	if !f.vulnScan() {
+		return policy.Load(policy.Options{ExitOnEOL: f.exitOnEOL})
+	}
+	statuses := make([]vulndb.Status, 0, len(f.ignoreStatus))
+	for _, s := range f.ignoreStatus {
+		statuses = append(statuses, vulndb.Status(s))
+	}
+	return policy.Load(policy.Options{
+		Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
+		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
+		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
+	})
+}
+
+// run evaluates inv (matching it unless --scanners none), writes the
 // report, and returns the exit code as an error when the gate trips.
 func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventory) error {
 	f.filter.Apply(inv)
-	var pol *policy.Policy
-	if f.vulnScan() {
-		var err error
-		statuses := make([]vulndb.Status, 0, len(f.ignoreStatus))
-		for _, s := range f.ignoreStatus {
-			statuses = append(statuses, vulndb.Status(s))
-		}
-		pol, err = policy.Load(policy.Options{
-			Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
-			IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
-			VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
-		})
-		if err != nil {
-			return err
-		}
+	pol, err := f.policy()
+	if err != nil {
+		return err
 	}
 	prog := newProgress(g)
 	defer prog.done()
-	rep := report.FromInventory(inv)
-	rep.CreatedAt = time.Now().UTC().Truncate(time.Second)
+	opts := evaluate.Options{Policy: pol}
 	if f.vulnScan() {
 		prog.step("checking the vulnerability database")
 		db, err := f.openDB(ctx, g)
@@ -153,32 +158,21 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		}
 		defer db.Close()
 		prog.step("matching %d packages", countPackages(inv))
-		res, err := match.New(db, match.Options{Logger: g.logger}).Match(ctx, inv)
-		if err != nil {
-			return err
-		}
-		for i := range rep.Results {
-			rep.Results[i].Vulnerabilities = res.Findings[i]
-		}
-		for _, n := range res.Notes {
-			g.logger.Warn(n)
-		}
+		opts.Matcher = match.New(db, match.Options{Logger: g.logger})
 	}
-	var out policy.Outcome
-	if pol != nil {
-		out = pol.Apply(rep)
-		for _, n := range out.Notes {
-			g.logger.Warn(n)
-		}
-	} else if f.exitOnEOL != 0 && inv.Artifact.OS != nil && inv.Artifact.OS.EOSL {
-		out.ExitCode = f.exitOnEOL
-	}
-	prog.done()
-	if err := f.write(g, rep); err != nil {
+	res, err := evaluate.Evaluate(ctx, inv, opts)
+	if err != nil {
 		return err
 	}
-	if out.ExitCode != 0 {
-		return exitError{code: out.ExitCode}
+	for _, n := range res.Notes {
+		g.logger.Warn(n)
+	}
+	prog.done()
+	if err := f.write(g, res.Report); err != nil {
+		return err
+	}
+	if res.Outcome.ExitCode != 0 {
+		return exitError{code: res.Outcome.ExitCode}
 	}
 	return nil
 }
@@ -189,7 +183,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 func (f *scanFlags) openDB(ctx context.Context, g *globals) (*vulndb.DB, error) {
 	path := oci.DefaultPath(g.cacheDir)
 	skip := f.skipDBUpdate || f.offline
-	_, err := oci.EnsureFresh(ctx, oci.UpdateOptions{Path: path, Repositories: f.dbRepos, Logger: g.logger}, skip)
+	_, err := oci.EnsureFresh(ctx, oci.UpdateOptions{Path: path, Repositories: f.dbRepos, Registry: resolveAccess(false, "", "", g.getenv), Logger: g.logger}, skip)
 	if err != nil {
 		if skip {
 			return nil, fmt.Errorf("%w (build one with `vigil db build` or fetch one with `vigil db update`)", err)
@@ -242,7 +236,7 @@ func (f *scanFlags) write(g *globals, rep *report.Report) error {
 	}
 	opts := report.Options{
 		ListAllPkgs: f.listAllPkgs || !f.vulnScan(),
-		Color:       f.output == "" && isTerminal(g.stdout) && os.Getenv("NO_COLOR") == "",
+		Color:       f.output == "" && isTerminal(g.stdout) && g.getenv("NO_COLOR") == "",
 		Template:    f.templateText,
 		AppVersion:  version,
 		NoVulnScan:  !f.vulnScan(),
@@ -261,10 +255,8 @@ func newImageCmd(g *globals) *cobra.Command {
 		f        scanFlags
 		input    string
 		platform string
-		insecure bool
+		access   accessFlags
 		sources  []string
-		username string
-		password string
 		backend  string
 	)
 	cmd := &cobra.Command{
@@ -292,8 +284,7 @@ func newImageCmd(g *globals) *cobra.Command {
 			defer prog.done()
 			prog.step("opening %s", cmp.Or(input, ref))
 			img, err := image.Open(ctx, ref, image.Options{
-				Input: input, Sources: sources, Platform: platform, Insecure: insecure,
-				Username: username, Password: password, Logger: g.logger,
+				Input: input, Sources: sources, Platform: platform, Registry: access.access(g), Logger: g.logger,
 			})
 			if err != nil {
 				return nil, err
@@ -312,10 +303,8 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&input, "input", "i", "", "read the image from a docker-save tar (plain or gzip), an OCI layout directory or an OCI archive")
 	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
-	fl.BoolVar(&insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification")
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
-	fl.StringVar(&username, "username", "", "registry user name (default $VIGIL_USERNAME, then the Docker config)")
-	fl.StringVar(&password, "password", "", "registry password (default $VIGIL_PASSWORD)")
+	access.add(cmd)
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept for later scans: fs (CACHE_DIR/layers) or memory (not kept)")
 	return cmd
 }
