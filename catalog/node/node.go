@@ -25,6 +25,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/langpkg"
+	"github.com/vigil-scanner/vigil/internal/glob"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -246,40 +247,29 @@ func (p *project) members() map[string]*packageJSON {
 
 // workspaceMatch reports whether the folder rel is matched by the
 // workspaces globs (path.Match per element, "**" for any number of
-// elements), and by no later "!"-negated one.
+// elements), and by no later "!"-negated one. A glob with more than
+// maxStars "**" elements (after merging repeated ones) is ignored: its
+// matching time grows as the path's depth to that power.
 func workspaceMatch(globs []string, rel string) bool {
 	matched := false
 	for _, g := range globs {
 		neg := strings.HasPrefix(g, "!")
 		g = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(g, "!"), "./"), "/")
 		g = strings.TrimSuffix(g, "/")
-		if globMatch(strings.Split(g, "/"), strings.Split(rel, "/")) {
+		for strings.Contains(g, "**/**") {
+			g = strings.ReplaceAll(g, "**/**", "**")
+		}
+		if strings.Count(g, "**") > maxStars {
+			continue
+		}
+		if glob.Match(g, rel) {
 			matched = !neg
 		}
 	}
 	return matched
 }
 
-func globMatch(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for i := 0; i <= len(name); i++ {
-				if globMatch(pat[1:], name[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], name[0]); !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
-	}
-	return len(name) == 0
-}
+const maxStars = 3
 
 // rootPackage returns the project package of the manifest m (nil when the
 // lockfile names a project whose manifest is absent) at the folder rel,

@@ -277,3 +277,27 @@ func BenchmarkNodeModules(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "files/s")
 }
+
+func TestWorkspaceMatch(t *testing.T) {
+	globs := []string{"packages/*", "./apps/**", "!packages/private", "tools/*/"}
+	tests := map[string]bool{
+		"packages/a":       true,
+		"packages/private": false,
+		"packages/a/b":     false,
+		"apps":             true,
+		"apps/web/site":    true,
+		"tools/lint":       true,
+		"other":            false,
+	}
+	for rel, want := range tests {
+		if got := workspaceMatch(globs, rel); got != want {
+			t.Errorf("workspaceMatch(%q) = %v, want %v", rel, got, want)
+		}
+	}
+	// Many "**" are merged or refused, never matched in exponential time.
+	deep := strings.Repeat("a/", 40) + "b"
+	hostile := []string{strings.Repeat("**/", 50) + "c", strings.Repeat("**/a/", 20) + "c"}
+	if workspaceMatch(hostile, deep) {
+		t.Error("hostile globs matched")
+	}
+}
