@@ -128,13 +128,13 @@ func TestRiskOrderRealFeeds(t *testing.T) {
 		cve, sev, fixed string
 	}{
 		{"CVE-2021-44228", SeverityCritical, "2.17.1-1"}, // KEV, ransomware: 30+5+28.5+5 = 68.5
-		{"CVE-2014-0160", SeverityHigh, "1.0.1e-2"},     // KEV: 30+24+5 = 59
-		{"CVE-1999-0005", SeverityMedium, ""},           // EPSS 0.91963: 29.6+16.5 = 46.1
-		{"CVE-2025-48384", SeverityLow, ""},             // KEV: 30+6 = 36
-		{"CVE-1999-0003", SeverityCritical, "1.1-1"},    // EPSS 0.04409: 16.4+28.5+5 = 49.9
-		{"CVE-1999-0001", SeverityHigh, "1.1-1"},        // EPSS 0.00383: 5.8+24+5 = 34.8
-		{"CVE-1999-0002", SeverityCritical, ""},         // EPSS 0.01328: 11.2+28.5 = 39.7
-		{"CVE-1999-0004", SeverityHigh, "1.1-1"},        // EPSS 0.00917: 9.6+24+5 = 38.6
+		{"CVE-2014-0160", SeverityHigh, "1.0.1e-2"},      // KEV: 30+24+5 = 59
+		{"CVE-1999-0005", SeverityMedium, ""},            // EPSS 0.91963: 29.6+16.5 = 46.1
+		{"CVE-2025-48384", SeverityLow, ""},              // KEV: 30+6 = 36
+		{"CVE-1999-0003", SeverityCritical, "1.1-1"},     // EPSS 0.04409: 16.4+28.5+5 = 49.9
+		{"CVE-1999-0001", SeverityHigh, "1.1-1"},         // EPSS 0.00383: 5.8+24+5 = 34.8
+		{"CVE-1999-0002", SeverityCritical, ""},          // EPSS 0.01328: 11.2+28.5 = 39.7
+		{"CVE-1999-0004", SeverityHigh, "1.1-1"},         // EPSS 0.00917: 9.6+24+5 = 38.6
 	}
 	var recs []vulndb.Affected
 	var store []vulndb.Vulnerability
