@@ -165,11 +165,15 @@ func TestIdentify(t *testing.T) {
 			want:  &inventory.Base{Name: "debian:12.8", Layers: 1, IdentifiedBy: []string{"layers"}},
 		},
 		{
-			name:  "known base by the annotated digest",
-			m:     &v1.Manifest{Annotations: map[string]string{AnnotationBaseDigest: "sha256:def"}},
-			cfg:   config(nil, layer("ADD x /", ""), layer("RUN y", "")),
-			known: func() *Known { k := &Known{}; k.Add(KnownImage{Name: "b:2", DiffIDs: []string{diffID(1).String()}}, KnownImage{Name: "a:1.0.0", Digests: []string{"sha256:def"}, DiffIDs: []string{diffID(1).String()}}); return k }(),
-			want:  &inventory.Base{Name: "a:1.0.0", Digest: "sha256:def", Layers: 1, IdentifiedBy: []string{"annotation", "layers"}},
+			name: "known base by the annotated digest",
+			m:    &v1.Manifest{Annotations: map[string]string{AnnotationBaseDigest: "sha256:def"}},
+			cfg:  config(nil, layer("ADD x /", ""), layer("RUN y", "")),
+			known: func() *Known {
+				k := &Known{}
+				k.Add(KnownImage{Name: "b:2", DiffIDs: []string{diffID(1).String()}}, KnownImage{Name: "a:1.0.0", Digests: []string{"sha256:def"}, DiffIDs: []string{diffID(1).String()}})
+				return k
+			}(),
+			want: &inventory.Base{Name: "a:1.0.0", Digest: "sha256:def", Layers: 1, IdentifiedBy: []string{"annotation", "layers"}},
 		},
 		{
 			name:  "the image is a known base itself",
