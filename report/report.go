@@ -33,6 +33,9 @@ type Report struct {
 	// Warnings list what the scan could not read: a report with warnings
 	// is incomplete, whatever its findings.
 	Warnings []inventory.Warning `json:"warnings,omitempty"`
+	// FixPlan groups the findings shown by the upgrade that removes them,
+	// most risk removed first (package fixplan).
+	FixPlan []Fix `json:"fixPlan,omitempty"`
 }
 
 // Result is one inventory.Result with the findings for its packages.

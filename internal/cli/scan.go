@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-scanner/vigil/fixplan"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/layerfs"
@@ -179,6 +180,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		for _, n := range out.Notes {
 			g.logger.Warn(n)
 		}
+		rep.FixPlan = fixplan.Plan(rep)
 	} else if f.exitOnEOL != 0 && inv.Artifact.OS != nil && inv.Artifact.OS.EOSL {
 		out.ExitCode = f.exitOnEOL
 	}

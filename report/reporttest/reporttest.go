@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-scanner/vigil/fixplan"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/report"
@@ -328,16 +329,20 @@ func lineDiff(want, got string) string {
 	return b.String()
 }
 
-// Alpine is alpine's report, with each finding's risk computed as the matcher does.
+// Alpine is alpine's report, with each finding's risk computed as the matcher
+// does and its fix plan.
 func Alpine() *report.Report { return withRisk(alpine()) }
 
-// Debian is debian's report, with each finding's risk computed as the matcher does.
+// Debian is debian's report, with each finding's risk computed as the matcher
+// does and its fix plan.
 func Debian() *report.Report { return withRisk(debian()) }
 
-// RPM is rpm's report, with each finding's risk computed as the matcher does.
+// RPM is rpm's report, with each finding's risk computed as the matcher
+// does and its fix plan.
 func RPM() *report.Report { return withRisk(rpm()) }
 
-// Repo is repo's report, with each finding's risk computed as the matcher does.
+// Repo is repo's report, with each finding's risk computed as the matcher
+// does and its fix plan.
 func Repo() *report.Report { return withRisk(repo()) }
 
 func withRisk(r *report.Report) *report.Report {
@@ -347,5 +352,6 @@ func withRisk(r *report.Report) *report.Report {
 			f.Risk = match.RiskOf(f)
 		}
 	}
+	r.FixPlan = fixplan.Plan(r)
 	return r
 }

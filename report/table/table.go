@@ -52,6 +52,9 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 		}
 		p.result(r, res, opts)
 	}
+	if !opts.NoVulnScan && len(r.FixPlan) > 0 {
+		p.fixPlan(r.FixPlan)
+	}
 	if !opts.NoVulnScan && len(r.Results) > 0 {
 		p.printf("\n%s\n", sum)
 	}
@@ -153,6 +156,72 @@ func baseHeading(b *inventory.Base) string {
 		h += " (" + strings.Join(about, "; ") + ")"
 	}
 	return h
+}
+
+// maxFixes is how many upgrades of the fix plan the table lists.
+const maxFixes = 10
+
+// fixPlan lists the upgrades that remove the most risk, and names the
+// first.
+func (p *printer) fixPlan(plan []report.Fix) {
+	n := min(maxFixes, len(plan))
+	title := fmt.Sprintf("Fix plan (%d upgrades, most risk removed first)", len(plan))
+	if n < len(plan) {
+		title = fmt.Sprintf("Fix plan (%d of %d upgrades, most risk removed first)", n, len(plan))
+	}
+	p.printf("\n%s\n", p.paint(ansiBold, title))
+	t := rows{header: []string{"UPGRADE", "INSTALLED", "TO", "REMOVES", "RISK", "TARGET"}}
+	for _, f := range plan[:n] {
+		name := f.Package
+		if f.Base {
+			name += " (base image)"
+		}
+		t.cells = append(t.cells, []string{name, f.InstalledVersion, fixTo(f), removes(f), strconv.FormatFloat(f.RiskRemoved, 'f', 1, 64), f.Target})
+	}
+	p.table(t, nil)
+	top := plan[0]
+	p.printf("Top fix: upgrade %s", top.Package)
+	if top.InstalledVersion != "" {
+		p.printf(" %s", top.InstalledVersion)
+	}
+	p.printf(" → %s in %s: −%s, −%s risk\n", fixTo(top), top.Target, plural(len(top.Findings), "vulnerability", "vulnerabilities"), strconv.FormatFloat(top.RiskRemoved, 'f', 1, 64))
+}
+
+// fixTo is the version an upgrade goes to, or what a direct dependency's
+// bump must bring: "qs ≥ 6.7.3".
+func fixTo(f report.Fix) string {
+	if f.FixedVersion != "" {
+		return f.FixedVersion
+	}
+	var parts []string
+	for _, pkg := range f.Vulnerable {
+		if pkg.FixedVersion != "" {
+			parts = append(parts, pkg.Name+" ≥ "+pkg.FixedVersion)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// removes is "2 (1 CRITICAL, 1 HIGH)", and the unfixed findings left.
+func removes(f report.Fix) string {
+	var parts []string
+	for _, s := range match.Severities() {
+		if n := f.Severities[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	out := fmt.Sprintf("%d (%s)", len(f.Findings), strings.Join(parts, ", "))
+	if f.Unfixed > 0 {
+		out += fmt.Sprintf("; %d unfixed left", f.Unfixed)
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // highestRisk lists the findings of highest risk across every target, so
