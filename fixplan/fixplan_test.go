@@ -93,28 +93,28 @@ func TestPlan(t *testing.T) {
 		{
 			Target: "app/package-lock.json", Class: "lang-pkgs", Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21",
 			Vulnerable: []report.FixedPackage{{Name: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21"}},
-			Findings: []string{"CVE-L1", "CVE-L3"}, RiskRemoved: 80.5, Severities: map[string]int{"HIGH": 1, "MEDIUM": 1}, Unfixed: 1,
+			Findings:   []string{"CVE-L1", "CVE-L3"}, RiskRemoved: 80.5, Severities: map[string]int{"HIGH": 1, "MEDIUM": 1}, Unfixed: 1,
 		},
 		{
 			Target: "app (debian 12)", Class: "os-pkgs", Package: "openssl", InstalledVersion: "3.0.11-1~deb12u2", FixedVersion: "3.0.14-1~deb12u1",
 			Vulnerable: []report.FixedPackage{{Name: "libssl3", InstalledVersion: "3.0.11-1~deb12u2"}, {Name: "openssl", InstalledVersion: "3.0.11-1~deb12u2"}},
-			Findings: []string{"CVE-A", "CVE-B"}, RiskRemoved: 62.5, Severities: map[string]int{"CRITICAL": 1, "HIGH": 1}, Unfixed: 1, Base: true,
+			Findings:   []string{"CVE-A", "CVE-B"}, RiskRemoved: 62.5, Severities: map[string]int{"CRITICAL": 1, "HIGH": 1}, Unfixed: 1, Base: true,
 		},
 		{
 			Target: "app/package-lock.json", Class: "lang-pkgs", Package: "express", InstalledVersion: "4.17.1",
 			Vulnerable: []report.FixedPackage{{Name: "qs", InstalledVersion: "6.7.0", FixedVersion: "6.7.3"}},
-			Findings: []string{"CVE-Q"}, RiskRemoved: 49, Severities: map[string]int{"HIGH": 1},
+			Findings:   []string{"CVE-Q"}, RiskRemoved: 49, Severities: map[string]int{"HIGH": 1},
 		},
 		{
 			Target: "app/package-lock.json", Class: "lang-pkgs", Package: "minimist", InstalledVersion: "1.2.5", FixedVersion: "1.2.6",
 			Vulnerable: []report.FixedPackage{{Name: "minimist", InstalledVersion: "1.2.5", FixedVersion: "1.2.6", Via: []string{"mkdirp@0.5.5", "optimist@0.6.1"}}},
-			Findings: []string{"CVE-M"}, RiskRemoved: 33.5, Severities: map[string]int{"CRITICAL": 1},
+			Findings:   []string{"CVE-M"}, RiskRemoved: 33.5, Severities: map[string]int{"CRITICAL": 1},
 		},
 		{
 			// The source version 1.2-3 is compared, not the binary's.
 			Target: "app (debian 12)", Class: "os-pkgs", Package: "foo", InstalledVersion: "1.2-3", FixedVersion: "1.2-4",
 			Vulnerable: []report.FixedPackage{{Name: "libfoo1", InstalledVersion: "1.2-3+b1"}},
-			Findings: []string{"CVE-F"}, RiskRemoved: 21.5, Severities: map[string]int{"MEDIUM": 1},
+			Findings:   []string{"CVE-F"}, RiskRemoved: 21.5, Severities: map[string]int{"MEDIUM": 1},
 		},
 	}
 	g, _ := json.MarshalIndent(got, "", " ")
