@@ -82,18 +82,24 @@ func (f Filter) Keep(x *match.Finding) bool {
 	if f.ExcludeBase && x.Layer.Base {
 		return false
 	}
-	return !f.Exploitation() || f.exploited(x)
+	var epss, percentile float64
+	if x.EPSS != nil {
+		epss, percentile = x.EPSS.Score, x.EPSS.Percentile
+	}
+	return f.Exploited(x.KEV != nil, epss, percentile)
 }
 
-func (f Filter) exploited(x *match.Finding) bool {
-	if f.KEV && x.KEV != nil {
+// Exploited applies the exploitation criteria alone to a vulnerability
+// in KEV (kev) with an EPSS probability and percentile (zero when not
+// scored): true when no criterion is set or any set one is met. Alert
+// routes, which hold these values rather than findings, call it.
+func (f Filter) Exploited(kev bool, epss, percentile float64) bool {
+	if !f.Exploitation() {
 		return true
 	}
-	if x.EPSS == nil {
-		return false
-	}
-	return (f.MinEPSS > 0 && x.EPSS.Score >= f.MinEPSS) ||
-		(f.MinEPSSPercentile > 0 && x.EPSS.Percentile >= f.MinEPSSPercentile)
+	return (f.KEV && kev) ||
+		(f.MinEPSS > 0 && epss >= f.MinEPSS) ||
+		(f.MinEPSSPercentile > 0 && percentile >= f.MinEPSSPercentile)
 }
 
 // String describes the filter in flag terms, for logs and for telling

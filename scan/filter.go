@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/vigil-scanner/vigil/internal/glob"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -35,8 +36,8 @@ func (f Filter) Validate() error {
 		}
 	}
 	for _, p := range append(append([]string{}, f.SkipDirs...), f.SkipFiles...) {
-		if _, err := path.Match(strings.ReplaceAll(p, "**", "*"), ""); err != nil {
-			return fmt.Errorf("pattern %q: %w", p, err)
+		if err := glob.Validate(p); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -89,49 +90,17 @@ func pathOf(r inventory.Result, p inventory.Package) string {
 
 func (f Filter) skipped(file string) bool {
 	for _, pat := range f.SkipFiles {
-		if globMatch(strings.TrimPrefix(pat, "/"), file) {
+		if glob.Match(strings.TrimPrefix(pat, "/"), file) {
 			return true
 		}
 	}
 	for _, pat := range f.SkipDirs {
 		pat = strings.TrimSuffix(strings.TrimPrefix(pat, "/"), "/")
 		for dir := path.Dir(file); dir != "." && dir != "/"; dir = path.Dir(dir) {
-			if globMatch(pat, dir) {
+			if glob.Match(pat, dir) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// globMatch is path.Match where a "**" element matches any number of path
-// elements.
-func globMatch(pattern, name string) bool {
-	if !strings.Contains(pattern, "**") {
-		ok, _ := path.Match(pattern, name)
-		return ok
-	}
-	pe, ne := strings.Split(pattern, "/"), strings.Split(name, "/")
-	var match func(p, n []string) bool
-	match = func(p, n []string) bool {
-		for len(p) > 0 {
-			if p[0] == "**" {
-				for i := 0; i <= len(n); i++ {
-					if match(p[1:], n[i:]) {
-						return true
-					}
-				}
-				return false
-			}
-			if len(n) == 0 {
-				return false
-			}
-			if ok, _ := path.Match(p[0], n[0]); !ok {
-				return false
-			}
-			p, n = p[1:], n[1:]
-		}
-		return len(n) == 0
-	}
-	return match(pe, ne)
 }
