@@ -13,12 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/vigil-scanner/vigil/internal/bounded"
 )
 
 // errLayerTooBig stops reading a layer that exceeds Options.MaxLayerSize.
@@ -334,33 +335,11 @@ func readContents(ld *layerData, p string, mode fs.FileMode, size int64, r io.Re
 		opts.warn(ld, p, fmt.Sprintf("%d bytes, more than the %d-byte file limit; only the first %d bytes are read", size, opts.MaxFileSize, opts.MaxFileSize))
 		n, truncated = opts.MaxFileSize, true
 	}
-	data, err = readN(r, n)
+	data, err = bounded.ReadN(r, n)
 	if err != nil {
 		return nil, false, false, err
 	}
 	return data, truncated, true, nil
-}
-
-// readN reads exactly n bytes from r. Its memory grows with what arrives,
-// never with n alone: a size that a header declares is not trusted before
-// the bytes are there.
-func readN(r io.Reader, n int64) ([]byte, error) {
-	const step = 1 << 20
-	buf := make([]byte, 0, min(n, step))
-	for int64(len(buf)) < n {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, int(min(n, 2*int64(cap(buf)))-int64(len(buf))))
-		}
-		m, err := r.Read(buf[len(buf):min(int64(cap(buf)), n)])
-		buf = buf[:len(buf)+m]
-		if err == io.EOF && int64(len(buf)) < n {
-			return nil, io.ErrUnexpectedEOF
-		}
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-	}
-	return buf, nil
 }
 
 // countingReader fails with errLayerTooBig once more than max bytes were
