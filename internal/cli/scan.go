@@ -266,6 +266,7 @@ func newImageCmd(g *globals) *cobra.Command {
 		input    string
 		platform string
 		access   accessFlags
+		base     baseFlags
 		sources  []string
 		backend  string
 	)
@@ -300,8 +301,12 @@ func newImageCmd(g *globals) *cobra.Command {
 				return nil, err
 			}
 			defer img.Close()
+			known, err := base.known(ctx, g, access.access(g), img.Platform)
+			if err != nil {
+				return nil, err
+			}
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read, BaseImages: known})
 			if err != nil {
 				return nil, err
 			}
@@ -315,6 +320,7 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
 	access.add(cmd)
+	base.add(cmd)
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept for later scans: fs (CACHE_DIR/layers) or memory (not kept)")
 	return cmd
 }
