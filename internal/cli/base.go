@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -13,11 +14,16 @@ import (
 
 // baseFlags are the image command's base-image flags.
 type baseFlags struct {
-	images []string
+	images  []string
+	updates string
 }
+
+// baseImageCacheDir keeps the inventories of base image candidates.
+func baseImageCacheDir(g *globals) string { return filepath.Join(g.cacheDir, "base-images") }
 
 func (f *baseFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
+	fl.StringVar(&f.updates, "base-updates", "", "look for newer tags of the base image's line that remove findings: a repository (registry/repo) whose tags are read, or a directory of vigil JSON reports of base images")
 	fl.StringArrayVar(&f.images, "base-images", nil, "known base images, matched by layers: a directory of vigil JSON reports of images, or a repository whose tags are read (registry/repo); repeatable")
 }
 
