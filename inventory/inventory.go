@@ -197,11 +197,36 @@ type Package struct {
 	Maintainer    string   `json:"maintainer,omitempty"`
 	// Modularitylabel is the rpm module label "name:stream:version:context".
 	Modularitylabel string `json:"modularitylabel,omitempty"`
-	// Dev marks development-only dependencies (lockfiles that record it).
+	// Root marks the project itself: the application or library a
+	// lockfile or manifest was written for (package.json name and
+	// version, go.mod module, Cargo package, pyproject project, pom
+	// artifact, …), and each member of a workspace (npm, yarn and pnpm
+	// workspaces, Cargo and uv workspaces). A root's DependsOn are its
+	// direct dependencies, runtime and development ones; the workspace
+	// root also depends on its members. A lockfile result whose manifest
+	// was found holds at least one root; Dev and Indirect are then what a
+	// walk of the whole graph from the roots gives. Roots are reported but
+	// never matched against advisories: their code is the scanned
+	// project's own. Version may be empty (a project without one).
+	Root bool `json:"root,omitempty"`
+	// Dev marks development-only dependencies: no runtime dependency of
+	// any root reaches the package, only development ones (devDependencies,
+	// dev groups, dev-dependencies, packages-dev, …), or the lockfile
+	// records it so (package-lock "dev").
 	Dev bool `json:"dev,omitempty"`
-	// Indirect marks transitive dependencies, when the lockfile says.
+	// Indirect marks transitive dependencies: packages that no root names
+	// directly. Set only when the roots are known (the lockfile or a
+	// manifest beside it says what the project requires).
 	Indirect  bool     `json:"indirect,omitempty"`
 	DependsOn []string `json:"dependsOn,omitempty"`
+	// Origin, for a language package that does not come from its
+	// ecosystem's registry, is where it comes from as the lockfile writes
+	// it: a git URL ("git+https://github.com/o/r.git#<commit>"), a
+	// tarball URL off the registry, or a local path ("file:../lib"). The
+	// purl carries it too (vcs_url or download_url qualifier). Such a
+	// package is reported but never matched against registry advisories
+	// by its name alone.
+	Origin string `json:"origin,omitempty"`
 	// FilePath is the file the package was read from, relative to the
 	// artifact root, without a leading slash (for lang packages; OS
 	// packages leave it empty).

@@ -201,6 +201,12 @@ var typeEcosystems = map[string]string{
 }
 
 func langQuery(p *inventory.Package, resultType string) (query, error) {
+	switch {
+	case p.Root:
+		return query{}, errors.New("the scanned project itself")
+	case p.Origin != "":
+		return query{}, fmt.Errorf("not from the registry: %s", p.Origin)
+	}
 	var u packageurl.PackageURL
 	if p.Purl != "" {
 		var err error

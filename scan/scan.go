@@ -306,3 +306,11 @@ func executableStamp() string {
 	}
 	return fmt.Sprintf(" exe %d %d", fi.Size(), fi.ModTime().UnixNano())
 }
+
+// InventoryKey names what an image inventory depends on besides the
+// image: the installed-package catalogers, their layer-cache version and
+// vigil's build. A stored inventory with another key was made by an older
+// vigil or cataloger set and is catalogued again.
+func InventoryKey() string {
+	return all.CacheKey(all.Installed) + "; " + buildID()
+}

@@ -255,8 +255,8 @@ func rpm() *report.Report {
 	}
 }
 
-// Repo is a git repository at a commit, with a Cargo.lock and one
-// finding.
+// repo is a git repository at a commit, with a Cargo.lock (the project's
+// root crate, a dev dependency, a git dependency) and one finding.
 func repo() *report.Report {
 	return &report.Report{
 		SchemaVersion: report.SchemaVersion,
@@ -269,8 +269,11 @@ func repo() *report.Report {
 		Results: []report.Result{{
 			Target: "Cargo.lock", Class: inventory.ClassLangPkgs, Type: "cargo",
 			Packages: []inventory.Package{
+				{ID: "criterion@0.5.1", Name: "criterion", Version: "0.5.1", Purl: "pkg:cargo/criterion@0.5.1", Dev: true, DependsOn: []string{"itoa@1.0.9"}, FilePath: "Cargo.lock"},
 				{ID: "itoa@1.0.9", Name: "itoa", Version: "1.0.9", Purl: "pkg:cargo/itoa@1.0.9", Indirect: true, FilePath: "Cargo.lock"},
+				{ID: "rustapp@0.3.0", Name: "rustapp", Version: "0.3.0", Purl: "pkg:cargo/rustapp@0.3.0", Root: true, DependsOn: []string{"criterion@0.5.1", "smallvec@1.6.0", "tinyjson@2.5.1"}, FilePath: "Cargo.lock"},
 				{ID: "smallvec@1.6.0", Name: "smallvec", Version: "1.6.0", Purl: "pkg:cargo/smallvec@1.6.0", DependsOn: []string{"itoa@1.0.9"}, FilePath: "Cargo.lock"},
+				{ID: "tinyjson@2.5.1", Name: "tinyjson", Version: "2.5.1", Purl: "pkg:cargo/tinyjson@2.5.1?vcs_url=git%2Bhttps:%2F%2Fgithub.com%2Fexample%2Ftinyjson%40a1b2c3d", Origin: "git+https://github.com/example/tinyjson?rev=a1b2c3d#a1b2c3d", FilePath: "Cargo.lock"},
 			},
 			Vulnerabilities: []match.Finding{{
 				ID: "CVE-2021-25900", Aliases: []string{"RUSTSEC-2021-0003"}, PkgName: "smallvec", PkgID: "smallvec@1.6.0", PkgPurl: "pkg:cargo/smallvec@1.6.0",
