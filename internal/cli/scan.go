@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-scanner/vigil/report/format"
 	"github.com/vigil-scanner/vigil/report/template"
 	"github.com/vigil-scanner/vigil/scan"
+	"github.com/vigil-scanner/vigil/server"
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/oci"
 )
@@ -52,6 +53,9 @@ type scanFlags struct {
 	skipDBUpdate    bool
 	offline         bool
 	dbRepos         []string
+	// server, in client mode, is the vigil server that matches.
+	server      string
+	serverToken string
 }
 
 func (f *scanFlags) add(cmd *cobra.Command) {
@@ -78,6 +82,8 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
 	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+	fl.StringVar(&f.server, "server", "", "client mode: build the inventory here and let this vigil server match it (no local database)")
+	fl.StringVar(&f.serverToken, "server-token", "", "bearer token for --server (default $VIGIL_TOKEN)")
 }
 
 // validate checks the flags of cmd and notes which were given.
@@ -149,7 +155,11 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 	prog := newProgress(g)
 	defer prog.done()
 	opts := evaluate.Options{Policy: pol}
-	if f.vulnScan() {
+	switch {
+	case f.vulnScan() && f.server != "":
+		prog.step("matching %d packages on %s", countPackages(inv), f.server)
+		opts.Matcher = &server.Client{URL: f.server, Token: cmp.Or(f.serverToken, g.getenv("VIGIL_TOKEN"))}
+	case f.vulnScan():
 		prog.step("checking the vulnerability database")
 		db, err := f.openDB(ctx, g)
 		if err != nil {
