@@ -51,7 +51,10 @@ func TestClientMode(t *testing.T) {
 		code := cli.Main(context.Background(), append([]string{"--cache-dir", filepath.Join(dir, "empty")}, args...), strings.NewReader(""), &out, &errb)
 		return code, out.String(), errb.String()
 	}
-	wait(t, func() bool { c, _, _ := run("sbom", "--server", "http://"+l.Addr().String(), "--server-token", token, inv); return c != 2 })
+	wait(t, func() bool {
+		c, _, _ := run("sbom", "--server", "http://"+l.Addr().String(), "--server-token", token, inv)
+		return c != 2
+	})
 
 	stamp := regexp.MustCompile(`"createdAt": "[^"]*"`)
 	for _, format := range []string{"json", "sarif", "table"} {
