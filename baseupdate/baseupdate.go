@@ -51,7 +51,7 @@ type Options struct {
 	// Scan reads a pulled candidate (its layer cache and logger).
 	Scan scan.Options
 	// Matcher matches the candidates' inventories.
-	Matcher *match.Matcher
+	Matcher evaluate.Matcher
 	// Filter says which findings count, as for the scan (ExcludeBase is
 	// ignored: a base image is all base).
 	Filter policy.Filter
