@@ -21,6 +21,9 @@ var ErrSymlinkLoop = errors.New("too many levels of symbolic links")
 type view struct {
 	entries map[string]*entry
 	dirs    map[string][]string // directory ("" for the root) → sorted child names
+	// missed records the paths reached through symbolic links that
+	// hold nothing kept (see Tree.Unread); nil records nothing.
+	missed *missed
 }
 
 var (
@@ -54,7 +57,11 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 		e := v.entries[next]
 		if e == nil {
 			if _, ok := v.dirs[next]; !ok {
-				return "", &fs.PathError{Op: op, Path: name, Err: &notFound{path: path.Clean(joinPath(next, rest))}}
+				nf := &notFound{path: path.Clean(joinPath(next, rest))}
+				if hops > 0 && v.missed != nil {
+					v.missed.add(nf.path)
+				}
+				return "", &fs.PathError{Op: op, Path: name, Err: nf}
 			}
 			cur = next
 			continue
