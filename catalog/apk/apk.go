@@ -56,7 +56,15 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 	}
 	defer f.Close()
 	pkgs, err := Parse(ctx, f, DBPath, env.Logger)
-	if err != nil {
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case len(pkgs) > 0:
+		// The records read before are kept; the one being read when
+		// the read stopped is not.
+		env.Warn(DBPath, "apk: database read in part", err)
+	default:
 		return nil, err
 	}
 	for i := range pkgs {
@@ -74,6 +82,9 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 // Parse reads an apk installed database from r; name is the file name used
 // in warnings. Records without a name or version are skipped with a
 // warning. Purl and ID are left empty and packages are in database order.
+// A read that stops early (a line too long, a stream error, more than
+// ospkg.MaxPackages packages) returns the packages of the records read
+// whole before, with the error.
 func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]inventory.Package, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), maxLine)
@@ -100,7 +111,7 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		}
 		cur, dir, used = inventory.Package{}, "", false
 	}
-	for sc.Scan() {
+	for len(pkgs) < ospkg.MaxPackages && sc.Scan() {
 		line++
 		if line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -145,7 +156,10 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("apk: %s line %d: %w", name, line+1, err)
+		return pkgs, fmt.Errorf("apk: %s line %d: %w", name, line+1, err)
+	}
+	if len(pkgs) == ospkg.MaxPackages {
+		return pkgs, ospkg.ErrTooMany
 	}
 	flush()
 	return pkgs, nil

@@ -25,6 +25,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
+	"github.com/vigil-scanner/vigil/internal/bounded"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -77,18 +78,26 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 	var pkgs []inventory.Package
 	target := ""
 
-	if data, err := readFile(fsys, StatusPath); err == nil {
+	if f, err := fsys.Open(StatusPath); err == nil {
 		target = StatusPath
-		ps, err := Parse(ctx, bytes.NewReader(data), StatusPath, log)
-		if err != nil {
+		// Read as a stream: the status file is the one large input.
+		ps, err := Parse(ctx, &bounded.Reader{R: f, Limit: maxFile}, StatusPath, log)
+		f.Close()
+		var tooLarge *bounded.TooLargeError
+		switch {
+		case ospkg.IsTooMany(err), errors.As(err, &tooLarge), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, bufio.ErrTooLong):
+			// The packages read before are kept; the paragraph being
+			// read when the read stopped is not.
+			env.Warn(StatusPath, "dpkg: status file read in part", err)
+		case err != nil:
 			log.Warn("dpkg: status file unreadable", "file", StatusPath, "err", err)
 		}
-		pkgs = append(pkgs, ps...)
+		pkgs = ps
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		log.Warn("dpkg: status file unreadable", "file", StatusPath, "err", err)
 	}
 
-	distroless, err := readStatusDir(ctx, fsys, log)
+	distroless, err := readStatusDir(ctx, fsys, env)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +127,8 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 
 // readStatusDir reads every file of status.d except the *.md5sums files,
 // which give the installed files of the package of the same file name.
-func readStatusDir(ctx context.Context, fsys fs.FS, log *slog.Logger) ([]inventory.Package, error) {
+func readStatusDir(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Package, error) {
+	log := env.Logger
 	entries, err := fs.ReadDir(fsys, StatusDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -145,6 +155,10 @@ func readStatusDir(ctx context.Context, fsys fs.FS, log *slog.Logger) ([]invento
 		ps, err := Parse(ctx, bytes.NewReader(data), file, log)
 		if err != nil {
 			log.Warn("dpkg: status file unreadable", "file", file, "err", err)
+		}
+		if len(pkgs)+len(ps) > ospkg.MaxPackages {
+			env.Warn(StatusDir, "dpkg: status.d read in part", ospkg.ErrTooMany)
+			break
 		}
 		sums := file + ".md5sums"
 		if data, err := readFile(fsys, sums); err == nil {
@@ -189,7 +203,7 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		}
 		used = false
 	}
-	for sc.Scan() {
+	for len(pkgs) < ospkg.MaxPackages && sc.Scan() {
 		line++
 		if line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -224,6 +238,9 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 	}
 	if err := sc.Err(); err != nil {
 		return pkgs, fmt.Errorf("dpkg: %s line %d: %w", name, line+1, err)
+	}
+	if len(pkgs) == ospkg.MaxPackages {
+		return pkgs, ospkg.ErrTooMany
 	}
 	flush()
 	return pkgs, nil

@@ -7,10 +7,10 @@
 package rpm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -21,6 +21,10 @@ import (
 	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
 	"github.com/vigil-scanner/vigil/inventory"
 )
+
+// maxRecords bounds the records read from a database: the packages it can
+// hold (ospkg.MaxPackages), and room for gpg-pubkey entries.
+const maxRecords = ospkg.MaxPackages + 1024
 
 // maxDB bounds the size of a database file read into memory. The largest
 // real rpm databases (full RHEL installs) are a few hundred MB.
@@ -88,6 +92,10 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 			continue
 		}
 		pkgs, err := Read(ctx, data, db.format, db.path, log)
+		if ospkg.IsTooMany(err) {
+			env.Warn(db.path, "rpm: database read in part", err)
+			err = nil
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -113,12 +121,11 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 // data; name is the file name used in warnings. gpg-pubkey pseudo-packages
 // are skipped; a corrupt record is logged and skipped. Purl and ID are left
 // empty.
-func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Logger) ([]inventory.Package, error) {
+func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Logger) (pkgs []inventory.Package, err error) {
 	warn := func(key uint32, err error) {
 		log.Warn("rpm: corrupt record skipped", "file", name, "record", key, "err", err)
 	}
 	var recs []record
-	var err error
 	switch f {
 	case FormatSQLite:
 		recs, err = readSQLite(ctx, data)
@@ -132,8 +139,15 @@ func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	pkgs := make([]inventory.Package, 0, len(recs))
+	if len(recs) >= maxRecords {
+		recs = recs[:maxRecords]
+		defer func() { err = cmp.Or(err, ospkg.ErrTooMany) }()
+	}
+	pkgs = make([]inventory.Package, 0, min(len(recs), ospkg.MaxPackages))
 	for i, r := range recs {
+		if len(pkgs) == ospkg.MaxPackages {
+			return pkgs, ospkg.ErrTooMany
+		}
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -201,19 +215,16 @@ func purl(p inventory.Package, os *inventory.OS) string {
 
 // readFile reads a whole database file, refusing ones larger than maxDB.
 func readFile(fsys fs.FS, name string) ([]byte, error) {
-	f, err := fsys.Open(name)
+	// The size is the file's, not a claim of its contents: checked
+	// first, it sizes the one buffer the file is read into.
+	st, err := fs.Stat(fsys, name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxDB+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxDB {
+	if st.Size() > maxDB {
 		return nil, fmt.Errorf("larger than %d bytes", maxDB)
 	}
-	return data, nil
+	return fs.ReadFile(fsys, name)
 }
 
 // Class reports that the cataloger finds OS packages, so catalog.Run runs
