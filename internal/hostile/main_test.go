@@ -303,4 +303,3 @@ func sandboxEnv(dir string) []string {
 	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
 	return env
 }
-
