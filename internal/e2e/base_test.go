@@ -570,6 +570,14 @@ func TestBaseUpdates(t *testing.T) {
 		t.Errorf("table lacks %q:\n%s", wantLine, out)
 	}
 
+	// The repository as known base images: the squashed image, whose
+	// history says nothing, is told by its layers.
+	var known baseReport
+	mustJSON(t, scanInput(t, b.squashed, 0, "--format", "json", "--base-images", repo, "--insecure"), &known)
+	if got := known.Artifact.Base; got == nil || got.Name != from || got.Layers != 1 || !slices.Equal(got.IdentifiedBy, []string{"layers"}) {
+		t.Errorf("--base-images %s: base %+v, want %s by layers", repo, got, from)
+	}
+
 	// From a directory of saved inventories, without a registry: the same
 	// advice, under the saved images' names.
 	dir := t.TempDir()
