@@ -596,6 +596,26 @@ func TestBaseUpdates(t *testing.T) {
 		t.Errorf("from a directory:\n got  %s\n want %s", strings.Join(got, "\n      "), strings.Join(wantDir, "\n      "))
 	}
 
+	// The current base missing from the source: the image's own base
+	// layers stand for it, whatever --exclude-base leaves in the report.
+	newer := t.TempDir()
+	for _, tag := range []string{"12.6", "12.7"} {
+		body, err := os.ReadFile(filepath.Join(dir, "debian-"+tag+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(newer, tag+".json"), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, extra := range [][]string{nil, {"--exclude-base"}} {
+		var r baseUpdatesReport
+		mustJSON(t, scanInput(t, b.annotated, 0, append([]string{"--format", "json", "--base-updates", newer}, extra...)...), &r)
+		if got := r.rows("docker.io/library/debian:12.5"); !slices.Equal(got, wantDir) {
+			t.Errorf("current base not in the source %v:\n got  %s\n want %s", extra, strings.Join(got, "\n      "), strings.Join(wantDir, "\n      "))
+		}
+	}
+
 	// Without a name for the base, vigil says why there is no advice.
 	code, _, stderr := vigil(t, "image", "--input", b.plain, "--cache-dir", fx.cache, "--offline", "--base-updates", dir)
 	if code != 0 || !strings.Contains(stderr, "the base image's name is not known") {
