@@ -30,7 +30,6 @@ import (
 	"github.com/vigil-scanner/vigil/image/pick"
 	"github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/inventory"
-	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/policy"
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/scan"
@@ -51,7 +50,7 @@ type Options struct {
 	// Scan reads a pulled candidate (its layer cache and logger).
 	Scan scan.Options
 	// Matcher matches the candidates' inventories.
-	Matcher *match.Matcher
+	Matcher evaluate.Matcher
 	// Filter says which findings count, as for the scan (ExcludeBase is
 	// ignored: a base image is all base).
 	Filter policy.Filter

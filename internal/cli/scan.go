@@ -24,6 +24,7 @@ import (
 	"github.com/vigil-scanner/vigil/report/format"
 	"github.com/vigil-scanner/vigil/report/template"
 	"github.com/vigil-scanner/vigil/scan"
+	"github.com/vigil-scanner/vigil/server"
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/oci"
 )
@@ -56,7 +57,10 @@ type scanFlags struct {
 	dbRepos         []string
 	// advise, when set (image --base-updates), adds to the evaluated
 	// report before it is written and returns notes for the user.
-	advise func(ctx context.Context, m *match.Matcher, filter policy.Filter, rep *report.Report) ([]string, error)
+	advise func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error)
+	// server, in client mode, is the vigil server that matches.
+	server      string
+	serverToken string
 }
 
 func (f *scanFlags) add(cmd *cobra.Command) {
@@ -89,6 +93,8 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
 	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+	fl.StringVar(&f.server, "server", "", "client mode: build the inventory here and let this vigil server match it (no local database)")
+	fl.StringVar(&f.serverToken, "server-token", "", "bearer token for --server (default $VIGIL_TOKEN)")
 }
 
 // validate checks the flags of cmd and notes which were given.
@@ -169,7 +175,11 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 	prog := newProgress(g)
 	defer prog.done()
 	opts := evaluate.Options{Policy: pol}
-	if f.vulnScan() {
+	switch {
+	case f.vulnScan() && f.server != "":
+		prog.step("matching %d packages on %s", countPackages(inv), f.server)
+		opts.Matcher = &server.Client{URL: f.server, Token: cmp.Or(f.serverToken, g.getenv("VIGIL_TOKEN"))}
+	case f.vulnScan():
 		prog.step("checking the vulnerability database")
 		db, err := f.openDB(ctx, g)
 		if err != nil {
@@ -326,13 +336,13 @@ func newImageCmd(g *globals) *cobra.Command {
 				return nil, err
 			}
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read, BaseImages: known})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags, DigestsVerified: img.DigestsVerified}, scan.Options{Logger: g.logger, Read: read, BaseImages: known})
 			if err != nil {
 				return nil, err
 			}
 			inv.Artifact.Platform = img.Platform
 			if base.updates != "" {
-				f.advise = func(ctx context.Context, m *match.Matcher, filter policy.Filter, rep *report.Report) ([]string, error) {
+				f.advise = func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error) {
 					ups, notes, err := baseupdate.Advise(ctx, rep, baseupdate.Options{
 						Source: base.updates, Access: access.access(g), CacheDir: baseImageCacheDir(g),
 						Scan: scan.Options{Logger: g.logger, Read: read}, Matcher: m, Filter: filter, Logger: g.logger,
