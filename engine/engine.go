@@ -302,7 +302,7 @@ func (e *Engine) poke() {
 // workLoop claims and runs jobs until ctx is done.
 func (e *Engine) workLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		n, _, err := e.runDue(ctx, 1)
+		n, err := e.runBatch(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("job queue", "err", err)
 		}
@@ -315,6 +315,32 @@ func (e *Engine) workLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// rematchBatch is how many re-match jobs a worker claims at once: each
+// takes milliseconds, so claiming them one by one would cost more than
+// running them.
+const rematchBatch = 16
+
+// runBatch claims the most urgent due job and runs it; when it is a
+// re-match, more re-matches are claimed and run with it, one after the
+// other.
+func (e *Engine) runBatch(ctx context.Context) (int, error) {
+	jobs, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, 1)
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	if jobs[0].Kind == store.JobRematch {
+		more, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, rematchBatch-1, store.JobRematch)
+		if err != nil {
+			e.log.Warn("could not claim more re-matches", "err", err)
+		}
+		jobs = append(jobs, more...)
+	}
+	for _, j := range jobs {
+		e.run(ctx, j)
+	}
+	return len(jobs), nil
 }
 
 // runDue claims up to n due jobs and runs them concurrently; it returns
