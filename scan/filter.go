@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"strings"
@@ -26,6 +27,10 @@ type Filter struct {
 	// directory pattern matches any number of directories.
 	SkipDirs  []string
 	SkipFiles []string
+	// IncludeDevDeps keeps development dependencies (Package.Dev); by
+	// default they are left out, as Trivy does without its
+	// --include-dev-deps.
+	IncludeDevDeps bool
 }
 
 // Validate reports a pattern or package type Apply cannot use.
@@ -65,10 +70,16 @@ func (f Filter) Apply(inv *inventory.Inventory) {
 				continue
 			}
 			pkgs := r.Packages[:0]
+			dropped := false
 			for _, p := range r.Packages {
-				if !f.skipped(pathOf(r, p)) {
-					pkgs = append(pkgs, p)
+				if f.skipped(pathOf(r, p)) || (p.Dev && !f.IncludeDevDeps) {
+					dropped = true
+					continue
 				}
+				pkgs = append(pkgs, p)
+			}
+			if dropped {
+				pruneDependsOn(pkgs)
 			}
 			r.Packages = pkgs
 			if len(r.Packages) == 0 {
@@ -78,6 +89,31 @@ func (f Filter) Apply(inv *inventory.Inventory) {
 		kept = append(kept, r)
 	}
 	inv.Results = kept
+}
+
+// pruneDependsOn drops from each package's DependsOn the ids of packages
+// no longer in pkgs, so the graph stays closed.
+func pruneDependsOn(pkgs []inventory.Package) {
+	ids := make(map[string]bool, len(pkgs))
+	for _, p := range pkgs {
+		ids[cmp.Or(p.ID, p.Name+"@"+p.Version)] = true
+	}
+	for i := range pkgs {
+		deps := pkgs[i].DependsOn
+		if len(deps) == 0 {
+			continue
+		}
+		kept := make([]string, 0, len(deps))
+		for _, d := range deps {
+			if ids[d] {
+				kept = append(kept, d)
+			}
+		}
+		if len(kept) == 0 {
+			kept = nil
+		}
+		pkgs[i].DependsOn = kept
+	}
 }
 
 // pathOf is the file a language package was read from.

@@ -187,7 +187,7 @@ func (s *Server) engineOptions(cacheDir string) (engine.Options, error) {
 		for i, v := range p.Severities {
 			sev[i] = strings.ToUpper(v)
 		}
-		pol, err := policy.Load(policy.Options{Severities: sev, IgnoreUnfixed: p.IgnoreUnfixed, IgnoreFile: p.IgnoreFile, VEX: p.VEX})
+		pol, err := policy.Load(policy.Options{Filter: policy.Filter{Severities: sev, IgnoreUnfixed: p.IgnoreUnfixed}, IgnoreFile: p.IgnoreFile, VEX: p.VEX})
 		if err != nil {
 			return o, fmt.Errorf("%s: %w", cfg.at("policy"), err)
 		}

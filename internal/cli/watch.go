@@ -65,7 +65,7 @@ way loses nothing and sends nothing twice.`,
 			for i, s := range severities {
 				severities[i] = strings.ToUpper(strings.TrimSpace(s))
 			}
-			pol, err := policy.Load(policy.Options{Severities: severities, IgnoreUnfixed: ignoreUnfixed})
+			pol, err := policy.Load(policy.Options{Filter: policy.Filter{Severities: severities, IgnoreUnfixed: ignoreUnfixed}})
 			if err != nil {
 				return err
 			}
