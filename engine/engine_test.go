@@ -206,3 +206,74 @@ func TestEngineCycles(t *testing.T) {
 		t.Errorf("a parked alert was sent again: %q", got)
 	}
 }
+
+// TestEngineBadRegistries: a rate-limiting registry is waited for and the
+// 429s counted, an unreadable image is recorded with its error and read
+// again later, and an unreachable registry is reported while the others
+// go on.
+func TestEngineBadRegistries(t *testing.T) {
+	reg := regtest.Start(t, regtest.Options{Proxy: true})
+	reg.Push(t, "app:1", openssl)
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "db", "vigil.db")
+	regtest.WriteDB(t, dbPath, db1...)
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h := startHook(t)
+	regs := []Registry{
+		{Host: reg.ProxyHost, Access: remote.Access{Insecure: true}},
+		{Host: "127.0.0.1:1", Access: remote.Access{Insecure: true}}, // nothing listens there
+	}
+	ctx := context.Background()
+	once := func() (Summary, *Engine) {
+		t.Helper()
+		e := newEngine(t, st, dbPath, regs, webhookRoute(t, h.URL))
+		sum, err := e.Once(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum, e
+	}
+
+	reg.Fail429.Store(2)
+	reg.FailBlobs.Store(true)
+	sum, e := once()
+	if e.RateLimited()[reg.ProxyHost] != 2 {
+		t.Errorf("429s counted = %v, want 2", e.RateLimited())
+	}
+	if len(sum.ListingErrors) != 1 || !strings.Contains(sum.ListingErrors[0], "127.0.0.1:1") {
+		t.Errorf("listing errors = %q, want the unreachable registry's", sum.ListingErrors)
+	}
+	if sum.Failed == 0 {
+		t.Errorf("unreadable image: no job failed: %+v", sum)
+	}
+	imgs, _ := st.Images(ctx, store.ImageFilter{})
+	if len(imgs) != 1 || !strings.Contains(imgs[0].Error, "403") {
+		t.Fatalf("unreadable image not recorded with its error: %+v", imgs)
+	}
+	regsSt, _ := st.Registries(ctx)
+	for _, r := range regsSt {
+		if r.URL == reg.ProxyHost && (r.RateLimited != 2 || r.LastError != "") {
+			t.Errorf("registry status = %+v", r)
+		}
+	}
+	if got := h.take(); len(got) != 0 {
+		t.Errorf("alerts before the image could be read: %q", got)
+	}
+
+	// The registry serves the image again: the next cycle reads it.
+	reg.FailBlobs.Store(false)
+	once()
+	if got := h.take(); len(got) != 1 {
+		counts, _ := st.JobCounts(ctx)
+		fails, _ := st.Failures(ctx, 10)
+		t.Errorf("after the image became readable: alerts %q; jobs %v %+v", got, counts, fails)
+	}
+	imgs, _ = st.Images(ctx, store.ImageFilter{})
+	if len(imgs) != 1 || imgs[0].Error != "" || imgs[0].ScannedAt.IsZero() {
+		t.Errorf("image after retry = %+v", imgs)
+	}
+}
