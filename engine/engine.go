@@ -76,12 +76,15 @@ type Options struct {
 	Registries []Registry
 	Routes     []Route
 	// DBPath is the vulnerability database file. It is checked every
-	// DBCheck and re-read when its content changes.
+	// DBCheck (default 10s: a stat, and a hash only when it changed) and
+	// re-read when its content changes.
 	DBPath  string
 	DBCheck time.Duration
-	// RefreshDB, when set, is called before each check to update the
-	// database in place (vigil db update); nil never downloads.
+	// RefreshDB, when set, is called every DBRefresh (default 1h) to
+	// update the database in place (vigil db update); nil never
+	// downloads.
 	RefreshDB func(ctx context.Context) error
+	DBRefresh time.Duration
 	// Policy filters the findings that are stored and alerted on (ignore
 	// file, VEX, severities); nil keeps every finding.
 	Policy *policy.Policy
@@ -141,7 +144,8 @@ func New(opts Options) (*Engine, error) {
 		opts.Owner = host + ":" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(rand.Uint64()%1e6, 10)
 	}
 	opts.Lease = cmp.Or(opts.Lease, 2*time.Minute)
-	opts.DBCheck = cmp.Or(opts.DBCheck, time.Minute)
+	opts.DBCheck = cmp.Or(opts.DBCheck, 10*time.Second)
+	opts.DBRefresh = cmp.Or(opts.DBRefresh, time.Hour)
 	opts.AlertBatch = cmp.Or(opts.AlertBatch, 500)
 	opts.MaxAttempts = cmp.Or(opts.MaxAttempts, 5)
 	if opts.Now == nil {
