@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-scanner/vigil/alert"
 	"github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
+	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/store"
 )
 
@@ -275,5 +276,53 @@ func TestEngineBadRegistries(t *testing.T) {
 	imgs, _ = st.Images(ctx, store.ImageFilter{})
 	if len(imgs) != 1 || imgs[0].Error != "" || imgs[0].ScannedAt.IsZero() {
 		t.Errorf("image after retry = %+v", imgs)
+	}
+}
+
+// TestRecatalog: an inventory made by another vigil build or cataloger
+// set is catalogued again, without a new image digest.
+func TestRecatalog(t *testing.T) {
+	reg := regtest.Start(t, regtest.Options{Proxy: true})
+	digest := reg.Push(t, "app:1", openssl)
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "db", "vigil.db")
+	regtest.WriteDB(t, dbPath, db1...)
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	regs := []Registry{{Host: reg.ProxyHost, Access: remote.Access{Insecure: true}}}
+	if _, err := newEngine(t, st, dbPath, regs).Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inv, key, err := st.Inventory(ctx, digest)
+	if err != nil || key != inventoryKey() {
+		t.Fatalf("inventory key %q, %v", key, err)
+	}
+	// As if an older vigil had made it, with a package the new
+	// catalogers no longer report.
+	inv.Results[0].Packages = append(inv.Results[0].Packages, inventory.Package{Name: "ghost", Version: "1"})
+	img, _ := st.Image(ctx, digest)
+	img.InventoryKey = "catalogers v0: old"
+	if err := st.SaveInventory(ctx, time.Now(), *img, inv); err != nil {
+		t.Fatal(err)
+	}
+	reg.ResetCounts()
+	if _, err := newEngine(t, st, dbPath, regs).Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inv, key, _ = st.Inventory(ctx, digest)
+	if key != inventoryKey() {
+		t.Errorf("inventory not catalogued again: key %q", key)
+	}
+	for _, p := range inv.Results[0].Packages {
+		if p.Name == "ghost" {
+			t.Error("the old inventory was kept")
+		}
+	}
+	if get, _ := reg.Count(regtest.Blob); get == 0 {
+		t.Error("the image was not read again")
 	}
 }
