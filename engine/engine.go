@@ -441,8 +441,18 @@ func (e *Engine) dispatch(ctx context.Context, j store.Job) error {
 // The job key names the slot, so servers sharing a store list once.
 func (e *Engine) scheduleLoop(ctx context.Context) {
 	next := map[string]time.Time{}
+	var pruned time.Time
 	for ctx.Err() == nil {
 		now := e.opts.Now()
+		if now.Sub(pruned) > time.Hour {
+			// Done jobs are kept a day, for the status and metrics.
+			if n, err := e.st.PruneJobs(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+				e.log.Warn("could not prune done jobs", "err", err)
+			} else if n > 0 {
+				e.log.Debug("pruned done jobs", "jobs", n)
+			}
+			pruned = now
+		}
 		var jobs []store.NewJob
 		for _, r := range e.opts.Registries {
 			var slot time.Time
