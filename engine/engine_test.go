@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/vigil-scanner/vigil/alert"
 	"github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
@@ -324,5 +326,68 @@ func TestRecatalog(t *testing.T) {
 	}
 	if get, _ := reg.Count(regtest.Blob); get == 0 {
 		t.Error("the image was not read again")
+	}
+}
+
+// TestMultiPlatformAndPagination: an index is scanned once per configured
+// platform, and the catalog and tag lists are read page by page.
+func TestMultiPlatformAndPagination(t *testing.T) {
+	reg := regtest.Start(t, regtest.Options{Proxy: true})
+	_, children := reg.PushIndex(t, "multi:1", map[string][]string{
+		"linux/amd64": openssl,
+		"linux/arm64": {"busybox 1.36.1-r15 busybox"},
+		"linux/s390x": openssl,
+	})
+	for _, tag := range []string{"a", "b", "c"} {
+		reg.Push(t, "paged/r"+tag+":"+tag, openssl, "etc/tag="+tag)
+		reg.Push(t, "paged/ra:"+tag+"2", openssl, "etc/tag2="+tag)
+	}
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "db", "vigil.db")
+	regtest.WriteDB(t, dbPath, db1...)
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	h := startHook(t)
+	regs := []Registry{{Host: reg.ProxyHost, Access: remote.Access{Insecure: true}, PageSize: 2,
+		Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}}}
+	if _, err := newEngine(t, st, dbPath, regs, webhookRoute(t, h.URL)).Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		img, err := st.Image(ctx, children[p])
+		if err != nil || img.ScannedAt.IsZero() || img.Platform != p {
+			t.Errorf("%s image: %+v, %v", p, img, err)
+		}
+	}
+	if _, err := st.Image(ctx, children["linux/s390x"]); err == nil {
+		t.Error("a platform not configured was scanned")
+	}
+	if got, _ := reg.Count(regtest.Catalog); got < 2 {
+		t.Errorf("catalog read in %d requests, want pages of 2", got)
+	}
+	repos, _ := st.Repositories(ctx, reg.ProxyHost)
+	tags := 0
+	for _, r := range repos {
+		tags += r.Tags
+	}
+	if len(repos) != 4 || tags != 7 {
+		t.Errorf("repositories %+v: want 4 with 7 tags in all", repos)
+	}
+	want := []string{"multi:1 CVE-2024-0001 libcrypto3 new image", "multi:1 CVE-2024-0002 busybox new image"}
+	got := h.take()
+	if len(got) < 2 || !slices.Contains(got, want[0]) || !slices.Contains(got, want[1]) {
+		t.Errorf("alerts = %q, want both platforms' findings", got)
+	}
+	// A second cycle reads no index again.
+	reg.ResetCounts()
+	if _, err := newEngine(t, st, dbPath, regs, webhookRoute(t, h.URL)).Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if get, _ := reg.Count(regtest.Manifest); get != 0 {
+		t.Errorf("unchanged cycle read %d manifests", get)
 	}
 }
