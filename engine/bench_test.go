@@ -142,7 +142,7 @@ func seed(b *testing.B, st *store.Store, dbPath string, n int) {
 			b.Fatal(err)
 		}
 	}
-	b.Logf("seeded %d inventories in %s", n, time.Since(start).Round(time.Second))
+	progress("seeded %d inventories in %s (cpu %s)", n, time.Since(start).Round(time.Second), cpuTime().Round(time.Second))
 	start = time.Now()
 	e := benchEngine(b, st, dbPath)
 	if err := e.checkDB(ctx); err != nil {
@@ -150,7 +150,7 @@ func seed(b *testing.B, st *store.Store, dbPath string, n int) {
 	}
 	drain(b, []*Engine{e})
 	e.db.close()
-	b.Logf("first match of %d inventories in %s", n, time.Since(start).Round(time.Second))
+	progress("first match of %d inventories in %s (process cpu %s)", n, time.Since(start).Round(time.Second), cpuTime().Round(time.Second))
 }
 
 func benchEngine(b *testing.B, st *store.Store, dbPath string) *Engine {
@@ -228,6 +228,7 @@ func benchRematch(b *testing.B, st *store.Store, servers int) {
 		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "images/s")
 		// The machine is shared: CPU time is the steadier measure.
 		b.ReportMetric((cpuTime() - cpu0).Seconds(), "cpu-s/rematch-all")
+		progress("re-match of %d inventories by %d server(s): %s wall, %s cpu", n, servers, time.Since(start).Round(time.Millisecond), (cpuTime() - cpu0).Round(time.Millisecond))
 		for _, e := range engines {
 			e.db.close()
 		}
@@ -303,4 +304,10 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// progress prints a benchmark's stages as they end (the benchmark's own
+// output comes only at its end).
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
