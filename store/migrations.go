@@ -90,6 +90,7 @@ CREATE TABLE findings (
 	PRIMARY KEY (digest, vuln_id, pkg_name, pkg_version, target)
 );
 CREATE INDEX findings_vuln ON findings (vuln_id);
+CREATE INDEX findings_open ON findings (resolved_at, severity);
 
 -- Aliases of the ids findings are reported under, for lookups by alias.
 CREATE TABLE aliases (
@@ -162,6 +163,11 @@ CREATE TABLE kv (
 	value TEXT NOT NULL
 );
 `,
+	// 2: the dashboard's counts, trend and sessions (dashboard.go).
+	dashboardSchema,
+	// 3: findings_open led SQLite to scan every open finding for a
+	// lookup by vulnerability id (findings_vuln is the one to use).
+	`DROP INDEX IF EXISTS findings_open`,
 }
 
 // SchemaVersion is the schema version this build writes.
