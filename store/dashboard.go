@@ -88,6 +88,17 @@ func (c *Counts) add(o Counts) {
 	c.KEV += o.KEV
 }
 
+// AddFinding counts one open finding.
+func (c *Counts) AddFinding(f Finding) {
+	c.addSeverity(f.Severity, 1)
+	if f.FixedVersion != "" {
+		c.Fixable++
+	}
+	if f.KEV {
+		c.KEV++
+	}
+}
+
 func (c *Counts) addSeverity(sev string, n int) {
 	switch strings.ToUpper(sev) {
 	case "CRITICAL":
