@@ -232,9 +232,19 @@ func (d *Dashboard) image(r *http.Request, v *view) (string, error) {
 		index[l.DiffID] = i + 1
 		data.Layers = append(data.Layers, layerRow{Index: i + 1, Layer: l})
 	}
+	// The store keys OS findings by the release ("alpine 3.19.1"), not by
+	// the OS result's target, which names the image (package engine).
+	osTarget := ""
+	if o := inv.Artifact.OS; o != nil {
+		osTarget = o.Family + " " + o.Name
+	}
 	for _, res := range inv.Results {
+		target := res.Target
+		if res.Class == inventory.ClassOSPkgs && osTarget != "" {
+			target = osTarget
+		}
 		for _, p := range res.Packages {
-			layerOf[pkgKey{res.Target, p.Name, p.Version}] = p.Layer
+			layerOf[pkgKey{target, p.Name, p.Version}] = p.Layer
 			data.Packages++
 			if i := index[p.Layer.DiffID]; i > 0 {
 				data.Layers[i-1].Packages++
