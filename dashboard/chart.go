@@ -40,8 +40,9 @@ type bar struct {
 }
 
 type tick struct {
-	Pos   float64
-	Label string
+	Pos    float64
+	Label  string
+	Anchor string // text-anchor
 }
 
 func newChart(days []store.Day) chart {
@@ -81,9 +82,9 @@ func newChart(days []store.Day) chart {
 	for _, v := range []int{0, top / 2, top} {
 		c.Ticks = append(c.Ticks, tick{Pos: c.Bottom - float64(v)*scale, Label: fmt.Sprint(v)})
 	}
-	c.XLabels = append(c.XLabels, tick{Pos: c.Days[0].X, Label: c.Days[0].Date})
+	c.XLabels = append(c.XLabels, tick{Pos: c.Left, Label: c.Days[0].Date, Anchor: "start"})
 	if n := len(c.Days); n > 1 {
-		c.XLabels = append(c.XLabels, tick{Pos: c.Days[n-1].X + c.Days[n-1].W, Label: c.Days[n-1].Date})
+		c.XLabels = append(c.XLabels, tick{Pos: c.Right, Label: c.Days[n-1].Date, Anchor: "end"})
 	}
 	return c
 }

@@ -98,6 +98,7 @@ type Dashboard struct {
 	static    http.Handler
 	csrf      *http.CrossOriginProtection
 	refreshMu sync.Mutex
+	optimized time.Time // guarded by refreshMu
 }
 
 // CookieName is the session cookie.

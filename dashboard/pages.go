@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/store"
@@ -21,8 +22,33 @@ const pageSize = 50
 func (d *Dashboard) refresh(r *http.Request) error {
 	d.refreshMu.Lock()
 	defer d.refreshMu.Unlock()
+	if err := d.optimize(r); err != nil {
+		return err
+	}
 	_, err := d.st.RefreshCounts(r.Context())
 	return err
+}
+
+// optimize keeps the query planner's statistics current, hourly: without
+// them SQLite may read every finding to count one image's. The caller
+// holds refreshMu.
+func (d *Dashboard) optimize(r *http.Request) error {
+	now := d.opts.Now()
+	if now.Sub(d.optimized) < time.Hour {
+		return nil
+	}
+	if err := d.st.Optimize(r.Context()); err != nil {
+		return err
+	}
+	d.optimized = now
+	return nil
+}
+
+// planned runs optimize for pages that count nothing themselves.
+func (d *Dashboard) planned(r *http.Request) error {
+	d.refreshMu.Lock()
+	defer d.refreshMu.Unlock()
+	return d.optimize(r)
 }
 
 type overviewData struct {
@@ -203,6 +229,9 @@ type imageData struct {
 }
 
 func (d *Dashboard) image(r *http.Request, v *view) (string, error) {
+	if err := d.planned(r); err != nil {
+		return "", err
+	}
 	ctx := r.Context()
 	digest := r.PathValue("digest")
 	img, err := d.st.Image(ctx, digest)
@@ -332,6 +361,9 @@ type vulnData struct {
 }
 
 func (d *Dashboard) vulnerability(r *http.Request, v *view) (string, error) {
+	if err := d.planned(r); err != nil {
+		return "", err
+	}
 	id := strings.TrimSpace(r.PathValue("id"))
 	aff, err := d.st.AffectedBy(r.Context(), id)
 	if err != nil {

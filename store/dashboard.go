@@ -64,8 +64,9 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 
--- The current tags, index-only: registry and repository summaries.
-CREATE INDEX tags_open ON tags (removed_at, registry, repository, digest, tag);
+-- Which images were matched since counted, without reading the images'
+-- inventories.
+CREATE INDEX images_matched ON images (digest, matched_at);
 `
 
 // Counts are open findings by severity, with how many of them have a fix
@@ -162,25 +163,51 @@ func (s *Store) staleCounts(ctx context.Context) ([]string, error) {
 		WHERE c.digest IS NULL OR c.matched_at <> i.matched_at`); err != nil {
 		return nil, err
 	}
-	// Findings resolved without a new match (a rebuilt tag's old digest).
+	// Findings resolved without a new match (a rebuilt tag's old digest):
+	// the recent resolutions, by the resolved_at index, against the marks.
 	mark, err := s.Get(ctx, "dashboard.resolved")
 	if err != nil {
 		return nil, err
 	}
 	var since int64
 	fmt.Sscan(mark, &since)
-	if err := collect(`SELECT DISTINCT f.digest FROM findings f JOIN image_counts c ON c.digest = f.digest
-		WHERE f.resolved_at > ? AND f.resolved_at > c.resolved_mark`, max(since-resolvedSlack.Milliseconds(), 0)); err != nil {
+	rows, err := s.query(ctx, s.db, `SELECT digest, resolved_at FROM findings WHERE resolved_at > ?`, max(since-resolvedSlack.Milliseconds(), 0))
+	if err != nil {
 		return nil, err
 	}
-	var latest sql.NullInt64
-	if err := s.queryRow(ctx, s.db, `SELECT MAX(resolved_at) FROM findings WHERE resolved_at > ?`, since).Scan(&latest); err != nil {
+	latest := map[string]int64{}
+	top := since
+	for rows.Next() {
+		var d string
+		var at int64
+		if err := rows.Scan(&d, &at); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		latest[d] = max(latest[d], at)
+		top = max(top, at)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if latest.Valid && latest.Int64 > since {
-		// Written after the recount below would be as good; before it
-		// is safe too, since the slack re-reads the last hour.
-		if err := s.Set(ctx, "dashboard.resolved", fmt.Sprint(latest.Int64)); err != nil {
+	for d, at := range latest {
+		if seen[d] {
+			continue
+		}
+		var m int64
+		err := s.queryRow(ctx, s.db, `SELECT resolved_mark FROM image_counts WHERE digest = ?`, d).Scan(&m)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		if at > m {
+			seen[d] = true
+			stale = append(stale, d)
+		}
+	}
+	if top > since {
+		// Safe before the recount: the slack reads the last hour again.
+		if err := s.Set(ctx, "dashboard.resolved", fmt.Sprint(top)); err != nil {
 			return nil, err
 		}
 	}
@@ -435,7 +462,8 @@ type RankFilter struct {
 
 // RankImages lists the images some tag names, most severe first (by
 // critical, then high, medium and low findings), a page at a time, and
-// returns how many there are in all.
+// returns how many there are in all. It lists the images RefreshCounts
+// counted.
 func (s *Store) RankImages(ctx context.Context, f RankFilter) ([]RankedImage, int, error) {
 	scope := `SELECT digest FROM tags WHERE removed_at = 0`
 	var args []any
@@ -451,12 +479,13 @@ func (s *Store) RankImages(ctx context.Context, f RankFilter) ([]RankedImage, in
 	if size <= 0 || size > 500 {
 		size = 50
 	}
+	// Every image has a row of counts once RefreshCounts ran; the rank
+	// index gives them in order.
 	rows, err := s.query(ctx, s.db, `SELECT i.digest, i.registry, i.repository, i.platform, i.scanned_at, i.error,
-			COALESCE(c.critical, 0), COALESCE(c.high, 0), COALESCE(c.medium, 0), COALESCE(c.low, 0), COALESCE(c.unknown, 0),
-			COALESCE(c.fixable, 0), COALESCE(c.kev, 0)
-		FROM images i LEFT JOIN image_counts c ON c.digest = i.digest
-		WHERE i.digest IN (`+scope+`)
-		ORDER BY COALESCE(c.critical, 0) DESC, COALESCE(c.high, 0) DESC, COALESCE(c.medium, 0) DESC, COALESCE(c.low, 0) DESC, i.digest
+			c.critical, c.high, c.medium, c.low, c.unknown, c.fixable, c.kev
+		FROM image_counts c JOIN images i ON i.digest = c.digest
+		WHERE c.digest IN (`+scope+`)
+		ORDER BY c.critical DESC, c.high DESC, c.medium DESC, c.low DESC, c.digest
 		LIMIT ? OFFSET ?`, append(args, size, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: rank images: %w", err)
@@ -584,7 +613,8 @@ func (s *Store) RecordDay(ctx context.Context, now time.Time, images int, c Coun
 }
 
 // Trend returns the open findings at the end of each of the days days
-// before now's day, and now's day as last recorded, oldest first. Days
+// before now's day (from the day the first tag was seen), and now's day as
+// last recorded, oldest first. Days
 // that nobody recorded are reconstructed, once, from the findings'
 // first-seen and resolved-at and the times the tags named each image:
 // a finding counts on a day when it was open at the day's end in an image
@@ -592,6 +622,16 @@ func (s *Store) RecordDay(ctx context.Context, now time.Time, images int, c Coun
 func (s *Store) Trend(ctx context.Context, now time.Time, days int) ([]Day, error) {
 	today := ms(now) / dayMS
 	from := today - int64(days)
+	// Nothing to show before the first tag was seen.
+	var first sql.NullInt64
+	if err := s.queryRow(ctx, s.db, `SELECT MIN(first_seen) FROM tags`).Scan(&first); err != nil {
+		return nil, fmt.Errorf("store: trend: %w", err)
+	}
+	if first.Valid {
+		from = max(from, first.Int64/dayMS)
+	} else {
+		from = today
+	}
 	have, err := s.trendDays(ctx, from, today)
 	if err != nil {
 		return nil, err
