@@ -90,7 +90,6 @@ CREATE TABLE findings (
 	PRIMARY KEY (digest, vuln_id, pkg_name, pkg_version, target)
 );
 CREATE INDEX findings_vuln ON findings (vuln_id);
-CREATE INDEX findings_open ON findings (resolved_at, severity);
 
 -- Aliases of the ids findings are reported under, for lookups by alias.
 CREATE TABLE aliases (
