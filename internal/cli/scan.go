@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-scanner/vigil/baseupdate"
 	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
@@ -54,6 +55,9 @@ type scanFlags struct {
 	skipDBUpdate    bool
 	offline         bool
 	dbRepos         []string
+	// advise, when set (image --base-updates), adds to the evaluated
+	// report before it is written and returns notes for the user.
+	advise func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error)
 	// server, in client mode, is the vigil server that matches.
 	server      string
 	serverToken string
@@ -143,16 +147,21 @@ func (f *scanFlags) policy() (*policy.Policy, error) {
 	if !f.vulnScan() {
 		return policy.Load(policy.Options{ExitOnEOL: f.exitOnEOL})
 	}
+	return policy.Load(policy.Options{
+		Filter:     f.findingFilter(),
+		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
+		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
+	})
+}
+
+// findingFilter is the policy filter the flags describe.
+func (f *scanFlags) findingFilter() policy.Filter {
 	filter := f.keep
 	filter.IgnoreStatuses = make([]vulndb.Status, 0, len(f.ignoreStatus))
 	for _, s := range f.ignoreStatus {
 		filter.IgnoreStatuses = append(filter.IgnoreStatuses, vulndb.Status(s))
 	}
-	return policy.Load(policy.Options{
-		Filter:     filter,
-		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
-		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
-	})
+	return filter
 }
 
 // run evaluates inv (matching it unless --scanners none), writes the
@@ -186,6 +195,16 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 	}
 	for _, n := range res.Notes {
 		g.logger.Warn(n)
+	}
+	if f.advise != nil && opts.Matcher != nil {
+		prog.step("looking for base image updates")
+		notes, err := f.advise(ctx, opts.Matcher, f.findingFilter(), res.Report)
+		if err != nil {
+			return err
+		}
+		for _, n := range notes {
+			g.logger.Warn(n)
+		}
 	}
 	prog.done()
 	if err := f.write(g, res.Report); err != nil {
@@ -277,6 +296,7 @@ func newImageCmd(g *globals) *cobra.Command {
 		input    string
 		platform string
 		access   accessFlags
+		base     baseFlags
 		sources  []string
 		backend  string
 	)
@@ -311,12 +331,26 @@ func newImageCmd(g *globals) *cobra.Command {
 				return nil, err
 			}
 			defer img.Close()
+			known, err := base.known(ctx, g, access.access(g), img.Platform)
+			if err != nil {
+				return nil, err
+			}
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags, DigestsVerified: img.DigestsVerified}, scan.Options{Logger: g.logger, Read: read, BaseImages: known})
 			if err != nil {
 				return nil, err
 			}
 			inv.Artifact.Platform = img.Platform
+			if base.updates != "" {
+				f.advise = func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error) {
+					ups, notes, err := baseupdate.Advise(ctx, rep, baseupdate.Options{
+						Source: base.updates, Access: access.access(g), CacheDir: baseImageCacheDir(g),
+						Scan: scan.Options{Logger: g.logger, Read: read}, Matcher: m, Filter: filter, Logger: g.logger,
+					})
+					rep.BaseUpdates = ups
+					return notes, err
+				}
+			}
 			return inv, nil
 		}),
 	}
@@ -326,6 +360,7 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
 	access.add(cmd)
+	base.add(cmd)
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept for later scans: fs (CACHE_DIR/layers) or memory (not kept)")
 	return cmd
 }
