@@ -383,8 +383,15 @@ func newSessionID() (string, error) {
 
 // safeNext returns next when it is a path on this site, else "/".
 func safeNext(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
 		return "/"
+	}
+	// Browsers drop tabs and newlines from URLs: "/\t/evil.example" is
+	// "//evil.example".
+	for _, c := range []byte(next) {
+		if c < 0x20 || c == 0x7f {
+			return "/"
+		}
 	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" {

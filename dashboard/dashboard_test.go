@@ -245,7 +245,7 @@ func TestLogin(t *testing.T) {
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"/images?page=2": "/images?page=2", "": "/", "//evil.example": "/", "/\\evil.example": "/",
-		"https://evil.example/": "/", "images": "/", "/a\r\nSet-Cookie: x": "/",
+		"https://evil.example/": "/", "images": "/", "/a\r\nSet-Cookie: x": "/", "/\t/evil.example": "/",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
@@ -271,3 +271,26 @@ func TestChartScale(t *testing.T) {
 }
 
 func newLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// FuzzSafeNext: whatever a login form's next holds, the redirect stays on
+// this site.
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/images?page=2", "//evil.example", "/\\evil", "https://x/", "/%2F%2Fevil", "/a\tb", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, next string) {
+		got := safeNext(next)
+		if got == "/" {
+			return
+		}
+		u, err := url.Parse(got)
+		if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\t\r\n") {
+			t.Fatalf("safeNext(%q) = %q leaves the site", next, got)
+		}
+		// What a browser does with it: resolved against the site, it stays there.
+		base, _ := url.Parse("https://vigil.example/login")
+		if r := base.ResolveReference(u); r.Host != "vigil.example" {
+			t.Fatalf("safeNext(%q) = %q resolves to %s", next, got, r)
+		}
+	})
+}
