@@ -314,54 +314,46 @@ type Summary struct {
 
 // Summarize counts the open findings of the current images per registry
 // and repository (of one registry when registry is not empty), from the
-// counts RefreshCounts keeps.
+// counts RefreshCounts keeps. The sums are made by the database: only one
+// row per repository and registry comes back.
 func (s *Store) Summarize(ctx context.Context, registry string) (*Summary, error) {
-	counts, err := s.allCounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.query(ctx, s.db, `SELECT registry, repository, digest, tag FROM tags
-		WHERE removed_at = 0 AND (CAST(? AS TEXT) = '' OR registry = ?) ORDER BY registry, repository, digest, tag`, registry, registry)
-	if err != nil {
-		return nil, fmt.Errorf("store: summarize: %w", err)
-	}
-	defer rows.Close()
+	const sums = `COUNT(*), COALESCE(SUM(c.critical), 0), COALESCE(SUM(c.high), 0), COALESCE(SUM(c.medium), 0), COALESCE(SUM(c.low), 0),
+		COALESCE(SUM(c.unknown), 0), COALESCE(SUM(c.fixable), 0), COALESCE(SUM(c.kev), 0)`
+	const current = `FROM tags WHERE removed_at = 0 AND (CAST(? AS TEXT) = '' OR registry = ?)`
 	out := &Summary{}
-	regIdx := map[string]int{}
-	repoIdx := map[[2]string]int{}
-	regImages := map[string]map[string]bool{}
-	all := map[string]bool{}
-	var lastRepo [2]string
-	var lastDigest string
-	for rows.Next() {
-		var reg, repo, d, tag string
-		if err := rows.Scan(&reg, &repo, &d, &tag); err != nil {
-			return nil, err
+	scan := func(query string, row func(keys []string, images int, c Counts)) error {
+		rows, err := s.query(ctx, s.db, query, registry, registry)
+		if err != nil {
+			return fmt.Errorf("store: summarize: %w", err)
 		}
-		key := [2]string{reg, repo}
-		ri, ok := repoIdx[key]
-		if !ok {
-			ri = len(out.Repositories)
-			repoIdx[key] = ri
-			out.Repositories = append(out.Repositories, RepositorySummary{Registry: reg, Name: repo})
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		nkeys := len(cols) - 8
+		for rows.Next() {
+			keys := make([]string, nkeys)
+			var n int
+			var c Counts
+			dest := []any{}
+			for i := range keys {
+				dest = append(dest, &keys[i])
+			}
+			dest = append(dest, &n, &c.Critical, &c.High, &c.Medium, &c.Low, &c.Unknown, &c.Fixable, &c.KEV)
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			row(keys, n, c)
 		}
-		if key == lastRepo && d == lastDigest {
-			continue // another tag of the same image
-		}
-		lastRepo, lastDigest = key, d
-		r := &out.Repositories[ri]
-		r.Images++
-		r.Counts.add(counts[d])
-		if regImages[reg] == nil {
-			regImages[reg] = map[string]bool{}
-		}
-		regImages[reg][d] = true
-		all[d] = true
+		return rows.Err()
 	}
-	if err := rows.Err(); err != nil {
+	repoIdx := map[[2]string]int{}
+	if err := scan(`SELECT t.registry, t.repository, `+sums+` FROM (SELECT DISTINCT registry, repository, digest `+current+`) t
+		LEFT JOIN image_counts c ON c.digest = t.digest GROUP BY t.registry, t.repository ORDER BY t.registry, t.repository`,
+		func(k []string, n int, c Counts) {
+			repoIdx[[2]string{k[0], k[1]}] = len(out.Repositories)
+			out.Repositories = append(out.Repositories, RepositorySummary{Registry: k[0], Name: k[1], Images: n, Counts: c})
+		}); err != nil {
 		return nil, err
 	}
-	// A tag naming one digest per platform is one tag.
 	if err := s.fixTagCounts(ctx, registry, out.Repositories, repoIdx); err != nil {
 		return nil, err
 	}
@@ -369,37 +361,35 @@ func (s *Store) Summarize(ctx context.Context, registry string) (*Summary, error
 	if err != nil {
 		return nil, err
 	}
+	regIdx := map[string]int{}
 	for _, g := range regs {
 		if registry == "" || g.URL == registry {
 			regIdx[g.URL] = len(out.Registries)
+			g.Images, g.Repositories = 0, 0 // as counted below
 			out.Registries = append(out.Registries, RegistrySummary{Registry: g})
 		}
 	}
-	for reg, ds := range regImages {
-		i, ok := regIdx[reg]
-		if !ok { // tags of a registry no longer configured, or not yet listed
-			i = len(out.Registries)
-			regIdx[reg] = i
-			out.Registries = append(out.Registries, RegistrySummary{Registry: Registry{URL: reg}})
-		}
-		g := &out.Registries[i]
-		g.Images = len(ds)
-		for d := range ds {
-			g.Counts.add(counts[d])
-		}
+	if err := scan(`SELECT t.registry, `+sums+` FROM (SELECT DISTINCT registry, digest `+current+`) t
+		LEFT JOIN image_counts c ON c.digest = t.digest GROUP BY t.registry`,
+		func(k []string, n int, c Counts) {
+			i, ok := regIdx[k[0]]
+			if !ok { // tags of a registry no longer configured
+				i = len(out.Registries)
+				regIdx[k[0]] = i
+				out.Registries = append(out.Registries, RegistrySummary{Registry: Registry{URL: k[0]}})
+			}
+			out.Registries[i].Images, out.Registries[i].Counts = n, c
+		}); err != nil {
+		return nil, err
 	}
-	repos := map[string]int{}
 	for _, r := range out.Repositories {
-		repos[r.Registry]++
-	}
-	for i := range out.Registries {
-		// The repositories with current tags, as listed below.
-		out.Registries[i].Repositories = repos[out.Registries[i].URL]
+		// The repositories with current tags, as listed.
+		out.Registries[regIdx[r.Registry]].Repositories++
 	}
 	slices.SortFunc(out.Registries, func(a, b RegistrySummary) int { return strings.Compare(a.URL, b.URL) })
-	out.Images = len(all)
-	for d := range all {
-		out.Counts.add(counts[d])
+	if err := scan(`SELECT `+sums+` FROM (SELECT DISTINCT digest `+current+`) t LEFT JOIN image_counts c ON c.digest = t.digest`,
+		func(_ []string, n int, c Counts) { out.Images, out.Counts = n, c }); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -423,24 +413,6 @@ func (s *Store) fixTagCounts(ctx context.Context, registry string, repos []Repos
 		}
 	}
 	return rows.Err()
-}
-
-func (s *Store) allCounts(ctx context.Context) (map[string]Counts, error) {
-	rows, err := s.query(ctx, s.db, `SELECT digest, critical, high, medium, low, unknown, fixable, kev FROM image_counts`)
-	if err != nil {
-		return nil, fmt.Errorf("store: counts: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]Counts{}
-	for rows.Next() {
-		var d string
-		var c Counts
-		if err := rows.Scan(&d, &c.Critical, &c.High, &c.Medium, &c.Low, &c.Unknown, &c.Fixable, &c.KEV); err != nil {
-			return nil, err
-		}
-		out[d] = c
-	}
-	return out, rows.Err()
 }
 
 // RankedImage is an image with its current tags and open findings.
@@ -480,10 +452,15 @@ func (s *Store) RankImages(ctx context.Context, f RankFilter) ([]RankedImage, in
 		size = 50
 	}
 	// Every image has a row of counts once RefreshCounts ran; the rank
-	// index gives them in order.
+	// index gives them in order (SQLite's planner would rather sort
+	// them all).
+	rankIndex := ""
+	if s.d.name == "sqlite" {
+		rankIndex = "INDEXED BY image_counts_rank"
+	}
 	rows, err := s.query(ctx, s.db, `SELECT i.digest, i.registry, i.repository, i.platform, i.scanned_at, i.error,
 			c.critical, c.high, c.medium, c.low, c.unknown, c.fixable, c.kev
-		FROM image_counts c JOIN images i ON i.digest = c.digest
+		FROM image_counts c `+rankIndex+` JOIN images i ON i.digest = c.digest
 		WHERE c.digest IN (`+scope+`)
 		ORDER BY c.critical DESC, c.high DESC, c.medium DESC, c.low DESC, c.digest
 		LIMIT ? OFFSET ?`, append(args, size, max(f.Offset, 0))...)
