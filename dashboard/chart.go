@@ -120,6 +120,7 @@ var funcs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"repoOf":    func(repoTag string) string { return repoTag[:max(strings.LastIndex(repoTag, ":"), 0)] },
 	"firstLine": firstLine,
+	"shortRef":  shortRef,
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -135,6 +136,15 @@ func shortDigest(d string) string {
 		return d
 	}
 	return algo + ":" + hex[:12]
+}
+
+// shortRef shortens the digest of "repository:tag@sha256:…".
+func shortRef(ref string) string {
+	name, digest, ok := strings.Cut(ref, "@")
+	if !ok {
+		return ref
+	}
+	return name + "@" + shortDigest(digest)
 }
 
 // repoURL is the page of a repository, its path elements escaped one by
