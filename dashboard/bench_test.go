@@ -38,7 +38,9 @@ func benchStore(b *testing.B) *store.Store {
 		return st
 	}
 	tmp := path + ".filling"
-	os.Remove(tmp)
+	for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} { // an interrupted fill
+		os.Remove(f)
+	}
 	st, err := store.Open(ctx, "sqlite://"+tmp)
 	if err != nil {
 		b.Fatal(err)
