@@ -96,6 +96,7 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		start int // line number where the current record began
 		used  bool
 		line  int
+		files ospkg.FileBudget
 	)
 	flush := func() {
 		if !used {
@@ -148,6 +149,9 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		case 'F':
 			dir = val
 		case 'R':
+			if !files.Take(1) {
+				continue
+			}
 			if dir == "" {
 				cur.InstalledFiles = append(cur.InstalledFiles, val)
 			} else {
@@ -162,6 +166,9 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		return pkgs, ospkg.ErrTooMany
 	}
 	flush()
+	if files.Exceeded {
+		return pkgs, ospkg.ErrTooManyFiles
+	}
 	return pkgs, nil
 }
 

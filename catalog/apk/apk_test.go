@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"testing/fstest"
 
 	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
 	"github.com/vigil-scanner/vigil/internal/testutil"
 	"github.com/vigil-scanner/vigil/inventory"
 )
@@ -242,4 +244,14 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFileBound: the installed files recorded for one database are
+// bounded; the packages are kept.
+func TestFileBound(t *testing.T) {
+	db := "P:a\nV:1-r0\nF:d\n" + strings.Repeat("R:f\n", ospkg.MaxFiles+10) + "\nP:b\nV:2-r0\n\n"
+	pkgs, err := Parse(context.Background(), strings.NewReader(db), "installed", slog.New(slog.DiscardHandler))
+	if !errors.Is(err, ospkg.ErrTooManyFiles) || len(pkgs) != 2 || len(pkgs[0].InstalledFiles) != ospkg.MaxFiles {
+		t.Errorf("Parse = %d packages (%d files), %v", len(pkgs), len(pkgs[0].InstalledFiles), err)
+	}
 }

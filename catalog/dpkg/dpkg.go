@@ -109,12 +109,19 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 		return nil, nil
 	}
 
+	var files ospkg.FileBudget
 	for i := range pkgs {
 		p := &pkgs[i]
 		if p.InstalledFiles == nil {
-			p.InstalledFiles = listFiles(fsys, p.Name, p.Arch, log)
+			p.InstalledFiles = listFiles(fsys, p.Name, p.Arch, files.Left(), log)
+		}
+		if !files.Take(len(p.InstalledFiles)) {
+			p.InstalledFiles = nil
 		}
 		p.Purl = purl(*p, env.OS)
+	}
+	if files.Exceeded {
+		env.Warn(InfoDir, "dpkg: file lists read in part", ospkg.ErrTooManyFiles)
 	}
 	ospkg.Sort(pkgs)
 	return []inventory.Result{{
@@ -281,7 +288,7 @@ func paragraph(f map[string]string, file string, line int, log *slog.Logger) (in
 // listFiles returns the files owned by a package, from info/<name>.list or
 // info/<name>:<arch>.list, without directories that merely contain other listed
 // paths and without the leading slash.
-func listFiles(fsys fs.FS, name, arch string, log *slog.Logger) []string {
+func listFiles(fsys fs.FS, name, arch string, max int, log *slog.Logger) []string {
 	var data []byte
 	var err error
 	// Most packages have <name>.list; Multi-Arch: same ones have
@@ -304,6 +311,9 @@ func listFiles(fsys fs.FS, name, arch string, log *slog.Logger) []string {
 		l = strings.TrimRight(l, "\r\n")
 		if l == "" || l == "/." {
 			continue
+		}
+		if len(lines) > max {
+			break // more than the caller may record: it drops the list
 		}
 		lines = append(lines, l)
 	}

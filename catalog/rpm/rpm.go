@@ -92,7 +92,7 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 			continue
 		}
 		pkgs, err := Read(ctx, data, db.format, db.path, log)
-		if ospkg.IsTooMany(err) {
+		if ospkg.IsTooMany(err) || errors.Is(err, ospkg.ErrTooManyFiles) {
 			env.Warn(db.path, "rpm: database read in part", err)
 			err = nil
 		}
@@ -144,6 +144,7 @@ func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Log
 		defer func() { err = cmp.Or(err, ospkg.ErrTooMany) }()
 	}
 	pkgs = make([]inventory.Package, 0, min(len(recs), ospkg.MaxPackages))
+	var files ospkg.FileBudget
 	for i, r := range recs {
 		if len(pkgs) == ospkg.MaxPackages {
 			return pkgs, ospkg.ErrTooMany
@@ -161,7 +162,13 @@ func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Log
 		if h.Name == "gpg-pubkey" {
 			continue
 		}
+		if !files.Take(len(h.Files)) {
+			h.Files = nil
+		}
 		pkgs = append(pkgs, toPackage(h))
+	}
+	if files.Exceeded {
+		return pkgs, ospkg.ErrTooManyFiles
 	}
 	return pkgs, nil
 }
