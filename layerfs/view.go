@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -68,7 +69,7 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 		}
 		if e.kind == kindSymlink && (rest != "" || followLast) {
 			if hops++; hops > maxSymlinks {
-				return "", &fs.PathError{Op: op, Path: name, Err: ErrSymlinkLoop}
+				return "", &fs.PathError{Op: op, Path: name, Err: &loopError{link: next}}
 			}
 			target := e.target
 			if strings.HasPrefix(target, "/") {
@@ -89,6 +90,13 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 	}
 	return cur, nil
 }
+
+// loopError is ErrSymlinkLoop naming the link at which resolution gave
+// up, so that a reader's warning names the link.
+type loopError struct{ link string }
+
+func (e *loopError) Error() string        { return ErrSymlinkLoop.Error() + " at " + strconv.Quote(e.link) }
+func (e *loopError) Is(target error) bool { return target == ErrSymlinkLoop }
 
 // notFound is the error of a path that does not exist; path is where the
 // resolution of symbolic links led.

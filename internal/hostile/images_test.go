@@ -220,6 +220,16 @@ func TestHostileImages(t *testing.T) {
 			},
 		},
 		{
+			name: "database behind a directory link loop",
+			layers: [][]lt.Entry{{
+				{Name: "etc/os-release", Body: osRelease},
+				{Name: "lib/apk/db", Type: tar.TypeSymlink, Linkname: "db2"},
+				{Name: "lib/apk/db2", Type: tar.TypeSymlink, Linkname: "/lib/apk/db"},
+			}},
+			code:     0,
+			warnings: []string{`- : apk: apk: open lib/apk/db/installed: too many levels of symbolic links at "lib/apk/db`},
+		},
+		{
 			// Layers are read before their links are known: the
 			// database is read in a second look at its layer.
 			name: "database a link to a file no cataloger wants",
