@@ -268,6 +268,31 @@ func TestAtAndChanged(t *testing.T) {
 	if got := files(t, tree.At(-1)); len(got) != 0 {
 		t.Errorf("At(-1) = %v, want empty", got)
 	}
+	for _, tc := range []struct {
+		path  string
+		layer int
+		ok    bool
+	}{
+		{"etc/x", 1, true},
+		{"lib/db", 0, false}, // removed by layer 3
+		{"etc", 0, false},    // implied directory
+		{"absent", 0, false},
+	} {
+		if l, ok := tree.LayerOf(tc.path); l != tc.layer || ok != tc.ok {
+			t.Errorf("LayerOf(%s) = %d, %v; want %d, %v", tc.path, l, ok, tc.layer, tc.ok)
+		}
+	}
+}
+
+func TestWarningIndex(t *testing.T) {
+	tree := read(t, layerfs.Options{},
+		[]lt.Entry{{Name: "etc/x", Body: "1"}},
+		[]lt.Entry{{Name: "../escape", Body: "x"}},
+	)
+	ws := tree.Warnings()
+	if len(ws) != 1 || ws[0].Index != 1 || ws[0].Path != "../escape" {
+		t.Fatalf("warnings = %+v, want one of layer 1", ws)
+	}
 }
 
 func TestLimits(t *testing.T) {

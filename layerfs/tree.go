@@ -41,7 +41,10 @@ func build(layers []*layerData) *Tree {
 	}
 	cur := make(map[string]*entry)
 	for i, ld := range layers {
-		t.warnings = append(t.warnings, ld.warnings...)
+		for _, w := range ld.warnings {
+			w.Index = i
+			t.warnings = append(t.warnings, w)
+		}
 		var cs []change
 		for p, e := range cur {
 			if _, replaced := ld.entries[p]; replaced || !ld.hides(p) {
@@ -66,6 +69,18 @@ func (t *Tree) Len() int { return t.n }
 
 // Warnings returns the problems met while reading, in layer order.
 func (t *Tree) Warnings() []Warning { return slices.Clone(t.warnings) }
+
+// LayerOf returns the layer, as an index base first, that holds the entry
+// at path in the merged filesystem, and false when there is no entry at
+// path (an implied directory or a missing file). path is not resolved:
+// for a symbolic link it is the link's layer.
+func (t *Tree) LayerOf(path string) (int, bool) {
+	vs := t.history[path]
+	if len(vs) == 0 || vs[len(vs)-1].e == nil {
+		return 0, false
+	}
+	return vs[len(vs)-1].layer, true
+}
 
 // FS returns the merged filesystem of all layers. It is read-only and safe
 // for concurrent use; it implements fs.ReadFileFS, fs.ReadDirFS,

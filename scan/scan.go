@@ -120,7 +120,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	warnings := append(treeWarnings(tree), out.Warnings...)
+	warnings := append(treeWarnings(tree, layers), out.Warnings...)
 	if key != "" && len(warnings) == 0 {
 		if err := storeInventory(ro.Cache, key, out.OS, out.Results); err != nil {
 			opts.Logger.Debug("inventory cache: not stored", "err", err)
@@ -129,11 +129,16 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 	return out.OS, out.Results, warnings, nil
 }
 
-// treeWarnings are the layer walk's warnings as the inventory records them.
-func treeWarnings(tree *layerfs.Tree) []inventory.Warning {
+// treeWarnings are the layer walk's warnings as the inventory records them:
+// each names its layer by the diff ID of layers (none for a directory).
+func treeWarnings(tree *layerfs.Tree, layers []inventory.Layer) []inventory.Warning {
 	var ws []inventory.Warning
 	for _, w := range tree.Warnings() {
-		ws = append(ws, inventory.Warning{Layer: w.Layer, Path: w.Path, Message: w.Msg})
+		iw := inventory.Warning{Path: w.Path, Message: w.Msg}
+		if w.Index < len(layers) {
+			iw.Layer = layers[w.Index].DiffID
+		}
+		ws = append(ws, iw)
 	}
 	return ws
 }
@@ -185,7 +190,7 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 	return &inventory.Inventory{
 		Artifact: inventory.Artifact{Name: root, Type: artifactType, OS: out.OS},
 		Results:  out.Results,
-		Warnings: append(treeWarnings(tree), out.Warnings...),
+		Warnings: append(treeWarnings(tree, nil), out.Warnings...),
 	}, nil
 }
 

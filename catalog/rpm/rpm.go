@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -73,27 +72,23 @@ func (*Cataloger) Wants(path string, mode fs.FileMode, size int64) bool {
 	return false
 }
 
-// Catalog reads the first database present in fsys (see databases) that
-// can be read, and returns its packages. It returns no result when there is
-// no rpm database.
+// Catalog reads the first database present in fsys, in the order rpm
+// prefers them (see databases), and returns its packages. It returns no
+// result when there is no rpm database, and an error naming the file when
+// that database cannot be read, or nothing in it can: a database rpm does
+// not use (a leftover of an older format) is never read in its place.
 func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
-	log := env.Logger
 	for _, db := range databases {
 		data, err := readFile(fsys, db.path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			log.Warn("rpm: database unreadable", "file", db.path, "err", err)
-			continue
+			return nil, fmt.Errorf("rpm: %s: %w", db.path, err)
 		}
-		pkgs, err := Read(ctx, data, db.format, db.path, log)
+		pkgs, err := Read(ctx, data, db.format, db.path, env)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			log.Warn("rpm: database unreadable", "file", db.path, "err", err)
-			continue
+			return nil, err
 		}
 		for i := range pkgs {
 			pkgs[i].Purl = purl(pkgs[i], env.OS)
@@ -110,12 +105,19 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 }
 
 // Read returns the packages of a database of the given format held in
-// data; name is the file name used in warnings. gpg-pubkey pseudo-packages
-// are skipped; a corrupt record is logged and skipped. Purl and ID are left
-// empty.
-func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Logger) ([]inventory.Package, error) {
+// data; name is the file name used in warnings and errors. gpg-pubkey
+// pseudo-packages are skipped. A database whose structure cannot be read
+// is an error naming the file; corrupt records are skipped, with one
+// warning through env naming the file, unless no record at all could be
+// read, which is an error. Purl and ID are left empty.
+func Read(ctx context.Context, data []byte, f Format, name string, env catalog.Env) ([]inventory.Package, error) {
+	problems := ospkg.NewProblems("rpm", name)
 	warn := func(key uint32, err error) {
-		log.Warn("rpm: corrupt record skipped", "file", name, "record", key, "err", err)
+		where := ""
+		if key != 0 {
+			where = fmt.Sprintf("record %d", key)
+		}
+		problems.Add(where, err)
 	}
 	var recs []record
 	var err error
@@ -130,9 +132,13 @@ func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Log
 		err = fmt.Errorf("unknown database format %d", f)
 	}
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("rpm: %s: %w", name, err)
 	}
 	pkgs := make([]inventory.Package, 0, len(recs))
+	read := 0
 	for i, r := range recs {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -144,10 +150,14 @@ func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Log
 			warn(r.key, err)
 			continue
 		}
+		read++
 		if h.Name == "gpg-pubkey" {
 			continue
 		}
 		pkgs = append(pkgs, toPackage(h))
+	}
+	if err := problems.Done(env, read); err != nil {
+		return nil, err
 	}
 	return pkgs, nil
 }
