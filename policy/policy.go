@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigil-scanner/vigil/match"
@@ -53,8 +54,36 @@ type Policy struct {
 
 type baselineKey struct{ target, pkg, version, id string }
 
-// Load reads the ignore file, VEX documents and baseline named by opts.
+// Statuses are the finding statuses Options.IgnoreStatuses may name.
+var statuses = []vulndb.Status{vulndb.StatusFixed, vulndb.StatusAffected, vulndb.StatusWillNotFix, vulndb.StatusEndOfLife}
+
+// Validate reports a severity or status opts names that no finding can
+// have, listing the valid ones: a misspelt filter must not silently keep
+// or drop everything.
+func (opts Options) Validate() error {
+	for _, s := range opts.Severities {
+		if match.SeverityRank(s) == 0 && s != match.SeverityUnknown {
+			return fmt.Errorf("unknown severity %q (want %s)", s, strings.Join(match.Severities(), ", "))
+		}
+	}
+	for _, s := range opts.IgnoreStatuses {
+		if !slices.Contains(statuses, s) {
+			names := make([]string, len(statuses))
+			for i, st := range statuses {
+				names[i] = string(st)
+			}
+			return fmt.Errorf("unknown status %q (want %s)", s, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// Load checks opts (see Validate) and reads the ignore file, VEX
+// documents and baseline they name.
 func Load(opts Options) (*Policy, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	p := &Policy{opts: opts}
 	if p.opts.Now.IsZero() {
 		p.opts.Now = time.Now()
@@ -88,11 +117,6 @@ func Load(opts Options) (*Policy, error) {
 			for _, v := range r.Vulnerabilities {
 				p.baseline[keyOf(r.Target, &v)] = true
 			}
-		}
-	}
-	for _, s := range opts.Severities {
-		if match.SeverityRank(s) == 0 && s != match.SeverityUnknown {
-			return nil, fmt.Errorf("unknown severity %q (want CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)", s)
 		}
 	}
 	return p, nil

@@ -3,6 +3,7 @@ package scan
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/vigil-scanner/vigil/inventory"
@@ -20,9 +21,10 @@ type Filter struct {
 	// both (empty).
 	PkgTypes []string
 	// SkipDirs and SkipFiles drop language packages read from files in
-	// those directories or from those files. Patterns are path.Match
-	// globs, slash-separated and relative to the artifact root; "**" in a
-	// directory pattern matches any number of directories.
+	// those directories or from those files, and the warnings about files
+	// there. Patterns are path.Match globs, slash-separated and relative
+	// to the artifact root; "**" in a directory pattern matches any number
+	// of directories.
 	SkipDirs  []string
 	SkipFiles []string
 }
@@ -42,8 +44,17 @@ func (f Filter) Validate() error {
 	return nil
 }
 
-// Apply removes from inv the results and packages f excludes.
+// Apply removes from inv the results and packages f excludes, and the
+// warnings about files it leaves out: the user chose not to scan them.
 func (f Filter) Apply(inv *inventory.Inventory) {
+	ws := inv.Warnings[:0]
+	for _, w := range inv.Warnings {
+		if w.Path == "" || !f.skipped(strings.TrimPrefix(w.Path, "/")) {
+			ws = append(ws, w)
+		}
+	}
+	inv.Warnings = slices.Clip(ws)
+
 	keepOS, keepLib := true, true
 	if len(f.PkgTypes) > 0 {
 		keepOS, keepLib = false, false

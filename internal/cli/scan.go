@@ -51,6 +51,7 @@ type scanFlags struct {
 	skipDBUpdate    bool
 	offline         bool
 	dbRepos         []string
+	strict          bool
 }
 
 func (f *scanFlags) add(cmd *cobra.Command) {
@@ -77,6 +78,7 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
 	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+	fl.BoolVar(&f.strict, "strict", false, fmt.Sprintf("exit %d when the scan is incomplete (a file that could not be read, a version no scheme parses), after writing the report", ExitError))
 }
 
 // validate checks the flags of cmd and notes which were given.
@@ -92,7 +94,7 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	}
 	for _, s := range f.scanners {
 		if s != "vuln" && s != "none" {
-			return fmt.Errorf("--scanners %q: vigil supports vuln and none", s)
+			return fmt.Errorf("--scanners %q: want vuln or none", s)
 		}
 	}
 	if f.exitCode == ExitError || f.exitOnEOL == ExitError {
@@ -103,6 +105,12 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	}
 	for i, s := range f.severities {
 		f.severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	}
+	for i, s := range f.ignoreStatus {
+		f.ignoreStatus[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	if err := f.policyOptions().Validate(); err != nil {
+		return fmt.Errorf("--severity or --ignore-status: %w", err)
 	}
 	if f.format == format.Template {
 		if f.template == "" {
@@ -120,22 +128,29 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 
 func (f *scanFlags) vulnScan() bool { return slices.Contains(f.scanners, "vuln") }
 
+// policyOptions are the policy the flags describe.
+func (f *scanFlags) policyOptions() policy.Options {
+	statuses := make([]vulndb.Status, 0, len(f.ignoreStatus))
+	for _, s := range f.ignoreStatus {
+		statuses = append(statuses, vulndb.Status(s))
+	}
+	return policy.Options{
+		Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
+		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
+		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
+	}
+}
+
 // run matches inv (unless --scanners none), applies the policy, writes the
-// report, and returns the exit code as an error when the gate trips.
+// report, says on standard error when the scan is incomplete, and returns
+// the exit code as an error when the gate trips (or, with --strict, when
+// the scan is incomplete).
 func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventory) error {
 	f.filter.Apply(inv)
 	var pol *policy.Policy
 	if f.vulnScan() {
 		var err error
-		statuses := make([]vulndb.Status, 0, len(f.ignoreStatus))
-		for _, s := range f.ignoreStatus {
-			statuses = append(statuses, vulndb.Status(s))
-		}
-		pol, err = policy.Load(policy.Options{
-			Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
-			IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
-			VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
-		})
+		pol, err = policy.Load(f.policyOptions())
 		if err != nil {
 			return err
 		}
@@ -175,6 +190,17 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 	prog.done()
 	if err := f.write(g, rep); err != nil {
 		return err
+	}
+	if n := len(rep.Warnings); n > 0 {
+		msg := fmt.Sprintf("scan incomplete: %d warnings (first: %s)", n, rep.Warnings[0])
+		if n == 1 {
+			msg = fmt.Sprintf("scan incomplete: 1 warning: %s", rep.Warnings[0])
+		}
+		if f.strict {
+			return errors.New(msg)
+		}
+		// Said even with --quiet: a report that reads clean may not be.
+		fmt.Fprintf(g.stderr, "vigil: %s\n", msg)
 	}
 	if out.ExitCode != 0 {
 		return exitError{code: out.ExitCode}
