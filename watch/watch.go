@@ -372,6 +372,10 @@ func pull(ctx context.Context, opts Options, digest string, tags []string) error
 		return err
 	}
 	inv.Artifact.Platform = img.Platform
+	if n := len(inv.Warnings); n > 0 {
+		// The stored inventory keeps the warnings for `vigil sbom`.
+		opts.Logger.Warn("scan incomplete", "image", ref, "warnings", n, "first", inv.Warnings[0].String())
+	}
 	return storeInventory(opts.StateDir, digest, inv, opts.Now())
 }
 

@@ -174,6 +174,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		for i := range rep.Results {
 			rep.Results[i].Vulnerabilities = res.Findings[i]
 		}
+		rep.Warnings = append(rep.Warnings, res.Warnings...)
 		for _, n := range res.Notes {
 			g.logger.Warn(n)
 		}
