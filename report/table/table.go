@@ -2,7 +2,8 @@
 // target a header, count lines (of packages with Options.ListAllPkgs, of
 // vulnerabilities unless Options.NoVulnScan), the packages (with
 // Options.ListAllPkgs) and the findings. Suppressed findings are counted
-// but not listed.
+// but not listed. A footer says when the scan was incomplete and lists
+// its warnings (the first maxWarnings of them).
 package table
 
 import (
@@ -20,6 +21,9 @@ import (
 
 // maxTitle is the widest a finding's title is shown, in runes.
 const maxTitle = 60
+
+// maxWarnings is the most warnings the footer lists.
+const maxWarnings = 20
 
 // ANSI SGR sequences.
 const (
@@ -40,6 +44,7 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 		}
 		p.result(r, res, opts)
 	}
+	p.footer(r.Warnings, len(r.Results) > 0)
 	if p.err != nil {
 		return fmt.Errorf("writing table: %w", p.err)
 	}
@@ -98,6 +103,28 @@ func (p *printer) result(r *report.Report, res report.Result, opts report.Option
 	if len(shown) > 0 {
 		p.printf("\n")
 		p.table(findingRows(shown))
+	}
+}
+
+// footer says that the scan was incomplete, and why.
+func (p *printer) footer(ws []inventory.Warning, after bool) {
+	if len(ws) == 0 {
+		return
+	}
+	if after {
+		p.printf("\n")
+	}
+	head := fmt.Sprintf("Scan incomplete: %d warnings; vulnerabilities may be missing from this report", len(ws))
+	if len(ws) == 1 {
+		head = "Scan incomplete: 1 warning; vulnerabilities may be missing from this report"
+	}
+	p.printf("%s\n", p.paint(ansiYellow, head))
+	for i, w := range ws {
+		if i == maxWarnings {
+			p.printf("  … and %d more (see --format json)\n", len(ws)-maxWarnings)
+			break
+		}
+		p.printf("  - %s\n", w)
 	}
 }
 
