@@ -8,25 +8,18 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/report"
-	"github.com/vigil-scanner/vigil/vulndb"
 )
 
 // Options are the policy flags of a scan.
 type Options struct {
-	// Severities keeps only findings of these severities; empty keeps all.
-	Severities []string
-	// IgnoreUnfixed drops findings with no fixed version.
-	IgnoreUnfixed bool
-	// IgnoreUnreachable drops findings whose vulnerable symbols are absent
-	// from the binary (Finding.Reachability is match.Unreachable).
-	IgnoreUnreachable bool
-	// IgnoreStatuses drops findings with these statuses.
-	IgnoreStatuses []vulndb.Status
+	// Filter says which findings count; the others are removed from the
+	// report.
+	Filter Filter
 	// IgnoreFile is the ignore file; IgnoreFileOptional says a missing one
 	// is fine (the default .vigilignore).
 	IgnoreFile         string
@@ -54,34 +47,10 @@ type Policy struct {
 
 type baselineKey struct{ target, pkg, version, id string }
 
-// Statuses are the finding statuses Options.IgnoreStatuses may name.
-var statuses = []vulndb.Status{vulndb.StatusFixed, vulndb.StatusAffected, vulndb.StatusWillNotFix, vulndb.StatusEndOfLife}
-
-// Validate reports a severity or status opts names that no finding can
-// have, listing the valid ones: a misspelt filter must not silently keep
-// or drop everything.
-func (opts Options) Validate() error {
-	for _, s := range opts.Severities {
-		if match.SeverityRank(s) == 0 && s != match.SeverityUnknown {
-			return fmt.Errorf("unknown severity %q (want %s)", s, strings.Join(match.Severities(), ", "))
-		}
-	}
-	for _, s := range opts.IgnoreStatuses {
-		if !slices.Contains(statuses, s) {
-			names := make([]string, len(statuses))
-			for i, st := range statuses {
-				names[i] = string(st)
-			}
-			return fmt.Errorf("unknown status %q (want %s)", s, strings.Join(names, ", "))
-		}
-	}
-	return nil
-}
-
-// Load checks opts (see Validate) and reads the ignore file, VEX
-// documents and baseline they name.
+// Load checks opts.Filter (see Filter.Validate) and reads the ignore
+// file, VEX documents and baseline opts name.
 func Load(opts Options) (*Policy, error) {
-	if err := opts.Validate(); err != nil {
+	if err := opts.Filter.Validate(); err != nil {
 		return nil, err
 	}
 	p := &Policy{opts: opts}
@@ -139,8 +108,7 @@ type Outcome struct {
 }
 
 // Apply filters r's findings in place and returns the gate's outcome.
-// Filtered findings (severity, status, unfixed, unreachable, baseline)
-// are removed;
+// Filtered findings (Options.Filter, baseline) are removed;
 // findings suppressed by an ignore rule or a VEX statement stay in the
 // report with Suppressed set and do not trip the gate.
 func (p *Policy) Apply(r *report.Report) Outcome {
@@ -152,7 +120,7 @@ func (p *Policy) Apply(r *report.Report) Outcome {
 		res := &r.Results[i]
 		kept := res.Vulnerabilities[:0]
 		for _, f := range res.Vulnerabilities {
-			if !p.keep(&f) {
+			if !p.opts.Filter.Keep(&f) {
 				continue
 			}
 			if p.baseline != nil && p.baseline[keyOf(res.Target, &f)] {
@@ -170,6 +138,9 @@ func (p *Policy) Apply(r *report.Report) Outcome {
 	for _, where := range slices.Sorted(maps.Keys(expired)) {
 		out.Notes = append(out.Notes, fmt.Sprintf("ignore rule %s has expired and no longer applies", where))
 	}
+	if p.opts.Filter.ExcludeBase && (r.Artifact.Base == nil || r.Artifact.Base.Layers == 0) && r.Artifact.Type == inventory.TypeContainerImage {
+		out.Notes = append(out.Notes, "--exclude-base: no base image layers were identified, so every finding counts as the image's own")
+	}
 	if baselined > 0 {
 		out.Notes = append(out.Notes, fmt.Sprintf("%d findings already present in the baseline %s are not reported", baselined, p.opts.Baseline))
 	}
@@ -180,19 +151,6 @@ func (p *Policy) Apply(r *report.Report) Outcome {
 		out.ExitCode = p.opts.ExitOnEOL
 	}
 	return out
-}
-
-func (p *Policy) keep(f *match.Finding) bool {
-	if len(p.opts.Severities) > 0 && !slices.Contains(p.opts.Severities, f.Severity) {
-		return false
-	}
-	if p.opts.IgnoreUnfixed && len(f.FixedVersions) == 0 && f.FixedVersion == "" {
-		return false
-	}
-	if p.opts.IgnoreUnreachable && f.Reachability == match.Unreachable {
-		return false
-	}
-	return !slices.Contains(p.opts.IgnoreStatuses, f.Status)
 }
 
 func (p *Policy) suppression(f *match.Finding, target string, expired map[string]bool) *match.Suppression {

@@ -58,6 +58,9 @@ func TestFlagErrorsExitTwo(t *testing.T) {
 		{"unknown backend", []string{"image", "--input", demo, "--scanners", "none", "--cache-backend", "redis://x"}, `--cache-backend "redis://x": want fs or memory`},
 		{"watch severity", []string{"watch", "--registry", "localhost:1", "--cache-dir", empty, "--severity", "SEVERE"}, `unknown severity "SEVERE"`},
 		{"clean nothing", []string{"clean"}, ""},
+		{"unknown sort", []string{"image", "--input", demo, "--scanners", "none", "--sort", "cvss"}, `--sort "cvss": want one of`},
+		{"epss above one", []string{"image", "--input", demo, "--min-epss", "10", "--cache-dir", empty}, "minimum EPSS 10: want a number from 0 to 1"},
+		{"epss not a number", []string{"image", "--input", demo, "--min-epss-percentile", "high"}, `invalid argument "high"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := run(t, tc.args...)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/layerfs"
@@ -36,9 +37,10 @@ type scanFlags struct {
 	listAllPkgs  bool
 	scanners     []string
 	timeout      time.Duration
-	severities   []string
-	ignoreUnfix  bool
-	ignoreUnrch  bool
+	// keep holds the finding filters bound to flags directly; the
+	// statuses are ignoreStatus, converted by policy.
+	keep         policy.Filter
+	sort         string
 	filter       scan.Filter
 	ignoreStatus []string
 	exitCode     int
@@ -62,12 +64,18 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.listAllPkgs, "list-all-pkgs", false, "include every package in the report, not only vulnerable ones")
 	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln"}, "what to look for: vuln, or none for an inventory only")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up after this long")
-	fl.StringSliceVarP(&f.severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
-	fl.BoolVar(&f.ignoreUnfix, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.StringSliceVarP(&f.keep.Severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
+	fl.BoolVar(&f.keep.IgnoreUnfixed, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.BoolVar(&f.keep.KEV, "kev", false, "report only known-exploited vulnerabilities (CISA KEV); with --min-epss or --min-epss-percentile, those meeting any of them")
+	fl.Float64Var(&f.keep.MinEPSS, "min-epss", 0, "report only vulnerabilities whose EPSS probability is at least this (0 to 1; 0.1 is 10 %)")
+	fl.Float64Var(&f.keep.MinEPSSPercentile, "min-epss-percentile", 0, "report only vulnerabilities whose EPSS percentile is at least this (0 to 1)")
+	fl.BoolVar(&f.keep.ExcludeBase, "exclude-base", false, "leave out vulnerabilities in packages the base image brought (images)")
+	fl.StringVar(&f.sort, "sort", report.SortRisk, "order of the table's findings: "+strings.Join(report.Sorts(), ", "))
 	fl.StringSliceVar(&f.filter.PkgTypes, "pkg-types", nil, "package types to scan: os, library (default both)")
 	fl.StringSliceVar(&f.filter.SkipDirs, "skip-dirs", nil, "leave out language packages found under these directories (globs, ** for any depth)")
 	fl.StringSliceVar(&f.filter.SkipFiles, "skip-files", nil, "leave out language packages read from these files (globs, ** for any depth)")
-	fl.BoolVar(&f.ignoreUnrch, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
+	fl.BoolVar(&f.filter.IncludeDevDeps, "include-dev-deps", false, "include development dependencies (those only dev scopes of the lockfiles reach) in the report and matching")
+	fl.BoolVar(&f.keep.IgnoreUnreachable, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
 	fl.StringSliceVar(&f.ignoreStatus, "ignore-status", nil, "statuses to leave out: fixed, affected, will_not_fix, end_of_life")
 	fl.IntVar(&f.exitCode, "exit-code", 0, fmt.Sprintf("exit with this code when a vulnerability is reported (not %d, which means an error)", ExitError))
 	fl.IntVar(&f.exitOnEOL, "exit-on-eol", 0, "exit with this code when the OS is past its end of support")
@@ -103,14 +111,17 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	if f.exitCode < 0 || f.exitCode > 255 || f.exitOnEOL < 0 || f.exitOnEOL > 255 {
 		return errors.New("--exit-code and --exit-on-eol must be between 0 and 255")
 	}
-	for i, s := range f.severities {
-		f.severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	for i, s := range f.keep.Severities {
+		f.keep.Severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	}
+	if !slices.Contains(report.Sorts(), f.sort) {
+		return fmt.Errorf("--sort %q: want one of %s", f.sort, strings.Join(report.Sorts(), ", "))
 	}
 	for i, s := range f.ignoreStatus {
 		f.ignoreStatus[i] = strings.ToLower(strings.TrimSpace(s))
 	}
-	if err := f.policyOptions().Validate(); err != nil {
-		return fmt.Errorf("--severity or --ignore-status: %w", err)
+	if err := f.policyFilter().Validate(); err != nil {
+		return err
 	}
 	if f.format == format.Template {
 		if f.template == "" {
@@ -128,37 +139,42 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 
 func (f *scanFlags) vulnScan() bool { return slices.Contains(f.scanners, "vuln") }
 
-// policyOptions are the policy the flags describe.
-func (f *scanFlags) policyOptions() policy.Options {
-	statuses := make([]vulndb.Status, 0, len(f.ignoreStatus))
+// policyFilter is the finding filter the flags describe.
+func (f *scanFlags) policyFilter() policy.Filter {
+	filter := f.keep
+	filter.IgnoreStatuses = make([]vulndb.Status, 0, len(f.ignoreStatus))
 	for _, s := range f.ignoreStatus {
-		statuses = append(statuses, vulndb.Status(s))
+		filter.IgnoreStatuses = append(filter.IgnoreStatuses, vulndb.Status(s))
 	}
-	return policy.Options{
-		Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
-		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
-		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
-	}
+	return filter
 }
 
-// run matches inv (unless --scanners none), applies the policy, writes the
+// policy loads the policy the flags describe. With --scanners none only
+// the end-of-support gate applies.
+func (f *scanFlags) policy() (*policy.Policy, error) {
+	if !f.vulnScan() {
+		return policy.Load(policy.Options{ExitOnEOL: f.exitOnEOL})
+	}
+	return policy.Load(policy.Options{
+		Filter:     f.policyFilter(),
+		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
+		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
+	})
+}
+
+// run evaluates inv (matching it unless --scanners none), writes the
 // report, says on standard error when the scan is incomplete, and returns
 // the exit code as an error when the gate trips (or, with --strict, when
 // the scan is incomplete).
 func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventory) error {
 	f.filter.Apply(inv)
-	var pol *policy.Policy
-	if f.vulnScan() {
-		var err error
-		pol, err = policy.Load(f.policyOptions())
-		if err != nil {
-			return err
-		}
+	pol, err := f.policy()
+	if err != nil {
+		return err
 	}
 	prog := newProgress(g)
 	defer prog.done()
-	rep := report.FromInventory(inv)
-	rep.CreatedAt = time.Now().UTC().Truncate(time.Second)
+	opts := evaluate.Options{Policy: pol}
 	if f.vulnScan() {
 		prog.step("checking the vulnerability database")
 		db, err := f.openDB(ctx, g)
@@ -167,35 +183,23 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		}
 		defer db.Close()
 		prog.step("matching %d packages", countPackages(inv))
-		res, err := match.New(db, match.Options{Logger: g.logger}).Match(ctx, inv)
-		if err != nil {
-			return err
-		}
-		for i := range rep.Results {
-			rep.Results[i].Vulnerabilities = res.Findings[i]
-		}
-		rep.Warnings = append(rep.Warnings, res.Warnings...)
-		for _, n := range res.Notes {
-			g.logger.Warn(n)
-		}
+		opts.Matcher = match.New(db, match.Options{Logger: g.logger})
 	}
-	var out policy.Outcome
-	if pol != nil {
-		out = pol.Apply(rep)
-		for _, n := range out.Notes {
-			g.logger.Warn(n)
-		}
-	} else if f.exitOnEOL != 0 && inv.Artifact.OS != nil && inv.Artifact.OS.EOSL {
-		out.ExitCode = f.exitOnEOL
-	}
-	prog.done()
-	if err := f.write(g, rep); err != nil {
+	res, err := evaluate.Evaluate(ctx, inv, opts)
+	if err != nil {
 		return err
 	}
-	if n := len(rep.Warnings); n > 0 {
-		msg := fmt.Sprintf("scan incomplete: %d warnings (first: %s)", n, rep.Warnings[0])
-		if n == 1 {
-			msg = fmt.Sprintf("scan incomplete: 1 warning: %s", rep.Warnings[0])
+	for _, n := range res.Notes {
+		g.logger.Warn(n)
+	}
+	prog.done()
+	if err := f.write(g, res.Report); err != nil {
+		return err
+	}
+	if ws := res.Report.Warnings; len(ws) > 0 {
+		msg := fmt.Sprintf("scan incomplete: %d warnings (first: %s)", len(ws), ws[0])
+		if len(ws) == 1 {
+			msg = fmt.Sprintf("scan incomplete: 1 warning: %s", ws[0])
 		}
 		if f.strict {
 			return errors.New(msg)
@@ -203,8 +207,8 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		// Said even with --quiet: a report that reads clean may not be.
 		fmt.Fprintf(g.stderr, "vigil: %s\n", msg)
 	}
-	if out.ExitCode != 0 {
-		return exitError{code: out.ExitCode}
+	if res.Outcome.ExitCode != 0 {
+		return exitError{code: res.Outcome.ExitCode}
 	}
 	return nil
 }
@@ -215,7 +219,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 func (f *scanFlags) openDB(ctx context.Context, g *globals) (*vulndb.DB, error) {
 	path := oci.DefaultPath(g.cacheDir)
 	skip := f.skipDBUpdate || f.offline
-	_, err := oci.EnsureFresh(ctx, oci.UpdateOptions{Path: path, Repositories: f.dbRepos, Logger: g.logger}, skip)
+	_, err := oci.EnsureFresh(ctx, oci.UpdateOptions{Path: path, Repositories: f.dbRepos, Registry: resolveAccess(false, "", "", g.getenv), Logger: g.logger}, skip)
 	if err != nil {
 		if skip {
 			return nil, fmt.Errorf("%w (build one with `vigil db build` or fetch one with `vigil db update`)", err)
@@ -268,10 +272,11 @@ func (f *scanFlags) write(g *globals, rep *report.Report) error {
 	}
 	opts := report.Options{
 		ListAllPkgs: f.listAllPkgs || !f.vulnScan(),
-		Color:       f.output == "" && isTerminal(g.stdout) && os.Getenv("NO_COLOR") == "",
+		Color:       f.output == "" && isTerminal(g.stdout) && g.getenv("NO_COLOR") == "",
 		Template:    f.templateText,
 		AppVersion:  version,
 		NoVulnScan:  !f.vulnScan(),
+		Sort:        f.sort,
 	}
 	err := format.Write(w, f.format, rep, opts)
 	if file != nil {
@@ -287,10 +292,8 @@ func newImageCmd(g *globals) *cobra.Command {
 		f        scanFlags
 		input    string
 		platform string
-		insecure bool
+		access   accessFlags
 		sources  []string
-		username string
-		password string
 		backend  string
 	)
 	cmd := &cobra.Command{
@@ -318,8 +321,7 @@ func newImageCmd(g *globals) *cobra.Command {
 			defer prog.done()
 			prog.step("opening %s", cmp.Or(input, ref))
 			img, err := image.Open(ctx, ref, image.Options{
-				Input: input, Sources: sources, Platform: platform, Insecure: insecure,
-				Username: username, Password: password, Logger: g.logger,
+				Input: input, Sources: sources, Platform: platform, Registry: access.access(g), Logger: g.logger,
 			})
 			if err != nil {
 				return nil, err
@@ -338,10 +340,8 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&input, "input", "i", "", "read the image from a docker-save tar (plain or gzip), an OCI layout directory or an OCI archive")
 	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
-	fl.BoolVar(&insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification")
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
-	fl.StringVar(&username, "username", "", "registry user name (default $VIGIL_USERNAME, then the Docker config)")
-	fl.StringVar(&password, "password", "", "registry password (default $VIGIL_PASSWORD)")
+	access.add(cmd)
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept for later scans: fs (CACHE_DIR/layers) or memory (not kept)")
 	return cmd
 }
