@@ -145,7 +145,10 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Ou
 	slices.SortStableFunc(langResults, func(a, b inventory.Result) int { return strings.Compare(a.Target, b.Target) })
 	for i := range warnings {
 		w := &warnings[i]
-		if l, ok := tree.LayerOf(w.Path); ok && w.Path != "" && w.Layer == "" && l < len(opts.Layers) {
+		if w.Path == "" || w.Layer != "" {
+			continue
+		}
+		if l, ok := tree.LayerOf(w.Path); ok && l < len(opts.Layers) {
 			w.Layer = opts.Layers[l].DiffID
 		}
 	}
