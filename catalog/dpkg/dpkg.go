@@ -10,7 +10,6 @@ package dpkg
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,17 +76,13 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 	var pkgs []inventory.Package
 	target := ""
 
-	data, err := readFile(fsys, StatusPath)
+	ps, err := parseFile(ctx, fsys, StatusPath, env)
 	switch {
 	case err == nil:
 		target = StatusPath
-		ps, err := Parse(ctx, bytes.NewReader(data), StatusPath, env)
-		if err != nil {
-			return nil, err
-		}
 		pkgs = append(pkgs, ps...)
 	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("dpkg: %w", err)
+		return nil, err
 	}
 
 	distroless, err := readStatusDir(ctx, fsys, env)
@@ -139,11 +134,7 @@ func readStatusDir(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventor
 			continue
 		}
 		file := StatusDir + "/" + name
-		data, err := readFile(fsys, file)
-		if err != nil {
-			return nil, fmt.Errorf("dpkg: %w", err)
-		}
-		ps, err := Parse(ctx, bytes.NewReader(data), file, env)
+		ps, err := parseFile(ctx, fsys, file, env)
 		if err != nil {
 			return nil, err
 		}
@@ -335,6 +326,44 @@ func parseMD5Sums(data []byte) []string {
 	}
 	sort.Strings(files)
 	return files
+}
+
+// parseFile parses the status file at name as a stream (see Parse). Of a
+// file larger than maxFile, the packages before the bound are read and the
+// bound is a problem, as a read cut short is.
+func parseFile(ctx context.Context, fsys fs.FS, name string, env catalog.Env) ([]inventory.Package, error) {
+	f, err := fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dpkg: %w", err)
+	}
+	defer f.Close()
+	return Parse(ctx, &boundedReader{r: f, left: maxFile}, name, env)
+}
+
+// boundedReader reads r until left bytes were read, then fails if r has
+// more.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		var one [1]byte
+		if n, err := b.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, fmt.Errorf("larger than %d bytes", maxFile)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // readFile reads a whole file, refusing ones larger than maxFile.

@@ -304,3 +304,42 @@ func BenchmarkDpkg(b *testing.B) {
 		}
 	}
 }
+
+// TestBoundedStatus: a status file past the size bound keeps the packages
+// before the bound, with a warning; one with nothing readable before it
+// is an error.
+func TestBoundedStatus(t *testing.T) {
+	const good = "Package: a\nStatus: install ok installed\nVersion: 1\n\n"
+	for _, tc := range []struct {
+		name, in string
+		left     int64
+		pkgs     int
+		err      string
+		warn     string
+	}{
+		{"within the bound", good, int64(len(good)), 1, "", ""},
+		{"junk past the bound", good + strings.Repeat("junk ", 100), int64(len(good)) + 10, 1, "", "larger than 268435456 bytes; the rest of the file is not read"},
+		{"bound in the first paragraph", good, 10, 0, "nothing could be read: line 2: larger than", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var warnings []inventory.Warning
+			env := catalog.Env{Warned: func(w inventory.Warning) { warnings = append(warnings, w) }}
+			pkgs, err := Parse(context.Background(), &boundedReader{r: strings.NewReader(tc.in), left: tc.left}, StatusPath, env)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pkgs) != tc.pkgs {
+				t.Errorf("%d packages, want %d", len(pkgs), tc.pkgs)
+			}
+			if tc.warn == "" && len(warnings) > 0 || tc.warn != "" && (len(warnings) != 1 || !strings.Contains(warnings[0].Message, tc.warn)) {
+				t.Errorf("warnings = %+v, want %q", warnings, tc.warn)
+			}
+		})
+	}
+}

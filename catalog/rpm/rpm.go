@@ -79,14 +79,14 @@ func (*Cataloger) Wants(path string, mode fs.FileMode, size int64) bool {
 // not use (a leftover of an older format) is never read in its place.
 func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	for _, db := range databases {
-		data, err := readFile(fsys, db.path)
+		data, cut, err := readFile(fsys, db.path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("rpm: %s: %w", db.path, err)
 		}
-		pkgs, err := Read(ctx, data, db.format, db.path, env)
+		pkgs, err := read(ctx, data, cut, db.format, db.path, env)
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +111,16 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 // warning through env naming the file, unless no record at all could be
 // read, which is an error. Purl and ID are left empty.
 func Read(ctx context.Context, data []byte, f Format, name string, env catalog.Env) ([]inventory.Package, error) {
+	return read(ctx, data, nil, f, name, env)
+}
+
+// read is Read of a database of which data holds only a part when cut is
+// set: cut is then a problem, and the records in data are kept.
+func read(ctx context.Context, data []byte, cut error, f Format, name string, env catalog.Env) ([]inventory.Package, error) {
 	problems := ospkg.NewProblems("rpm", name)
+	if cut != nil {
+		problems.Add("", cut)
+	}
 	warn := func(key uint32, err error) {
 		where := ""
 		if key != 0 {
@@ -209,21 +218,25 @@ func purl(p inventory.Package, os *inventory.OS) string {
 	return u.ToString()
 }
 
-// readFile reads a whole database file, refusing ones larger than maxDB.
-func readFile(fsys fs.FS, name string) ([]byte, error) {
+// readFile reads a whole database file. Of a file larger than maxDB, or
+// one whose read ends early (io.ErrUnexpectedEOF: a file cut at a bound),
+// it returns what it read and, as cut, why the rest is missing.
+func readFile(fsys fs.FS, name string) (data []byte, cut, err error) {
 	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxDB+1))
-	if err != nil {
-		return nil, err
+	data, err = io.ReadAll(io.LimitReader(f, maxDB+1))
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return data, fmt.Errorf("cut short after %d bytes", len(data)), nil
+	case err != nil:
+		return nil, nil, err
+	case len(data) > maxDB:
+		return data[:maxDB], fmt.Errorf("larger than %d bytes; only the first %[1]d are read", maxDB), nil
 	}
-	if len(data) > maxDB {
-		return nil, fmt.Errorf("larger than %d bytes", maxDB)
-	}
-	return data, nil
+	return data, nil, nil
 }
 
 // Class reports that the cataloger finds OS packages, so catalog.Run runs

@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"testing/iotest"
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/inventory"
@@ -434,5 +437,48 @@ func BenchmarkRPMSQLite(b *testing.B) {
 		if _, err := New().Catalog(context.Background(), fsys, e); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// cutFS serves one file whose read ends with io.ErrUnexpectedEOF after
+// data, as layerfs serves a file cut at its size bound.
+type cutFS struct {
+	name string
+	data []byte
+}
+
+func (c cutFS) Open(name string) (fs.File, error) {
+	if name != c.name {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return &cutFile{r: io.MultiReader(bytes.NewReader(c.data), iotest.ErrReader(io.ErrUnexpectedEOF))}, nil
+}
+
+type cutFile struct{ r io.Reader }
+
+func (f *cutFile) Read(p []byte) (int, error) { return f.r.Read(p) }
+func (f *cutFile) Close() error               { return nil }
+func (f *cutFile) Stat() (fs.FileInfo, error) { return nil, errors.ErrUnsupported }
+
+// TestCutDatabase: a database file cut short keeps the records read, with
+// a warning saying so; cut before any record, it is an error.
+func TestCutDatabase(t *testing.T) {
+	bdb := readTestdata(t, "Packages")
+	var warnings []inventory.Warning
+	e := env(redhat, io.Discard)
+	e.Warned = func(w inventory.Warning) { warnings = append(warnings, w) }
+	res, err := New().Catalog(context.Background(), cutFS{"var/lib/rpm/Packages", bdb}, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || len(res[0].Packages) != 3 {
+		t.Fatalf("results = %+v, want the 3 packages", res)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0].Message, "cut short after 24576 bytes") {
+		t.Errorf("warnings = %+v", warnings)
+	}
+	_, err = New().Catalog(context.Background(), cutFS{"var/lib/rpm/Packages", bdb[:4096]}, e)
+	if err == nil || !strings.Contains(err.Error(), "rpm: var/lib/rpm/Packages: nothing could be read: cut short after 4096 bytes") {
+		t.Errorf("err = %v", err)
 	}
 }
