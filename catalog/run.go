@@ -41,6 +41,11 @@ type RunOptions struct {
 	Logger *slog.Logger
 	// Now is the scan date EOSL is judged against; zero means time.Now().
 	Now time.Time
+	// Skip, when set, leaves out the files (slash-separated, without a
+	// leading slash) for which it returns true: the catalogers do not
+	// see them, so they give neither packages nor warnings, and an OS
+	// package database left out cannot fail the run.
+	Skip func(path string) bool
 }
 
 // classer is implemented by catalogers that know the class of the
@@ -67,6 +72,9 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Ou
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
+	}
+	if opts.Skip != nil {
+		tree = skipTree{tree, opts.Skip}
 	}
 	var warnings []inventory.Warning
 	warned := func(w inventory.Warning) { warnings = append(warnings, w) }

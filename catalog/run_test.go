@@ -202,3 +202,38 @@ func TestRunFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestRunSkip: files left out are not seen by any cataloger, so an OS
+// database left out cannot fail the run and a file left out draws no
+// warning; the others are read as before.
+func TestRunSkip(t *testing.T) {
+	tree, err := layerfs.ReadLayers(context.Background(), []v1.Layer{lt.NewLayer(t,
+		lt.Entry{Name: "var/lib/fake/db", Body: "corrupt\n"},
+		lt.Entry{Name: "app/empty.json"},
+		lt.Entry{Name: "app/z.json", Body: "1"},
+	)}, layerfs.Options{Want: func(string, fs.FileMode, int64) bool { return true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cats := []catalog.Cataloger{fakeLang{}, fakeOS{runs: new(int)}}
+	if _, err := catalog.Run(context.Background(), tree, cats, catalog.RunOptions{Name: "img"}); err == nil {
+		t.Fatal("the corrupt database did not fail the run")
+	}
+	skip := func(p string) bool { return p == "var/lib/fake/db" || p == "app/empty.json" }
+	out, err := catalog.Run(context.Background(), tree, cats, catalog.RunOptions{Name: "img", Skip: skip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.Results {
+		got = append(got, r.Target)
+	}
+	if !slices.Equal(got, []string{"app/z.json"}) {
+		t.Errorf("results = %q, want app/z.json only", got)
+	}
+	for _, w := range out.Warnings {
+		if w.Path != "" {
+			t.Errorf("warning about a file left out: %+v", w)
+		}
+	}
+}

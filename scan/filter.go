@@ -135,6 +135,17 @@ func pathOf(r inventory.Result, p inventory.Package) string {
 	return strings.TrimPrefix(r.Target, "/")
 }
 
+// Skips reports whether the file at path (slash-separated, relative to
+// the artifact root) is one SkipFiles or SkipDirs leaves out; nil when
+// neither is set. A scan given it (Options.Skip) does not read those
+// files at all, so an OS package database can be left out too.
+func (f Filter) Skips() func(path string) bool {
+	if len(f.SkipFiles) == 0 && len(f.SkipDirs) == 0 {
+		return nil
+	}
+	return func(p string) bool { return f.skipped(strings.TrimPrefix(p, "/")) }
+}
+
 func (f Filter) skipped(file string) bool {
 	for _, pat := range f.SkipFiles {
 		if glob.Match(strings.TrimPrefix(pat, "/"), file) {

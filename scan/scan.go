@@ -42,6 +42,10 @@ type Options struct {
 	// BaseImages are known base images, matched by layers when Image
 	// identifies an image's base (package baseimage); nil means none.
 	BaseImages *baseimage.Known
+	// Skip, when set, leaves out of the scan the files for which it
+	// returns true (catalog.RunOptions.Skip). An image scan with Skip set
+	// neither uses nor fills the inventory cache.
+	Skip func(path string) bool
 }
 
 // ImageMeta is what the image source knows about an image besides its
@@ -108,7 +112,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		now = time.Now()
 	}
 	key := ""
-	if ro.Cache != nil && ro.CacheKey != "" {
+	if ro.Cache != nil && ro.CacheKey != "" && opts.Skip == nil {
 		key = invCacheKey(ro.CacheKey, id)
 		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
 			opts.Logger.Debug("inventory from cache", "image", meta.Name, "id", id)
@@ -123,7 +127,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		return nil, nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
 	}
 	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
-		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now})
+		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now, Skip: opts.Skip})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -190,7 +194,7 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 		return nil, err
 	}
 	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
-		Name: root, Logger: opts.Logger, Now: opts.Now})
+		Name: root, Logger: opts.Logger, Now: opts.Now, Skip: opts.Skip})
 	if err != nil {
 		return nil, err
 	}

@@ -72,8 +72,8 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.keep.ExcludeBase, "exclude-base", false, "leave out vulnerabilities in packages the base image brought (images)")
 	fl.StringVar(&f.sort, "sort", report.SortRisk, "order of the table's findings: "+strings.Join(report.Sorts(), ", "))
 	fl.StringSliceVar(&f.filter.PkgTypes, "pkg-types", nil, "package types to scan: os, library (default both)")
-	fl.StringSliceVar(&f.filter.SkipDirs, "skip-dirs", nil, "leave out language packages found under these directories (globs, ** for any depth)")
-	fl.StringSliceVar(&f.filter.SkipFiles, "skip-files", nil, "leave out language packages read from these files (globs, ** for any depth)")
+	fl.StringSliceVar(&f.filter.SkipDirs, "skip-dirs", nil, "leave out the files under these directories: neither read nor reported (globs, ** for any depth)")
+	fl.StringSliceVar(&f.filter.SkipFiles, "skip-files", nil, "leave out these files: neither read nor reported (globs, ** for any depth)")
 	fl.BoolVar(&f.filter.IncludeDevDeps, "include-dev-deps", false, "include development dependencies (those only dev scopes of the lockfiles reach) in the report and matching")
 	fl.BoolVar(&f.keep.IgnoreUnreachable, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
 	fl.StringSliceVar(&f.ignoreStatus, "ignore-status", nil, "statuses to leave out: fixed, affected, will_not_fix, end_of_life")
@@ -328,7 +328,7 @@ func newImageCmd(g *globals) *cobra.Command {
 			}
 			defer img.Close()
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read, Skip: f.filter.Skips()})
 			if err != nil {
 				return nil, err
 			}
@@ -353,7 +353,7 @@ func newDirCmd(g *globals, use, short, artifactType string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: f.runE(g, func(ctx context.Context, args []string) (*inventory.Inventory, error) {
-			return scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger})
+			return scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger, Skip: f.filter.Skips()})
 		}),
 	}
 	f.add(cmd)

@@ -53,7 +53,7 @@ func TestUnreadableOSDatabase(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			img := brokenImage(t, tc.files)
-			for _, extra := range [][]string{nil, {"--scanners", "none"}, {"--exit-code", "1", "--format", "json"}} {
+			for _, extra := range [][]string{nil, {"--scanners", "none"}, {"--exit-code", "1", "--format", "json"}, {"--skip-files", "etc/other"}} {
 				args := append([]string{"image", "--input", img, "--cache-dir", fx.cache, "--offline", "--quiet"}, extra...)
 				code, stdout, stderr := vigil(t, args...)
 				if code != 2 || !strings.HasPrefix(stderr, "vigil: ") || !strings.Contains(stderr, tc.want) {
@@ -62,6 +62,13 @@ func TestUnreadableOSDatabase(t *testing.T) {
 				if stdout != "" {
 					t.Errorf("%v: a report was written: %q", extra, stdout)
 				}
+			}
+			// A user may leave the database out: the scan then has no
+			// OS packages, as asked.
+			db := tc.files[1].path
+			code, _, stderr := vigil(t, "image", "--input", img, "--cache-dir", fx.cache, "--offline", "--quiet", "--strict", "--skip-files", db)
+			if code != 0 || stderr != "" {
+				t.Errorf("--skip-files %s: exit %d, stderr %q", db, code, stderr)
 			}
 		})
 	}
@@ -189,8 +196,7 @@ func TestIncompleteScan(t *testing.T) {
 		}
 	})
 	t.Run("skip-files", func(t *testing.T) {
-		// Only the package.json's warning goes: an OS database is not
-		// left out by --skip-files.
+		// Only the package.json's warning goes.
 		_, stderr := scan(t, 2, "--strict", "--skip-files", "**/node_modules/*/package.json")
 		if !strings.HasPrefix(stderr, "vigil: scan incomplete: 1 warning: ") || strings.Contains(stderr, lockfile) {
 			t.Errorf("stderr = %q", stderr)
@@ -198,6 +204,10 @@ func TestIncompleteScan(t *testing.T) {
 		out, stderr := scan(t, 0, "--format", "json", "--skip-dirs", "srv/app")
 		if strings.Contains(out, lockfile) || strings.Contains(stderr, lockfile) {
 			t.Errorf("warning about a skipped file:\n%s\n%s", out, stderr)
+		}
+		// Both left out: the scan is complete.
+		if _, stderr := scan(t, 0, "--strict", "--skip-files", "var/lib/dpkg/status", "--skip-dirs", "srv"); stderr != "" {
+			t.Errorf("stderr = %q", stderr)
 		}
 	})
 	t.Run("sbom keeps the warnings", func(t *testing.T) {
