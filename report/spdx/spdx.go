@@ -234,6 +234,12 @@ func (b *builder) rootPackage(a inventory.Artifact, warnings []inventory.Warning
 	for _, w := range warnings {
 		b.annotate(p, WarningAnnotation, w.String())
 	}
+	if base := a.Base; base != nil {
+		b.annotate(p, "vigil:image:base:name", base.Name, "vigil:image:base:digest", base.Digest, "vigil:image:base:layers", strconv.Itoa(base.Layers))
+		for _, how := range base.IdentifiedBy {
+			b.annotate(p, "vigil:image:base:identifiedBy", how)
+		}
+	}
 	return b.add(p)
 }
 
@@ -269,7 +275,10 @@ func (b *builder) pkg(res report.Result, pkg inventory.Package, ref string) comm
 	if pkg.Epoch != 0 {
 		epoch = strconv.Itoa(pkg.Epoch)
 	}
-	root, dev, indirect := "", "", ""
+	root, dev, indirect, base := "", "", "", ""
+	if pkg.Layer.Base {
+		base = "true"
+	}
 	if pkg.Root {
 		root = "true"
 	}
@@ -294,6 +303,7 @@ func (b *builder) pkg(res report.Result, pkg inventory.Package, ref string) comm
 		"vigil:package:layerDigest", pkg.Layer.Digest,
 		"vigil:package:layerDiffID", pkg.Layer.DiffID,
 		"vigil:package:layerCreatedBy", pkg.Layer.CreatedBy,
+		"vigil:package:layerBase", base,
 		"vigil:package:class", res.Class,
 		"vigil:package:type", res.Type,
 		"vigil:package:target", res.Target,
