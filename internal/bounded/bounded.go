@@ -44,7 +44,7 @@ func ReadN(r io.Reader, n int64) ([]byte, error) {
 type TooLargeError struct{ Limit int64 }
 
 func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("more than %d bytes; the rest is not read", e.Limit)
+	return fmt.Sprintf("larger than %d bytes", e.Limit)
 }
 
 // Reader reads at most Limit bytes of R. Unlike io.LimitReader, it ends
