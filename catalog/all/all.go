@@ -122,7 +122,7 @@ func isLockfile(p string, _ fs.FileMode) bool {
 	switch b := base(p); b {
 	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "go.sum", "composer.lock", "Gemfile.lock",
 		"packages.lock.json", "packages.config", "Directory.Packages.props", "Packages.props",
-		"pyproject.toml", "Pipfile", "requirements.in", "Cargo.toml":
+		"pyproject.toml", "Pipfile", "requirements.in", "Cargo.toml", "Gemfile", "composer.json":
 		return true
 	case "package.json":
 		return !strings.Contains(p, "node_modules/")
