@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-scanner/vigil/catalog/dpkg"
 	"github.com/vigil-scanner/vigil/catalog/gobinary"
 	"github.com/vigil-scanner/vigil/catalog/gomod"
+	"github.com/vigil-scanner/vigil/catalog/gradle"
 	"github.com/vigil-scanner/vigil/catalog/java"
 	"github.com/vigil-scanner/vigil/catalog/maven"
 	"github.com/vigil-scanner/vigil/catalog/node"
@@ -85,6 +86,7 @@ func Catalogers(mode Mode, opts Options) []catalog.Cataloger {
 		gomod.New(),
 		java.New(),
 		maven.New(opts.Maven),
+		gradle.New(),
 		rust.New(),
 		rustbinary.New(),
 		php.New(),
@@ -138,9 +140,12 @@ func isLockfile(p string, _ fs.FileMode) bool {
 		return true
 	case "package.json":
 		return !strings.Contains(p, "node_modules/")
+	case "gradle.lockfile", "buildscript-gradle.lockfile", "build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts":
+		return true
 	default:
 		return strings.HasPrefix(b, "requirements") && strings.HasSuffix(b, ".txt") ||
-			strings.HasPrefix(b, "pylock.") && strings.HasSuffix(b, ".toml")
+			strings.HasPrefix(b, "pylock.") && strings.HasSuffix(b, ".toml") ||
+			strings.HasSuffix(b, ".versions.toml") || strings.HasSuffix(b, ".lockfile")
 	}
 }
 
