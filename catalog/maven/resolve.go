@@ -51,11 +51,11 @@ type resolver struct {
 	ctx    context.Context
 	fsys   fs.FS
 	opts   Options
-	byPath map[string]*pom      // tree POMs, parsed
-	byGAV  map[string]string    // coordinates → tree path
-	cache  map[string]*pom      // repository POMs by coordinates (nil: not found)
-	errs   map[string]error     // why a repository POM was not found
-	models map[string]*model    // effective models of repository POMs
+	byPath map[string]*pom   // tree POMs, parsed
+	byGAV  map[string]string // coordinates → tree path
+	cache  map[string]*pom   // repository POMs by coordinates (nil: not found)
+	errs   map[string]error  // why a repository POM was not found
+	models map[string]*model // effective models of repository POMs
 }
 
 // lookup returns the POM with coordinates c: from the tree (the path rel
