@@ -55,7 +55,7 @@ type Alert struct {
 	// a receiver that sees a key twice has seen the same alert twice. When
 	// empty, Send fills it with DefaultKey.
 	IdempotencyKey string `json:"idempotencyKey"`
-	// Reason is one of the Reason constants.
+	// Reason is one of the Reason constants. Required.
 	Reason string `json:"reason"`
 
 	// Image is the reference people know the image by:
@@ -78,7 +78,7 @@ type Alert struct {
 	InstalledVersion string        `json:"installedVersion"`
 	FixedVersion     string        `json:"fixedVersion"`
 	Purl             string        `json:"purl,omitempty"`
-	Severity         string        `json:"severity"` // one of match.Severities()
+	Severity         string        `json:"severity"` // one of match.Severities(); Send makes anything else UNKNOWN
 	Status           vulndb.Status `json:"status,omitempty"`
 
 	Title string `json:"title,omitempty"`
@@ -156,14 +156,19 @@ func hashParts(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// prepare returns a copy of alerts ready to send: keys filled, Aliases never
-// null, dashboard links set.
+// prepare returns a copy of alerts ready to send: keys filled, severities
+// one of match.Severities(), Aliases never null, dashboard links set.
 func prepare(alerts []Alert, dashboard string) []Alert {
 	out := slices.Clone(alerts)
 	for i := range out {
 		a := &out[i]
 		if a.IdempotencyKey == "" {
 			a.IdempotencyKey = a.DefaultKey()
+		}
+		if sev := strings.ToUpper(a.Severity); match.SeverityRank(sev) > 0 {
+			a.Severity = sev
+		} else {
+			a.Severity = match.SeverityUnknown
 		}
 		if a.Aliases == nil {
 			a.Aliases = []string{}

@@ -52,7 +52,7 @@ func sampleAlerts() []Alert {
 			Repository: "team/app", Digest: digestApp, Tags: []string{"1.4", "latest"},
 			ID: "CVE-2023-0286", Aliases: []string{"GHSA-x4qr-2fvf-3mr5"},
 			Package: "libcrypto3", InstalledVersion: "3.0.7-r0", FixedVersion: "3.0.8-r0",
-			Purl: "pkg:apk/alpine/libcrypto3@3.0.7-r0?arch=x86_64&distro=alpine-3.17.1",
+			Purl:     "pkg:apk/alpine/libcrypto3@3.0.7-r0?arch=x86_64&distro=alpine-3.17.1",
 			Severity: match.SeverityHigh, Status: vulndb.StatusFixed,
 			Title: "X.400 address type confusion in X.509 GeneralName",
 			URL:   "https://avd.example.org/nvd/cve-2023-0286",
@@ -137,6 +137,11 @@ func TestPrepare(t *testing.T) {
 	}
 	if out[1].Aliases == nil {
 		t.Error("Aliases left nil: JSON would be null")
+	}
+	for sev, want := range map[string]string{"high": "HIGH", "CRITICAL": "CRITICAL", "": "UNKNOWN", "Important": "UNKNOWN"} {
+		if got := prepare([]Alert{{Severity: sev}}, "")[0].Severity; got != want {
+			t.Errorf("severity %q sent as %q, want %q", sev, got, want)
+		}
 	}
 	if want := "https://vigil.example.com/images/" + digestApp; out[0].DashboardURL != want {
 		t.Errorf("DashboardURL = %q, want %q", out[0].DashboardURL, want)

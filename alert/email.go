@@ -175,6 +175,7 @@ func newEmailData(alerts []Alert, opts Options) emailData {
 	d.MoreImages = max(len(sum.images)-emailImages, 0)
 	for _, a := range shown {
 		a.Title = oneLine(a.Title)
+		a.URL = webURL(a.URL)
 		d.Findings = append(d.Findings, emailFinding{Alert: a, ImageRef: shortImage(cmp.Or(a.Image, a.Repository))})
 	}
 	if rest := sorted[len(shown):]; len(rest) > 0 {
@@ -212,7 +213,7 @@ func (e *email) message(alerts []Alert) ([]byte, error) {
 	_, domain, _ := strings.Cut(e.from.Address, "@")
 
 	var b bytes.Buffer
-	header := func(k, v string) { b.WriteString(k + ": " + headerSafe(v) + "\r\n") }
+	header := func(k, v string) { b.WriteString(k + ": " + fold(len(k)+2, headerSafe(v)) + "\r\n") }
 	header("From", e.from.String())
 	to := make([]string, len(e.to))
 	for i, a := range e.to {
@@ -253,10 +254,9 @@ func (e *email) message(alerts []Alert) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if err := mw.Close(); err != nil {
+	if err := mw.Close(); err != nil { // ends with "--boundary--\r\n"
 		return nil, err
 	}
-	b.WriteString("\r\n")
 	return b.Bytes(), nil
 }
 
@@ -271,9 +271,33 @@ func headerSafe(s string) string {
 	}, s)
 }
 
+// fold breaks a header value at spaces so that lines stay within 78
+// characters where the words allow; start is the length of "Name: ". No
+// word is longer than 998 characters: encoded words are at most 75 and
+// the subject is cut to subjectMax characters.
+func fold(start int, v string) string {
+	var b strings.Builder
+	n := start
+	for i, w := range strings.Split(v, " ") {
+		if i > 0 {
+			if n+1+len(w) > 78 && n > 1 {
+				b.WriteString("\r\n")
+				n = 0
+			}
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
+}
+
 // encodeHeader encodes s as RFC 2047 words when it is not printable ASCII.
+// Text that would read as an encoded word ("=?…?=") is broken up, so that
+// what the reader sees is what s says.
 func encodeHeader(s string) string {
-	return mime.QEncoding.Encode("utf-8", headerSafe(s))
+	return mime.QEncoding.Encode("utf-8", strings.ReplaceAll(headerSafe(s), "=?", "= ?"))
 }
 
 // deliver sends msg over one SMTP session.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/internal/glob"
 	"github.com/vigil-scanner/vigil/match"
+	"github.com/vigil-scanner/vigil/policy"
 )
 
 // Route types, the values of Route.Type.
@@ -100,6 +101,9 @@ type Filter struct {
 	KEVOnly bool `yaml:"kevOnly,omitempty" json:"kevOnly,omitempty"`
 	// MinEPSS passes alerts whose EPSS probability is at least this (0 to
 	// 1); an alert without an EPSS score does not pass a MinEPSS above 0.
+	// KEVOnly and MinEPSS are alternatives, as the scan gate's --kev and
+	// --min-epss are (policy.Filter.Exploited): with both set, an alert
+	// known-exploited or likely to be passes.
 	MinEPSS float64 `yaml:"minEPSS,omitempty" json:"minEPSS,omitempty"`
 	// Repositories passes alerts whose repository, or registry/repository,
 	// matches one of these globs ("*" within one path element, "**" across
@@ -118,10 +122,7 @@ func (f Filter) Match(a Alert) bool {
 	if f.FixableOnly && a.FixedVersion == "" {
 		return false
 	}
-	if f.KEVOnly && !a.KEV {
-		return false
-	}
-	if f.MinEPSS > 0 && a.EPSS < f.MinEPSS {
+	if !(policy.Filter{KEV: f.KEVOnly, MinEPSS: f.MinEPSS}).Exploited(a.KEV, a.EPSS, a.EPSSPercentile) {
 		return false
 	}
 	if len(f.Reasons) > 0 && !slices.Contains(f.Reasons, a.Reason) {

@@ -216,6 +216,10 @@ func TestFilterMatch(t *testing.T) {
 		{"epss at threshold", Filter{MinEPSS: 0.3}, base, true},
 		{"epss below", Filter{MinEPSS: 0.31}, base, false},
 		{"epss unscored", Filter{MinEPSS: 0.01}, with(func(a *Alert) { a.EPSS = 0 }), false},
+		// As the scan gate's: known-exploited or likely to be.
+		{"kev or epss: likely", Filter{KEVOnly: true, MinEPSS: 0.2}, with(func(a *Alert) { a.KEV = false }), true},
+		{"kev or epss: known", Filter{KEVOnly: true, MinEPSS: 0.5}, base, true},
+		{"kev or epss: neither", Filter{KEVOnly: true, MinEPSS: 0.5}, with(func(a *Alert) { a.KEV = false }), false},
 		{"repo glob", Filter{Repositories: []string{"team/*"}}, base, true},
 		{"repo glob with registry", Filter{Repositories: []string{"registry.example.com/**"}}, base, true},
 		{"repo ** nested", Filter{Repositories: []string{"team/**"}}, with(func(a *Alert) { a.Repository = "team/sub/app" }), true},

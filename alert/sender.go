@@ -88,7 +88,7 @@ func NewSender(route Route, opts Options) (Sender, error) {
 	case TypeEmail:
 		return newEmail(route, opts)
 	}
-	panic("unreachable: Validate accepted type " + route.Type)
+	return nil, fmt.Errorf("%s: no sender for type %q", route.label(), route.Type) // Validate refused it already
 }
 
 // checkResolved reports a secret named by environment variable that

@@ -103,10 +103,11 @@ func renderSlack(alerts []Alert, opts Options) slackMessage {
 
 	var text strings.Builder
 	text.WriteString(slackEscape(sum.headline()))
+	written := 0
 	for _, a := range shown {
-		line := "\n• " + a.Severity + " " + slackEscape(a.ID) + " in " + slackEscape(a.Package+" "+a.InstalledVersion)
+		line := "\n• " + a.Severity + " " + slackEscape(a.ID) + " in " + slackEscape(truncate(a.Package, 100)+" "+truncate(a.InstalledVersion, 60))
 		if a.FixedVersion != "" {
-			line += " (fixed in " + slackEscape(a.FixedVersion) + ")"
+			line += " (fixed in " + slackEscape(truncate(a.FixedVersion, 60)) + ")"
 		}
 		if len(sum.images) > 1 {
 			line += ", " + slackEscape(shortImage(a.Image))
@@ -115,8 +116,9 @@ func renderSlack(alerts []Alert, opts Options) slackMessage {
 			break
 		}
 		text.WriteString(line)
+		written++
 	}
-	if n := len(sorted) - len(shown); n > 0 {
+	if n := len(sorted) - written; n > 0 {
 		text.WriteString("\n…and " + strconv.Itoa(n) + " more")
 	}
 	m.Text = text.String()
@@ -124,11 +126,27 @@ func renderSlack(alerts []Alert, opts Options) slackMessage {
 }
 
 func mrkdwnSection(s string) slackBlock {
-	return slackBlock{Type: "section", Text: &slackText{Type: "mrkdwn", Text: truncate(s, slackMaxText)}}
+	return slackBlock{Type: "section", Text: &slackText{Type: "mrkdwn", Text: truncateMrkdwn(s, slackMaxText)}}
 }
 
 func slackContext(s string) slackBlock {
-	return slackBlock{Type: "context", Elements: []slackText{{Type: "mrkdwn", Text: truncate(s, slackMaxContextTxt)}}}
+	return slackBlock{Type: "context", Elements: []slackText{{Type: "mrkdwn", Text: truncateMrkdwn(s, slackMaxContextTxt)}}}
+}
+
+// truncateMrkdwn cuts s to at most n characters without leaving half a
+// link ("<url|text>") or half an entity ("&amp;") at the end.
+func truncateMrkdwn(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	t := strings.TrimSuffix(truncate(s, n), "…")
+	if i := strings.LastIndexByte(t, '<'); i > strings.LastIndexByte(t, '>') {
+		t = t[:i]
+	}
+	if i := strings.LastIndexByte(t, '&'); i > strings.LastIndexByte(t, ';') {
+		t = t[:i]
+	}
+	return t + "…"
 }
 
 // slackSummary is the section under the header: counts, reasons and the
@@ -190,9 +208,9 @@ func slackFinding(a Alert, withImage bool) string {
 	if a.KEV {
 		b.WriteString("  :warning: *Known exploited (KEV)*")
 	}
-	b.WriteString("\n`" + codeSafe(a.Package) + "` " + slackEscape(a.InstalledVersion))
+	b.WriteString("\n`" + codeSafe(truncate(a.Package, 100)) + "` " + slackEscape(truncate(a.InstalledVersion, 60)))
 	if a.FixedVersion != "" {
-		b.WriteString(" → fixed in " + slackEscape(a.FixedVersion))
+		b.WriteString(" → fixed in " + slackEscape(truncate(a.FixedVersion, 60)))
 	} else {
 		b.WriteString(" · no fix yet")
 	}
@@ -204,13 +222,13 @@ func slackFinding(a Alert, withImage bool) string {
 		meta = append(meta, "EPSS "+percent(a.EPSS)+" ("+ordinal(a.EPSSPercentile)+" percentile)")
 	}
 	if len(a.Aliases) > 0 {
-		meta = append(meta, "also "+slackEscape(strings.Join(a.Aliases, ", ")))
+		meta = append(meta, "also "+slackEscape(truncate(strings.Join(a.Aliases, ", "), 200)))
 	}
 	if len(meta) > 0 {
 		b.WriteString("\n" + strings.Join(meta, " · "))
 	}
 	if a.Title != "" {
-		b.WriteString("\n" + slackEscape(truncate(oneLine(a.Title), 300)))
+		b.WriteString("\n" + slackEscape(truncate(oneLine(a.Title), 200)))
 	}
 	return b.String()
 }
@@ -245,12 +263,21 @@ func slackEscape(s string) string {
 // slackLink is a mrkdwn link, or the escaped text alone when u is not an
 // http(s) URL.
 func slackLink(u, text string) string {
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+	if webURL(u) == "" {
 		return slackEscape(text)
 	}
 	u = strings.NewReplacer("|", "%7C", "<", "%3C", ">", "%3E", "&", "&amp;", " ", "%20").Replace(u)
 	return "<" + u + "|" + strings.ReplaceAll(slackEscape(text), "|", "¦") + ">"
+}
+
+// webURL returns u when it is an absolute http or https URL, else "": an
+// advisory's link is data from a feed, and only web pages become links.
+func webURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return ""
+	}
+	return u
 }
 
 // codeSafe makes s safe inside a `code` span.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-scanner/vigil/fixplan"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/policy"
@@ -39,8 +40,9 @@ type Result struct {
 }
 
 // Evaluate matches inv (when opts.Matcher is set), attaches each finding to
-// the result whose package it concerns, and applies opts.Policy. inv is not
-// changed.
+// the result whose package it concerns, applies opts.Policy, and plans the
+// upgrades that remove the findings left (Report.FixPlan, package
+// fixplan). inv is not changed.
 func Evaluate(ctx context.Context, inv *inventory.Inventory, opts Options) (*Result, error) {
 	rep := report.FromInventory(inv)
 	rep.CreatedAt = opts.CreatedAt
@@ -64,6 +66,9 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, opts Options) (*Res
 	if opts.Policy != nil {
 		out.Outcome = opts.Policy.Apply(rep)
 		out.Notes = append(out.Notes, out.Outcome.Notes...)
+	}
+	if opts.Matcher != nil {
+		rep.FixPlan = fixplan.Plan(rep)
 	}
 	return out, nil
 }

@@ -77,6 +77,9 @@ type Artifact struct {
 	OS          *OS      `json:"os,omitempty"`
 	// Layers are ordered base layer first.
 	Layers []Layer `json:"layers,omitempty"`
+	// Base is the image this image was built from, when the image says
+	// (package baseimage).
+	Base *Base `json:"base,omitempty"`
 	// Commit is the full hash of the scanned commit of a repository.
 	Commit string `json:"commit,omitempty"`
 }
@@ -107,11 +110,51 @@ type Layer struct {
 	Size      int64  `json:"size,omitempty"` // compressed size in bytes
 }
 
+// Base identification methods, the values of Base.IdentifiedBy.
+const (
+	// BaseByAnnotation: the manifest's org.opencontainers.image.base.name
+	// and .base.digest annotations.
+	BaseByAnnotation = "annotation"
+	// BaseByLabel: labels in the image config that builders stamp (the
+	// same keys as labels, or a base image's own name and version labels
+	// that the image inherited).
+	BaseByLabel = "label"
+	// BaseByHistory: the config history, where the image's own build
+	// starts (a buildah "FROM" comment, or the base's closing CMD or
+	// ENTRYPOINT).
+	BaseByHistory = "history"
+	// BaseByLayers: a known base image whose layers (chain ID) the
+	// image's bottom layers are.
+	BaseByLayers = "layers"
+)
+
+// Base is the image an image was built from (its Dockerfile's last FROM),
+// as far as the image itself, or a set of known base images, tells.
+type Base struct {
+	// Name is the base image's reference as found ("debian:12",
+	// "docker.io/library/debian:12.8"); empty when only the layers are
+	// known.
+	Name string `json:"name,omitempty"`
+	// Digest is the base image's manifest digest, when known.
+	Digest string `json:"digest,omitempty"`
+	// Layers is how many of the image's layers, from the bottom, are the
+	// base image's; 0 when the image names its base but not where its own
+	// layers start.
+	Layers int `json:"layers"`
+	// IdentifiedBy lists the BaseBy methods that gave the name, digest or
+	// layer count, strongest first.
+	IdentifiedBy []string `json:"identifiedBy"`
+}
+
 // LayerRef points a package or finding at the layer that introduced it.
 type LayerRef struct {
 	Digest    string `json:"digest,omitempty"`
 	DiffID    string `json:"diffID,omitempty"`
 	CreatedBy string `json:"createdBy,omitempty"`
+	// Base is set when the layer is one of the base image's
+	// (Artifact.Base.Layers); when a base is known and Base is false, the
+	// layer is the image's own.
+	Base bool `json:"base,omitempty"`
 }
 
 // IsZero reports whether r points at no layer (e.g. a filesystem scan).

@@ -308,6 +308,7 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 	for _, id := range order {
 		f := byID[id]
 		f.Reachability = reachability(p.Symbols, symbols[id])
+		f.Risk = RiskOf(f)
 		out = append(out, *f)
 	}
 	return out, nil

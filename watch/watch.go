@@ -153,7 +153,7 @@ func Run(ctx context.Context, opts Options) error {
 	if _, err := opts.withDefaults(); err != nil {
 		return err
 	}
-	if _, err := policy.Load(policy.Options{Severities: opts.Severities}); err != nil {
+	if _, err := policy.Load(policy.Options{Filter: policy.Filter{Severities: opts.Severities}}); err != nil {
 		return err
 	}
 	log := cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
@@ -184,7 +184,7 @@ func Once(ctx context.Context, opts Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	pol, err := policy.Load(policy.Options{Severities: opts.Severities, IgnoreUnfixed: opts.IgnoreUnfixed})
+	pol, err := policy.Load(policy.Options{Filter: policy.Filter{Severities: opts.Severities, IgnoreUnfixed: opts.IgnoreUnfixed}})
 	if err != nil {
 		return Summary{}, err
 	}

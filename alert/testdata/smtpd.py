@@ -1,7 +1,7 @@
 """A real SMTP server for alert's tests, built on aiosmtpd.
 
 Usage: smtpd.py OUTDIR [--tlscert F --tlskey F] [--requiretls] [--implicit]
-                [--user U --password P]
+                [--user U --password P [--only-login]]
 
 Listens on 127.0.0.1 on a free port and prints the port on stdout. Every
 message accepted is written to OUTDIR as N.eml (the DATA bytes as received,
@@ -41,7 +41,7 @@ class Handler:
         facts = {
             "mailFrom": envelope.mail_from,
             "rcptTos": envelope.rcpt_tos,
-            "tls": session.ssl is not None,
+            "tls": server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
             "authLogin": session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None,
         }
@@ -60,6 +60,7 @@ def main():
     p.add_argument("--implicit", action="store_true")
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--only-login", action="store_true", help="offer AUTH LOGIN, not PLAIN")
     args = p.parse_args()
 
     tls = None
@@ -73,7 +74,8 @@ def main():
             and auth_data.login.decode() == args.user
             and auth_data.password.decode() == args.password
         )
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd answers 535 itself.
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     kwargs = {"hostname": "smtp.test"}
     if tls is not None and not args.implicit:
@@ -85,6 +87,8 @@ def main():
         # aiosmtpd offers AUTH only over TLS by default; the tests check
         # the client's own refusal on plain connections too.
         kwargs["auth_require_tls"] = False
+        if args.only_login:
+            kwargs["auth_exclude_mechanism"] = ["PLAIN"]
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -41,9 +41,10 @@ type scanFlags struct {
 	listAllPkgs  bool
 	scanners     []string
 	timeout      time.Duration
-	severities   []string
-	ignoreUnfix  bool
-	ignoreUnrch  bool
+	// keep holds the finding filters bound to flags directly; the
+	// statuses are ignoreStatus, converted by policy.
+	keep         policy.Filter
+	sort         string
 	filter       scan.Filter
 	ignoreStatus []string
 	exitCode     int
@@ -66,13 +67,18 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.listAllPkgs, "list-all-pkgs", false, "include every package in the report, not only vulnerable ones")
 	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln"}, "what to look for: vuln, or none for an inventory only")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up after this long")
-	fl.StringSliceVarP(&f.severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
-	fl.BoolVar(&f.ignoreUnfix, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.StringSliceVarP(&f.keep.Severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
+	fl.BoolVar(&f.keep.IgnoreUnfixed, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.BoolVar(&f.keep.KEV, "kev", false, "report only known-exploited vulnerabilities (CISA KEV); with --min-epss or --min-epss-percentile, those meeting any of them")
+	fl.Float64Var(&f.keep.MinEPSS, "min-epss", 0, "report only vulnerabilities whose EPSS probability is at least this (0 to 1; 0.1 is 10 %)")
+	fl.Float64Var(&f.keep.MinEPSSPercentile, "min-epss-percentile", 0, "report only vulnerabilities whose EPSS percentile is at least this (0 to 1)")
+	fl.BoolVar(&f.keep.ExcludeBase, "exclude-base", false, "leave out vulnerabilities in packages the base image brought (images)")
+	fl.StringVar(&f.sort, "sort", report.SortRisk, "order of the table's findings: "+strings.Join(report.Sorts(), ", "))
 	fl.StringSliceVar(&f.filter.PkgTypes, "pkg-types", nil, "package types to scan: os, library (default both)")
 	fl.StringSliceVar(&f.filter.SkipDirs, "skip-dirs", nil, "leave out language packages found under these directories (globs, ** for any depth)")
 	fl.StringSliceVar(&f.filter.SkipFiles, "skip-files", nil, "leave out language packages read from these files (globs, ** for any depth)")
 	fl.BoolVar(&f.filter.IncludeDevDeps, "include-dev-deps", false, "include development dependencies (those only dev scopes of the lockfiles reach) in the report and matching")
-	fl.BoolVar(&f.ignoreUnrch, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
+	fl.BoolVar(&f.keep.IgnoreUnreachable, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
 	fl.StringSliceVar(&f.ignoreStatus, "ignore-status", nil, "statuses to leave out: fixed, affected, will_not_fix, end_of_life")
 	fl.IntVar(&f.exitCode, "exit-code", 0, fmt.Sprintf("exit with this code when a vulnerability is reported (not %d, which means an error)", ExitError))
 	fl.IntVar(&f.exitOnEOL, "exit-on-eol", 0, "exit with this code when the OS is past its end of support")
@@ -107,8 +113,11 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	if f.exitCode < 0 || f.exitCode > 255 || f.exitOnEOL < 0 || f.exitOnEOL > 255 {
 		return errors.New("--exit-code and --exit-on-eol must be between 0 and 255")
 	}
-	for i, s := range f.severities {
-		f.severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	for i, s := range f.keep.Severities {
+		f.keep.Severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	}
+	if !slices.Contains(report.Sorts(), f.sort) {
+		return fmt.Errorf("--sort %q: want one of %s", f.sort, strings.Join(report.Sorts(), ", "))
 	}
 	if f.format == format.Template {
 		if f.template == "" {
@@ -132,12 +141,13 @@ func (f *scanFlags) policy() (*policy.Policy, error) {
 	if !f.vulnScan() {
 		return policy.Load(policy.Options{ExitOnEOL: f.exitOnEOL})
 	}
-	statuses := make([]vulndb.Status, 0, len(f.ignoreStatus))
+	filter := f.keep
+	filter.IgnoreStatuses = make([]vulndb.Status, 0, len(f.ignoreStatus))
 	for _, s := range f.ignoreStatus {
-		statuses = append(statuses, vulndb.Status(s))
+		filter.IgnoreStatuses = append(filter.IgnoreStatuses, vulndb.Status(s))
 	}
 	return policy.Load(policy.Options{
-		Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
+		Filter:     filter,
 		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
 		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
 	})
@@ -244,6 +254,7 @@ func (f *scanFlags) write(g *globals, rep *report.Report) error {
 		Template:    f.templateText,
 		AppVersion:  version,
 		NoVulnScan:  !f.vulnScan(),
+		Sort:        f.sort,
 	}
 	err := format.Write(w, f.format, rep, opts)
 	if file != nil {
