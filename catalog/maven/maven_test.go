@@ -1,6 +1,7 @@
 package maven
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -184,4 +185,36 @@ func FuzzPOM(f *testing.F) {
 	}
 	c := New(Options{LocalRepository: os.DirFS("testdata/m2")})
 	langtest.FuzzFile(f, c, "pom.xml", tree, "testdata/project/*/pom.xml", "testdata/project/pom.xml", "testdata/m2/*/*/*/*/*/*.pom")
+}
+
+// TestHostile: a parent cycle, a BOM importing itself, properties that
+// double at each reference, and an entity declaration end in bounded
+// time with warnings, never a panic.
+func TestHostile(t *testing.T) {
+	pomWith := func(gavXML, body string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte(`<project>` + gavXML + body + `</project>`)}
+	}
+	var props strings.Builder
+	props.WriteString("<properties><p0>x</p0>")
+	for i := 1; i < 40; i++ {
+		fmt.Fprintf(&props, "<p%d>${p%d}${p%d}</p%d>", i, i-1, i-1, i)
+	}
+	props.WriteString("</properties>")
+	fsys := fstest.MapFS{
+		"a/pom.xml": pomWith(`<parent><groupId>g</groupId><artifactId>b</artifactId><version>1</version><relativePath>../b/pom.xml</relativePath></parent><artifactId>a</artifactId>`,
+			`<dependencies><dependency><groupId>x</groupId><artifactId>y</artifactId><version>${p39}</version></dependency></dependencies>`+props.String()),
+		"b/pom.xml": pomWith(`<parent><groupId>g</groupId><artifactId>a</artifactId><version>1</version><relativePath>../a/pom.xml</relativePath></parent><artifactId>b</artifactId>`, ""),
+		"bom/pom.xml": pomWith(`<groupId>g</groupId><artifactId>bom</artifactId><version>1</version>`,
+			`<dependencyManagement><dependencies><dependency><groupId>g</groupId><artifactId>bom</artifactId><version>1</version><type>pom</type><scope>import</scope></dependency></dependencies></dependencyManagement>`+
+				`<dependencies><dependency><groupId>z</groupId><artifactId>z</artifactId></dependency></dependencies>`),
+		"ent/pom.xml": {Data: []byte(`<?xml version="1.0"?><!DOCTYPE p [<!ENTITY e SYSTEM "file:///etc/passwd">]><project><artifactId>&e;</artifactId></project>`)},
+	}
+	res, logs := langtest.Run(t, New(Options{}), fsys, catalog.Env{})
+	langtest.CheckGraph(t, res)
+	if !logs.Contains("ent/pom.xml", "malformed") {
+		t.Errorf("entity not refused: %v", logs.Lines())
+	}
+	if p := langtest.Find(res, "x:y"); p == nil || p.Version != "" {
+		t.Errorf("x:y = %+v, want an unresolved version", p)
+	}
 }

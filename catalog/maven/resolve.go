@@ -35,6 +35,9 @@ type model struct {
 	deps    []dependency
 	// missing names the parents and BOMs that were not found.
 	missing []string
+	// index maps "group:artifact" to the nearest managed entry, built
+	// on first use.
+	index map[string]int
 }
 
 type managedEntry struct {
@@ -245,17 +248,30 @@ func expandWith(s string, props map[string]string) string {
 	return s
 }
 
-// managed returns the dependencyManagement entry for g:a, nearest
+// managedFor returns the dependencyManagement entry for g:a, nearest
 // first, with the properties to expand it with.
 func (m *model) managedFor(group, artifact string) (dependency, map[string]string, bool) {
-	for _, e := range m.managed {
-		props := e.props
-		if props == nil {
-			props = m.props
-		}
-		if expandWith(e.dep.GroupID, props) == group && expandWith(e.dep.ArtifactID, props) == artifact {
-			return e.dep, props, true
+	if m.index == nil {
+		m.index = make(map[string]int, len(m.managed))
+		for i, e := range m.managed {
+			props := m.propsOf(e)
+			key := expandWith(e.dep.GroupID, props) + ":" + expandWith(e.dep.ArtifactID, props)
+			if _, ok := m.index[key]; !ok {
+				m.index[key] = i
+			}
 		}
 	}
-	return dependency{}, nil, false
+	i, ok := m.index[group+":"+artifact]
+	if !ok {
+		return dependency{}, nil, false
+	}
+	return m.managed[i].dep, m.propsOf(m.managed[i]), true
+}
+
+// propsOf returns the properties a managed entry is expanded with.
+func (m *model) propsOf(e managedEntry) map[string]string {
+	if e.props != nil {
+		return e.props
+	}
+	return m.props
 }
