@@ -237,8 +237,12 @@ func parseInstalled(b []byte) ([]inventory.Package, error) {
 // maps lower-cased names (provided and replaced ones included) to IDs.
 func packages(prod, dev []composerPackage, devNames map[string]bool) (pkgs []inventory.Package, idOf map[string]string) {
 	idOf = map[string]string{}
+	reported := func(e composerPackage) bool { return strings.Contains(e.Name, "/") && e.Version != "" }
 	for _, list := range [][]composerPackage{prod, dev} {
 		for _, e := range list {
+			if !reported(e) {
+				continue
+			}
 			id := langpkg.ID(e.Name, e.Version)
 			for _, virtual := range []map[string]string{e.Provide, e.Replace} {
 				for n := range virtual {
@@ -251,15 +255,17 @@ func packages(prod, dev []composerPackage, devNames map[string]bool) (pkgs []inv
 	}
 	for _, list := range [][]composerPackage{prod, dev} {
 		for _, e := range list {
-			idOf[strings.ToLower(e.Name)] = langpkg.ID(e.Name, e.Version)
+			if reported(e) {
+				idOf[strings.ToLower(e.Name)] = langpkg.ID(e.Name, e.Version)
+			}
 		}
 	}
 	for i, list := range [][]composerPackage{prod, dev} {
 		for _, e := range list {
-			vendor, name, ok := strings.Cut(e.Name, "/")
-			if !ok || e.Version == "" {
+			if !reported(e) {
 				continue
 			}
+			vendor, name, _ := strings.Cut(e.Name, "/")
 			p := inventory.Package{
 				ID:       langpkg.ID(e.Name, e.Version),
 				Name:     e.Name,
