@@ -26,7 +26,9 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/vigil-scanner/vigil/alert"
+	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image/remote"
+	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/layerfs"
 	"github.com/vigil-scanner/vigil/policy"
 	"github.com/vigil-scanner/vigil/registry"
@@ -377,7 +379,12 @@ func (e *Engine) run(ctx context.Context, j store.Job) bool {
 	e.metrics.failed.Add(1)
 	giveUp := j.Attempts >= e.opts.MaxAttempts || errors.Is(err, errPermanent)
 	e.log.Error("job failed", "job", j.Key, "attempt", j.Attempts, "retry", !giveUp, "err", err)
-	if rerr := e.st.Retry(ctx, j.ID, e.opts.Owner, now, now.Add(e.opts.Backoff(j.Attempts)), err, giveUp); rerr != nil {
+	wait := e.opts.Backoff(j.Attempts)
+	if j.Kind == store.JobPush {
+		// A push is retried soon: the registry may not serve it yet.
+		wait = min(wait, time.Duration(j.Attempts)*2*time.Second)
+	}
+	if rerr := e.st.Retry(ctx, j.ID, e.opts.Owner, now, now.Add(wait), err, giveUp); rerr != nil {
 		e.log.Error("could not record job failure", "job", j.Key, "err", rerr)
 	}
 	return false
@@ -440,4 +447,14 @@ func (e *Engine) scheduleLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// Evaluate matches an inventory with the engine's database, without its
+// policy (the caller applies its own), for uploads and client mode.
+func (e *Engine) Evaluate(ctx context.Context, inv *inventory.Inventory) (*evaluate.Result, error) {
+	m, _, _ := e.db.current()
+	if m == nil {
+		return nil, errors.New("no vulnerability database open")
+	}
+	return evaluate.Evaluate(ctx, inv, evaluate.Options{Matcher: m})
 }

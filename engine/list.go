@@ -356,9 +356,11 @@ func (e *Engine) runPush(ctx context.Context, j store.Job) error {
 	if r == nil {
 		return fmt.Errorf("%w: registry %s is not configured", errPermanent, p.Registry)
 	}
-	ref := p.Tag
+	// A notification names the digest: resolve that, as the registry may
+	// send the event before the tag is readable.
+	ref := p.Digest
 	if ref == "" {
-		ref = p.Digest
+		ref = p.Tag
 	}
 	if p.Tag != "" && !r.Tags.keep(p.Tag) || !r.wantRepo(p.Repository) {
 		return nil // not watched
@@ -370,6 +372,9 @@ func (e *Engine) runPush(ctx context.Context, j store.Job) error {
 	fs, err := e.resolve(ctx, r, c, p.Repository, ref, known)
 	if err != nil {
 		return err
+	}
+	for i := range fs {
+		fs[i].Tag.Tag = p.Tag
 	}
 	now := e.opts.Now()
 	digests := map[string]scanPayload{}

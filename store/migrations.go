@@ -163,6 +163,8 @@ CREATE TABLE kv (
 	value TEXT NOT NULL
 );
 `,
+	// 2: the dashboard's counts, trend and sessions (dashboard.go).
+	dashboardSchema,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -48,6 +48,8 @@ type Registry struct {
 	Fail429 atomic.Int64
 	// FailBlobs makes the proxy refuse blob downloads (403).
 	FailBlobs atomic.Bool
+	// SlowBlobs delays each blob download by this many milliseconds.
+	SlowBlobs atomic.Int64
 }
 
 // Options configure a registry.
@@ -117,9 +119,14 @@ func Start(t testing.TB, opts Options) *Registry {
 				http.Error(w, `{"errors":[{"code":"TOOMANYREQUESTS"}]}`, http.StatusTooManyRequests)
 				return
 			}
-			if reg.FailBlobs.Load() && strings.Contains(r.URL.Path, "/blobs/") {
-				http.Error(w, "denied", http.StatusForbidden)
-				return
+			if strings.Contains(r.URL.Path, "/blobs/") {
+				if reg.FailBlobs.Load() {
+					http.Error(w, "denied", http.StatusForbidden)
+					return
+				}
+				if d := reg.SlowBlobs.Load(); d > 0 {
+					time.Sleep(time.Duration(d) * time.Millisecond)
+				}
 			}
 			proxy.ServeHTTP(w, r)
 		}))
