@@ -207,8 +207,11 @@ tokens:
 	a.kill()
 	t.Log("killed server A mid-scan")
 
+	// Wait until every alert was delivered and recorded as sent: a
+	// delivery the receiver has but B has not yet marked sent would be
+	// sent again (with the same key) after B is killed below.
 	for end := time.Now().Add(90 * time.Second); ; {
-		if d, _ := rc.counts(); d == images {
+		if d, _ := rc.counts(); d == images && status(t, b.addr, token).Alerts["hook/sent"] == images {
 			break
 		}
 		if time.Now().After(end) {
