@@ -145,7 +145,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 	if tree.Len() != len(layers) {
 		return nil, nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
 	}
-	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+	tree, out, err := catalogTree(ctx, tree, opts.Catalogers, catalog.RunOptions{
 		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now, Skip: opts.Skip})
 	if err != nil {
 		return nil, nil, nil, err
@@ -157,6 +157,37 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		}
 	}
 	return out.OS, out.Results, warnings, nil
+}
+
+// maxFetches bounds the rounds of catalogTree: files read in one round
+// (a status file reached through a link) name others (the file lists
+// beside it, reached through the same link).
+const maxFetches = 3
+
+// catalogTree runs the catalogers on tree. When they, or links in the
+// tree, reached files that the layer walk did not keep (a database behind
+// a directory symlink, a hard link to a file no cataloger wants by name),
+// those files are read from their layers and the catalogers run again,
+// so that the inventory is what a container would see. It returns the
+// tree the inventory was taken from; its warnings name what could still
+// not be read.
+func catalogTree(ctx context.Context, tree *layerfs.Tree, cats []catalog.Cataloger, ro catalog.RunOptions) (*layerfs.Tree, *catalog.Output, error) {
+	for round := 0; ; round++ {
+		out, err := catalog.Run(ctx, tree, cats, ro)
+		if err != nil {
+			return nil, nil, err
+		}
+		unread := tree.Unread()
+		if len(unread) == 0 || round == maxFetches {
+			return tree, out, nil
+		}
+		if ro.Logger != nil {
+			ro.Logger.Debug("reading files reached through links", "files", len(unread))
+		}
+		if tree, err = tree.Fetch(ctx, unread); err != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 // treeWarnings are the layer walk's warnings as the inventory records them:
@@ -212,7 +243,7 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 	if err != nil {
 		return nil, err
 	}
-	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+	tree, out, err := catalogTree(ctx, tree, opts.Catalogers, catalog.RunOptions{
 		Name: root, Logger: opts.Logger, Now: opts.Now, Skip: opts.Skip})
 	if err != nil {
 		return nil, err
