@@ -46,7 +46,10 @@ func build(layers []*layerData, opts *Options) *Tree {
 	}
 	cur := make(map[string]*entry)
 	for i, ld := range layers {
-		t.warnings = append(t.warnings, ld.warnings...)
+		for _, w := range ld.warnings {
+			w.Index = i
+			t.warnings = append(t.warnings, w)
+		}
 		var cs []change
 		for p, e := range cur {
 			if _, replaced := ld.entries[p]; replaced || !ld.hides(p) {
@@ -103,17 +106,18 @@ func (t *Tree) resolveLinks(lower []*layerData, ld *layerData, cur map[string]*e
 		}
 		switch {
 		case !existsUnkept(lower, e.target):
-			t.warn(ld, p, "hard link to "+strconv.Quote(e.target)+", which no lower layer holds; dropped")
+			t.warn(len(lower), ld, p, "hard link to "+strconv.Quote(e.target)+", which no lower layer holds; dropped")
 		case opts.Want != nil && opts.Want(p, e.mode, 0):
-			t.warn(ld, p, "hard link to "+strconv.Quote(e.target)+" of a lower layer, whose contents were not read; dropped")
+			t.warn(len(lower), ld, p, "hard link to "+strconv.Quote(e.target)+" of a lower layer, whose contents were not read; dropped")
 		}
 		links[p] = nil
 	}
 	return links
 }
 
-func (t *Tree) warn(ld *layerData, p, msg string) {
-	t.warnings = append(t.warnings, Warning{Layer: ld.name, Path: p, Msg: msg})
+// warn records a warning about path p of layer i (ld).
+func (t *Tree) warn(i int, ld *layerData, p, msg string) {
+	t.warnings = append(t.warnings, Warning{Layer: ld.name, Index: i, Path: p, Msg: msg})
 }
 
 // existsUnkept reports whether the top of layers holds an entry at p that
@@ -156,14 +160,15 @@ func (t *Tree) checkSymlinks(layers []*layerData, opts *Options) {
 	v := t.FS().(*view)
 	for _, p := range paths {
 		vs := t.history[p]
-		ld := layers[vs[len(vs)-1].layer]
+		i := vs[len(vs)-1].layer
+		ld := layers[i]
 		_, err := v.resolve("open", p, true)
 		var nf *notFound
 		switch {
 		case errors.Is(err, ErrSymlinkLoop):
-			t.warn(ld, p, "symbolic link loop, or a chain of more than 40 links; not followed")
+			t.warn(i, ld, p, "symbolic link loop, or a chain of more than 40 links; not followed")
 		case errors.As(err, &nf) && existsUnkept(layers, nf.path):
-			t.warn(ld, p, "symbolic link to "+strconv.Quote(nf.path)+", a file whose contents were not read")
+			t.warn(i, ld, p, "symbolic link to "+strconv.Quote(nf.path)+", a file whose contents were not read")
 		}
 	}
 }
@@ -173,6 +178,18 @@ func (t *Tree) Len() int { return t.n }
 
 // Warnings returns the problems met while reading, in layer order.
 func (t *Tree) Warnings() []Warning { return slices.Clone(t.warnings) }
+
+// LayerOf returns the layer, as an index base first, that holds the entry
+// at path in the merged filesystem, and false when there is no entry at
+// path (an implied directory or a missing file). path is not resolved:
+// for a symbolic link it is the link's layer.
+func (t *Tree) LayerOf(path string) (int, bool) {
+	vs := t.history[path]
+	if len(vs) == 0 || vs[len(vs)-1].e == nil {
+		return 0, false
+	}
+	return vs[len(vs)-1].layer, true
+}
 
 // FS returns the merged filesystem of all layers. It is read-only and safe
 // for concurrent use; it implements fs.ReadFileFS, fs.ReadDirFS,

@@ -42,6 +42,10 @@ type Options struct {
 	// BaseImages are known base images, matched by layers when Image
 	// identifies an image's base (package baseimage); nil means none.
 	BaseImages *baseimage.Known
+	// Skip, when set, leaves out of the scan the files for which it
+	// returns true (catalog.RunOptions.Skip). An image scan with Skip set
+	// neither uses nor fills the inventory cache.
+	Skip func(path string) bool
 }
 
 // ImageMeta is what the image source knows about an image besides its
@@ -119,7 +123,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		now = time.Now()
 	}
 	key := ""
-	if ro.Cache != nil && ro.CacheKey != "" {
+	if ro.Cache != nil && ro.CacheKey != "" && opts.Skip == nil {
 		key = invCacheKey(ro.CacheKey, id, layers)
 		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
 			if !ro.TrustDigests {
@@ -139,11 +143,11 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		return nil, nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
 	}
 	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
-		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now})
+		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now, Skip: opts.Skip})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	warnings := append(treeWarnings(tree), out.Warnings...)
+	warnings := append(treeWarnings(tree, layers), out.Warnings...)
 	if key != "" && len(warnings) == 0 {
 		if err := storeInventory(ro.Cache, key, out.OS, out.Results); err != nil {
 			opts.Logger.Debug("inventory cache: not stored", "err", err)
@@ -152,11 +156,16 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 	return out.OS, out.Results, warnings, nil
 }
 
-// treeWarnings are the layer walk's warnings as the inventory records them.
-func treeWarnings(tree *layerfs.Tree) []inventory.Warning {
+// treeWarnings are the layer walk's warnings as the inventory records them:
+// each names its layer by the diff ID of layers (none for a directory).
+func treeWarnings(tree *layerfs.Tree, layers []inventory.Layer) []inventory.Warning {
 	var ws []inventory.Warning
 	for _, w := range tree.Warnings() {
-		ws = append(ws, inventory.Warning{Layer: w.Layer, Path: w.Path, Message: w.Msg})
+		iw := inventory.Warning{Path: w.Path, Message: w.Msg}
+		if w.Index < len(layers) {
+			iw.Layer = layers[w.Index].DiffID
+		}
+		ws = append(ws, iw)
 	}
 	return ws
 }
@@ -201,14 +210,14 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 		return nil, err
 	}
 	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
-		Name: root, Logger: opts.Logger, Now: opts.Now})
+		Name: root, Logger: opts.Logger, Now: opts.Now, Skip: opts.Skip})
 	if err != nil {
 		return nil, err
 	}
 	return &inventory.Inventory{
 		Artifact: inventory.Artifact{Name: root, Type: artifactType, OS: out.OS},
 		Results:  out.Results,
-		Warnings: append(treeWarnings(tree), out.Warnings...),
+		Warnings: append(treeWarnings(tree, nil), out.Warnings...),
 	}, nil
 }
 

@@ -71,6 +71,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		mux.Handle(rt.method+" "+rt.path, h)
 	}
+	s.registerDashboard(mux)
 	return mux
 }
 

@@ -136,6 +136,9 @@ type report struct {
 			Family string `json:"family"`
 			Name   string `json:"name"`
 		} `json:"os"`
+		Layers []struct {
+			DiffID string `json:"diffID"`
+		} `json:"layers"`
 	} `json:"artifact"`
 	Results []struct {
 		Target   string `json:"target"`
@@ -191,12 +194,20 @@ func (r *report) findings() []string {
 
 // warnings lists the report's warnings as "layer N path: message" (the
 // layer's index only, "-" when none).
+// warnings lists the report's warnings as "layer N path: message", N
+// being the position of the layer whose diff ID the warning names ("-"
+// for none).
 func (r *report) warnings() []string {
 	var out []string
 	for _, w := range r.Warnings {
-		layer, _, _ := strings.Cut(w.Layer, " (")
-		if layer == "" {
-			layer = "-"
+		layer := "-"
+		if w.Layer != "" {
+			layer = "layer ?" + w.Layer
+			for i, l := range r.Artifact.Layers {
+				if l.DiffID == w.Layer {
+					layer = fmt.Sprintf("layer %d", i)
+				}
+			}
 		}
 		out = append(out, layer+" "+w.Path+": "+w.Message)
 	}
