@@ -27,6 +27,9 @@ type Options struct {
 	// (installed packages for images and root filesystems, lockfiles for
 	// project directories).
 	Catalogers []catalog.Cataloger
+	// Catalog configures the default catalogers (when Catalogers is
+	// nil): where Maven POMs outside the tree are looked for.
+	Catalog all.Options
 	// Read configures the layer walk: limits, parallelism, Condense and
 	// the layer cache. Its Want is replaced by the union of what the
 	// catalogers and OS detection want; a nil Logger is replaced by
@@ -254,7 +257,7 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 
 func (o Options) withDefaults(mode all.Mode) Options {
 	if o.Catalogers == nil {
-		o.Catalogers = all.Catalogers(mode)
+		o.Catalogers = all.Catalogers(mode, o.Catalog)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
