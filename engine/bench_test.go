@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"syscall"
@@ -26,7 +27,8 @@ import (
 //
 //	go test -run '^$' -bench 'Rematch|AffectedBy' -benchtime 1x ./engine
 //
-// VIGIL_BENCH_IMAGES changes the number of images.
+// VIGIL_BENCH_IMAGES changes the number of images; VIGIL_BENCH_PROFILE
+// names a file for a CPU profile of the re-match alone.
 
 const (
 	universeAlpine = 80
@@ -233,6 +235,7 @@ func benchRematch(b *testing.B, st *store.Store, servers, every int) {
 			engines = append(engines, benchEngine(b, st, live))
 		}
 		b.StartTimer()
+		stop := profileRematch(b)
 		start, cpu0 := time.Now(), cpuTime()
 		if err := engines[0].checkDB(context.Background()); err != nil {
 			b.Fatal(err)
@@ -243,6 +246,7 @@ func benchRematch(b *testing.B, st *store.Store, servers, every int) {
 			}
 		}
 		drain(b, engines)
+		stop()
 		b.ReportMetric(time.Since(start).Seconds(), "s/rematch-all")
 		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "images/s")
 		// The machine is shared: CPU time is the steadier measure.
@@ -320,6 +324,27 @@ func BenchmarkAffectedBy(b *testing.B) {
 			b.ReportMetric(float64(most), "images")
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 		})
+	}
+}
+
+// profileRematch writes a CPU profile of the re-match alone (not of the
+// seeding before it) to the file VIGIL_BENCH_PROFILE names, if any; it
+// returns the function that stops it.
+func profileRematch(b *testing.B) (stop func()) {
+	path := os.Getenv("VIGIL_BENCH_PROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 
