@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,41 +119,42 @@ func TestBuildMergeAndShow(t *testing.T) {
 }
 
 func TestFailedBuildKeepsOldDB(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "vigil.db")
+	dir := filepath.Join(t.TempDir(), "db")
 	good := fakeSource{name: "good", vulns: []Vulnerability{{ID: "CVE-OLD"}}}
-	if _, err := build(t, path, good); err != nil {
+	if _, err := build(t, dir, good); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := os.ReadFile(path)
+	before := snapshot(t, dir)
 	bad := fakeSource{name: "bad", vulns: []Vulnerability{{ID: "CVE-NEW"}}, err: errors.New("feed unreadable")}
-	if _, err := build(t, path, good, bad); err == nil {
+	if _, err := build(t, dir, good, bad); err == nil {
 		t.Fatal("build with a failing source succeeded")
 	}
-	after, _ := os.ReadFile(path)
-	if string(before) != string(after) {
-		t.Error("failed build changed the database")
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("leftover files: %v", entries)
+	if after := snapshot(t, dir); !maps.Equal(before, after) {
+		t.Errorf("failed build changed the database directory:\nbefore %v\nafter  %v", before, after)
 	}
 	bin := fakeSource{name: "nul", affected: []Affected{{VulnID: "X", Ecosystem: "npm", Package: "a\x00b"}}}
-	if _, err := build(t, path, bin); err == nil {
+	if _, err := build(t, dir, bin); err == nil {
 		t.Error("NUL in package name accepted")
+	}
+	if after := snapshot(t, dir); !maps.Equal(before, after) {
+		t.Errorf("rejected build changed the database directory: %v", after)
 	}
 }
 
-func TestOpenRejects(t *testing.T) {
-	dir := t.TempDir()
-	junk := filepath.Join(dir, "junk.db")
-	os.WriteFile(junk, []byte("not a database at all, just some bytes"), 0o644)
-	for _, p := range []string{junk, filepath.Join(dir, "missing.db")} {
-		if db, err := Open(p); err == nil {
-			db.Close()
-			t.Errorf("Open(%s) succeeded", p)
+// snapshot maps each file under dir (but the lock files) to its content.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".lock") {
+			return err
 		}
-	}
+		b, _ := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = string(b)
+		return nil
+	})
+	return out
 }
 
 // BenchmarkOpenLookup measures Open plus 1,000 lookups on a database of

@@ -51,6 +51,10 @@ type scanFlags struct {
 	skipDBUpdate    bool
 	offline         bool
 	dbRepos         []string
+	// dbReposGiven is set by validate: --db-repository was on the command
+	// line (a locally built database may then be replaced).
+	dbReposGiven bool
+	insecure     bool
 }
 
 func (f *scanFlags) add(cmd *cobra.Command) {
@@ -76,7 +80,8 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.skipDBUpdate, "skip-db-update", false, "use the local vulnerability database as it is")
 	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
-	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+	fl.StringSliceVar(&f.dbRepos, "db-repository", oci.DefaultRepositories, "OCI repositories to refresh the database from, tried in order")
+	fl.BoolVar(&f.insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification (image and database registries)")
 }
 
 // validate checks the flags of cmd and notes which were given.
@@ -84,6 +89,7 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	// The default ignore file may be absent; one named on the command
 	// line must exist.
 	f.ignoreFileGiven = cmd.Flags().Changed("ignorefile")
+	f.dbReposGiven = cmd.Flags().Changed("db-repository")
 	if err := f.filter.Validate(); err != nil {
 		return err
 	}
@@ -146,7 +152,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 	rep.CreatedAt = time.Now().UTC().Truncate(time.Second)
 	if f.vulnScan() {
 		prog.step("checking the vulnerability database")
-		db, err := f.openDB(ctx, g)
+		db, err := f.openDB(ctx, g, oci.Selection{Ecosystems: match.Ecosystems(inv)})
 		if err != nil {
 			return err
 		}
@@ -180,27 +186,6 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		return exitError{code: out.ExitCode}
 	}
 	return nil
-}
-
-// openDB makes sure a usable database is present, refreshing a stale one
-// unless told not to. When the refresh fails and an older database is
-// usable, the scan goes on with it and says so.
-func (f *scanFlags) openDB(ctx context.Context, g *globals) (*vulndb.DB, error) {
-	path := oci.DefaultPath(g.cacheDir)
-	skip := f.skipDBUpdate || f.offline
-	_, err := oci.EnsureFresh(ctx, oci.UpdateOptions{Path: path, Repositories: f.dbRepos, Logger: g.logger}, skip)
-	if err != nil {
-		if skip {
-			return nil, fmt.Errorf("%w (build one with `vigil db build` or fetch one with `vigil db update`)", err)
-		}
-		db, openErr := vulndb.Open(path)
-		if openErr != nil {
-			return nil, fmt.Errorf("no usable vulnerability database: %w", err)
-		}
-		g.logger.Warn("could not refresh the vulnerability database; scanning with the local copy", "built", db.Metadata().BuiltAt.Format(time.RFC3339), "err", err)
-		return db, nil
-	}
-	return vulndb.Open(path)
 }
 
 // runE is the RunE of a scanning command: validate the flags, bound the
@@ -260,7 +245,6 @@ func newImageCmd(g *globals) *cobra.Command {
 		f        scanFlags
 		input    string
 		platform string
-		insecure bool
 		sources  []string
 		username string
 		password string
@@ -291,7 +275,7 @@ func newImageCmd(g *globals) *cobra.Command {
 			defer prog.done()
 			prog.step("opening %s", cmp.Or(input, ref))
 			img, err := image.Open(ctx, ref, image.Options{
-				Input: input, Sources: sources, Platform: platform, Insecure: insecure,
+				Input: input, Sources: sources, Platform: platform, Insecure: f.insecure,
 				Username: username, Password: password, Logger: g.logger,
 			})
 			if err != nil {
@@ -311,7 +295,6 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&input, "input", "i", "", "read the image from a docker-save tar (plain or gzip), an OCI layout directory or an OCI archive")
 	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
-	fl.BoolVar(&insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification")
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
 	fl.StringVar(&username, "username", "", "registry user name (default $VIGIL_USERNAME, then the Docker config)")
 	fl.StringVar(&password, "password", "", "registry password (default $VIGIL_PASSWORD)")

@@ -17,9 +17,9 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintf(g.stdout, "Version: %s\nCommit: %s\nGo: %s %s/%s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			db, err := vulndb.Open(dbPath(g))
+			db, err := vulndb.Open(dbDir(g))
 			if err != nil {
-				fmt.Fprintf(g.stdout, "Vulnerability DB: none at %s\n", dbPath(g))
+				fmt.Fprintf(g.stdout, "Vulnerability DB: none at %s\n", dbDir(g))
 				return nil
 			}
 			defer db.Close()

@@ -60,7 +60,8 @@ with reason "new image" (unless --alert-existing=false); later ones have reason
 			opts.SkipExisting = !alertExisting
 			opts.Output = g.stdout
 			opts.Logger = watchLogger(g)
-			opts.Database = func(ctx context.Context) (*vulndb.DB, error) { return db.openDB(ctx, g) }
+			db.insecure, db.dbReposGiven = opts.Insecure, cmd.Flags().Changed("db-repository")
+			opts.Database = func(ctx context.Context) (*vulndb.DB, error) { return db.openDB(ctx, g, oci.Selection{All: true}) }
 			return watch.Run(cmd.Context(), opts)
 		},
 	}
@@ -80,7 +81,7 @@ with reason "new image" (unless --alert-existing=false); later ones have reason
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept: fs (CACHE_DIR/layers) or memory (not kept)")
 	fl.BoolVar(&db.skipDBUpdate, "skip-db-update", false, "use the local vulnerability database as it is")
 	fl.BoolVar(&db.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
-	fl.StringSliceVar(&db.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+	fl.StringSliceVar(&db.dbRepos, "db-repository", oci.DefaultRepositories, "OCI repositories to refresh the database from, tried in order")
 	return cmd
 }
 
