@@ -59,9 +59,6 @@ type SourceReport struct {
 	Affected        int           `json:"affected"`
 	Vulnerabilities int           `json:"vulnerabilities"`
 	Duration        time.Duration `json:"duration"`
-	// Warnings counts the records the source read as something else than
-	// written (an upstream typo in an id) or skipped.
-	Warnings int `json:"warnings,omitempty"`
 }
 
 // DB is an open, read-only database. It is safe for concurrent use. Part

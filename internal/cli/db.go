@@ -135,9 +135,9 @@ func newDBBuildCmd(g *globals) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SOURCE\tAFFECTED\tVULNERABILITIES\tWARNINGS\tTIME")
+			fmt.Fprintln(tw, "SOURCE\tAFFECTED\tVULNERABILITIES\tTIME")
 			for _, s := range rep.Metadata.Sources {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", s.Name, s.Affected, s.Vulnerabilities, s.Warnings, s.Duration.Round(time.Millisecond))
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Name, s.Affected, s.Vulnerabilities, s.Duration.Round(time.Millisecond))
 			}
 			tw.Flush()
 			fmt.Fprintf(g.stdout, "Built %s: %d parts, %s, in %s\n", rep.Path, rep.Parts, humanBytes(rep.Size), rep.Duration.Round(time.Millisecond))
@@ -280,9 +280,9 @@ func newDBStatusCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(g.stdout, "Last checked: %s\n", idx.CheckedAt.Format(time.RFC3339))
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SOURCE\tAFFECTED\tVULNERABILITIES\tWARNINGS\tBASE")
+			fmt.Fprintln(tw, "SOURCE\tAFFECTED\tVULNERABILITIES\tBASE")
 			for _, s := range meta.Sources {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", s.Name, s.Affected, s.Vulnerabilities, s.Warnings, s.Base)
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Name, s.Affected, s.Vulnerabilities, s.Base)
 			}
 			tw.Flush()
 			local, size := 0, int64(0)
