@@ -172,7 +172,6 @@ func TestNoPasswordInHelp(t *testing.T) {
 	}
 }
 
-
 // TestDatabasePartsReal does the same with a database built from the real
 // feed samples (Alpine secdb, the Debian tracker sample) and the real
 // Alpine images.
