@@ -73,12 +73,8 @@ type Options struct {
 	// Platform is "os/arch[/variant]"; it chooses within multi-platform
 	// indexes and archives. Empty means linux on the host's architecture.
 	Platform string
-	// Insecure allows plain HTTP and unverified TLS to registries.
-	Insecure bool
-	// Username and Password are registry credentials. When Username is
-	// empty, VIGIL_USERNAME and VIGIL_PASSWORD are used, and else the
-	// Docker config file and its credential helpers.
-	Username, Password string
+	// Registry says how to reach and authenticate to registries.
+	Registry remote.Access
 	// DockerHost is the Docker daemon to ask ("unix:///var/run/docker.sock",
 	// "tcp://host:2375"); empty means $DOCKER_HOST or the default socket.
 	DockerHost string
@@ -303,11 +299,7 @@ func joinErrors(errs []error) error {
 }
 
 func fromRemote(ctx context.Context, ref string, opts Options, platform v1.Platform) (*Image, error) {
-	ropts := remote.Options{Platform: platform, Insecure: opts.Insecure, Username: opts.Username, Password: opts.Password}
-	if ropts.Username == "" {
-		ropts.Username, ropts.Password = os.Getenv("VIGIL_USERNAME"), os.Getenv("VIGIL_PASSWORD")
-	}
-	r, err := remote.Get(ctx, ref, ropts)
+	r, err := remote.Get(ctx, ref, remote.Options{Platform: platform, Access: opts.Registry})
 	if err != nil {
 		return nil, err
 	}

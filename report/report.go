@@ -33,6 +33,9 @@ type Report struct {
 	// Warnings list what the scan could not read: a report with warnings
 	// is incomplete, whatever its findings.
 	Warnings []inventory.Warning `json:"warnings,omitempty"`
+	// FixPlan groups the findings shown by the upgrade that removes them,
+	// most risk removed first (package fixplan).
+	FixPlan []Fix `json:"fixPlan,omitempty"`
 }
 
 // Result is one inventory.Result with the findings for its packages.
@@ -59,7 +62,23 @@ type Options struct {
 	// so the report's lack of findings means nothing: the table prints no
 	// vulnerability counts.
 	NoVulnScan bool
+	// Sort is the order of findings in the table: SortRisk (also when
+	// empty), SortSeverity or SortPackage.
+	Sort string
 }
+
+// Orders of findings, the values of Options.Sort.
+const (
+	// SortRisk: highest risk score first (match.CompareRisk).
+	SortRisk = "risk"
+	// SortSeverity: most severe first, then by risk.
+	SortSeverity = "severity"
+	// SortPackage: by package name and version, then most severe first.
+	SortPackage = "package"
+)
+
+// Sorts lists the orders of findings, the default first.
+func Sorts() []string { return []string{SortRisk, SortSeverity, SortPackage} }
 
 // FromInventory returns a report of inv's artifact and results, without
 // findings. CreatedAt is left zero for the caller to set. The report shares

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/vigil-scanner/vigil/baseimage"
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/all"
 	"github.com/vigil-scanner/vigil/distro"
@@ -37,6 +39,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the scan date, for end-of-support checks; zero means now.
 	Now time.Time
+	// BaseImages are known base images, matched by layers when Image
+	// identifies an image's base (package baseimage); nil means none.
+	BaseImages *baseimage.Known
 }
 
 // ImageMeta is what the image source knows about an image besides its
@@ -76,7 +81,7 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 	if cfg.Variant != "" {
 		platform += "/" + cfg.Variant
 	}
-	return &inventory.Inventory{
+	inv := &inventory.Inventory{
 		Artifact: inventory.Artifact{
 			Name:        meta.Name,
 			Type:        inventory.TypeContainerImage,
@@ -89,7 +94,9 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 		},
 		Results:  results,
 		Warnings: warnings,
-	}, nil
+	}
+	baseimage.Mark(inv, baseimage.Identify(m, cfg, opts.BaseImages))
+	return inv, nil
 }
 
 // imageContents reads the image's layers and runs the catalogers, or takes
@@ -298,4 +305,12 @@ func executableStamp() string {
 		return ""
 	}
 	return fmt.Sprintf(" exe %d %d", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// InventoryKey names what an image inventory depends on besides the
+// image: the installed-package catalogers, their layer-cache version and
+// vigil's build. A stored inventory with another key was made by an older
+// vigil or cataloger set and is catalogued again.
+func InventoryKey() string {
+	return all.CacheKey(all.Installed) + "; " + buildID()
 }

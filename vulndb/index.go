@@ -1,6 +1,8 @@
 package vulndb
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -272,3 +274,22 @@ func TempFile(dir, pattern string) (*os.File, error) {
 // CheckIndex validates an index built elsewhere (from a manifest): schema,
 // part keys, digests, and each group's shards listed once.
 func CheckIndex(idx *Index) error { return idx.check() }
+
+// Digest identifies the database content the index describes: the sha256
+// of its parts' keys and content digests, in order. It changes when and
+// only when a part's content does (not when the index records a check or
+// a part being downloaded).
+func (idx *Index) Digest() string {
+	lines := make([]string, 0, len(idx.Parts))
+	for _, p := range idx.Parts {
+		lines = append(lines, fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%s", p.Kind, p.Ecosystem, p.Shard, p.Shards, p.Content))
+	}
+	slices.Sort(lines)
+	h := sha256.New()
+	fmt.Fprintf(h, "vigil-db-%d\n", idx.SchemaVersion)
+	for _, l := range lines {
+		h.Write([]byte(l))
+		h.Write([]byte{'\n'})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}

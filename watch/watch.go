@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -32,12 +31,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/layerfs"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/policy"
-	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/scan"
 	"github.com/vigil-scanner/vigil/vulndb"
 )
@@ -51,12 +50,8 @@ type Options struct {
 	// Repositories are the repositories to watch. Without Registry they
 	// are full names ("registry.example.com/team/app", "alpine").
 	Repositories []string
-	// Insecure allows plain HTTP and unverified TLS to the registry.
-	Insecure bool
-	// Username and Password are registry credentials. When Username is
-	// empty, VIGIL_USERNAME and VIGIL_PASSWORD are used, and else the
-	// Docker config file and its credential helpers (as image.Open).
-	Username, Password string
+	// Access says how to reach and authenticate to the registry.
+	Access remote.Access
 	// Platform is "os/arch[/variant]", chosen in multi-platform images;
 	// empty means linux on the host's architecture.
 	Platform string
@@ -83,7 +78,7 @@ type Options struct {
 	// time without alerting on them.
 	SkipExisting bool
 
-	// Output receives the alerts as JSON lines; nil means os.Stdout.
+	// Output receives the alerts as JSON lines; nil writes them nowhere.
 	Output io.Writer
 	// Webhook, when set, is a URL the alerts are POSTed to as JSON:
 	// {"alerts": [...]}.
@@ -122,11 +117,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Registry == "" && len(o.Repositories) == 0 {
 		return o, errors.New("watch: name a registry or repositories to watch")
 	}
-	if o.Username == "" {
-		o.Username, o.Password = os.Getenv("VIGIL_USERNAME"), os.Getenv("VIGIL_PASSWORD")
-	}
 	if o.Output == nil {
-		o.Output = os.Stdout
+		o.Output = io.Discard
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
@@ -161,7 +153,7 @@ func Run(ctx context.Context, opts Options) error {
 	if _, err := opts.withDefaults(); err != nil {
 		return err
 	}
-	if _, err := policy.Load(policy.Options{Severities: opts.Severities}); err != nil {
+	if _, err := policy.Load(policy.Options{Filter: policy.Filter{Severities: opts.Severities}}); err != nil {
 		return err
 	}
 	log := cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
@@ -192,7 +184,7 @@ func Once(ctx context.Context, opts Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	pol, err := policy.Load(policy.Options{Severities: opts.Severities, IgnoreUnfixed: opts.IgnoreUnfixed})
+	pol, err := policy.Load(policy.Options{Filter: policy.Filter{Severities: opts.Severities, IgnoreUnfixed: opts.IgnoreUnfixed}})
 	if err != nil {
 		return Summary{}, err
 	}
@@ -274,11 +266,8 @@ func Once(ctx context.Context, opts Options) (Summary, error) {
 // repository or tag that cannot be read keeps what the previous state
 // recorded for it, so a registry hiccup does not forget images.
 func list(ctx context.Context, opts Options, st *state, sum *Summary) map[string]string {
-	ropts := remote.RegistryOptions(ctx, remote.Options{Insecure: opts.Insecure, Username: opts.Username, Password: opts.Password})
-	var nameOpts []name.Option
-	if opts.Insecure {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
+	ropts := opts.Access.Options(ctx)
+	nameOpts := opts.Access.NameOptions()
 	tags := map[string]string{}
 	keepOld := func(prefix string) {
 		for tag, digest := range st.Tags {
@@ -358,8 +347,7 @@ func pull(ctx context.Context, opts Options, digest string, tags []string) error
 	// tags[0] is "host[:port]/name:tag": the tag follows the last colon.
 	ref := tags[0][:strings.LastIndex(tags[0], ":")] + "@" + digest
 	img, err := image.Open(ctx, ref, image.Options{
-		Sources: []string{image.SourceRemote}, Platform: opts.Platform, Insecure: opts.Insecure,
-		Username: opts.Username, Password: opts.Password, Logger: opts.Logger,
+		Sources: []string{image.SourceRemote}, Platform: opts.Platform, Registry: opts.Access, Logger: opts.Logger,
 	})
 	if err != nil {
 		return err
@@ -382,17 +370,12 @@ func findingsOf(ctx context.Context, dir, digest string, m *match.Matcher, pol *
 	if err != nil {
 		return nil, err
 	}
-	res, err := m.Match(ctx, inv)
+	res, err := evaluate.Evaluate(ctx, inv, evaluate.Options{Matcher: m, Policy: pol})
 	if err != nil {
 		return nil, fmt.Errorf("matching %s: %w", digest, err)
 	}
-	rep := report.FromInventory(inv)
-	for i := range rep.Results {
-		rep.Results[i].Vulnerabilities = res.Findings[i]
-	}
-	pol.Apply(rep)
 	var out []match.Finding
-	for _, r := range rep.Results {
+	for _, r := range res.Report.Results {
 		out = append(out, r.Vulnerabilities...)
 	}
 	return out, nil

@@ -31,6 +31,7 @@ import (
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/internal/testutil"
 	"github.com/vigil-scanner/vigil/vulndb"
 )
@@ -236,7 +237,7 @@ func TestWatchCycles(t *testing.T) {
 	dbPath := makeDB(t, built1, db1...)
 	var out bytes.Buffer
 	opts := Options{
-		Registry: reg.host, Insecure: true, StateDir: t.TempDir(), Database: openDB(&dbPath),
+		Registry: reg.host, Access: remote.Access{Insecure: true}, StateDir: t.TempDir(), Database: openDB(&dbPath),
 		Severities: []string{"HIGH", "CRITICAL"}, Output: &out,
 	}
 	ctx := context.Background()
@@ -343,7 +344,7 @@ func TestWatchWebhook(t *testing.T) {
 
 	var out bytes.Buffer
 	opts := Options{
-		Registry: reg.host, Insecure: true, StateDir: t.TempDir(), Database: openDB(&dbPath),
+		Registry: reg.host, Access: remote.Access{Insecure: true}, StateDir: t.TempDir(), Database: openDB(&dbPath),
 		Output: &out, Webhook: hook.URL, retryPause: 10 * time.Millisecond,
 	}
 	ctx := context.Background()
@@ -383,7 +384,7 @@ func TestWatchPullFailure(t *testing.T) {
 	reg.push(t, "b:1", imageB...)
 	dbPath := makeDB(t, built1, db1...)
 	var out bytes.Buffer
-	opts := Options{Registry: reg.host, Insecure: true, StateDir: t.TempDir(), Database: openDB(&dbPath), Output: &out,
+	opts := Options{Registry: reg.host, Access: remote.Access{Insecure: true}, StateDir: t.TempDir(), Database: openDB(&dbPath), Output: &out,
 		Repositories: []string{"a", "b", "missing"}}
 	ctx := context.Background()
 	reg.failBlobs.Store(true)

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -18,36 +17,6 @@ import (
 	"github.com/vigil-scanner/vigil/vulndb/oci"
 	"github.com/vigil-scanner/vigil/vulndb/sources"
 )
-
-// registryFlags are the flags for reaching the database registry. The
-// environment fallbacks are read when the command runs, never shown as
-// flag defaults: --help must not print a password.
-type registryFlags struct {
-	insecure bool
-	username string
-	password string
-}
-
-func (f *registryFlags) add(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification")
-	cmd.Flags().StringVar(&f.username, "username", "", "registry user name (default $VIGIL_USERNAME, then the Docker config)")
-	cmd.Flags().StringVar(&f.password, "password", "", "registry password (default $VIGIL_PASSWORD)")
-}
-
-func (f *registryFlags) options(g *globals) oci.RegistryOptions {
-	o := oci.RegistryOptions{Insecure: f.insecure, Logger: g.logger}
-	user, pass := f.username, f.password
-	if user == "" {
-		user = os.Getenv("VIGIL_USERNAME")
-	}
-	if pass == "" {
-		pass = os.Getenv("VIGIL_PASSWORD")
-	}
-	if user != "" || pass != "" {
-		o.Auth = authn.FromConfig(authn.AuthConfig{Username: user, Password: pass})
-	}
-	return o
-}
 
 func dbDir(g *globals) string { return oci.DefaultDir(g.cacheDir) }
 
@@ -61,7 +30,7 @@ func (f *scanFlags) openDB(ctx context.Context, g *globals, need oci.Selection) 
 	skip := f.skipDBUpdate || f.offline
 	opts := oci.UpdateOptions{
 		Dir: dir, Repositories: f.dbRepos, Need: need, ReplaceBuilt: f.dbReposGiven,
-		RegistryOptions: oci.RegistryOptions{Insecure: f.insecure, Logger: g.logger},
+		Registry: oci.Registry{Access: resolveAccess(f.insecure, "", "", g.getenv), Logger: g.logger},
 	}
 	_, err := oci.EnsureFresh(ctx, opts, skip)
 	if err != nil {
@@ -158,7 +127,7 @@ func newDBUpdateCmd(g *globals) *cobra.Command {
 		all        bool
 		force      bool
 		timeout    time.Duration
-		reg        registryFlags
+		reg        accessFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "update",
@@ -183,7 +152,7 @@ local database and no --ecosystem, every part is fetched. A database built with
 			defer cancel()
 			res, err := oci.Update(ctx, oci.UpdateOptions{
 				Dir: dir, Repositories: repos, Need: need, Check: true, Force: force, ReplaceBuilt: true,
-				RegistryOptions: reg.options(g),
+				Registry: oci.Registry{Access: reg.access(g), Logger: g.logger},
 			})
 			if err != nil {
 				return err
@@ -211,7 +180,7 @@ local database and no --ecosystem, every part is fetched. A database built with
 
 func newDBPushCmd(g *globals) *cobra.Command {
 	var (
-		reg     registryFlags
+		reg     accessFlags
 		timeout time.Duration
 	)
 	cmd := &cobra.Command{
@@ -225,7 +194,7 @@ are published beside the parts that changed, so clients download only the change
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := withTimeout(cmd, timeout)
 			defer cancel()
-			res, err := oci.Push(ctx, dbDir(g), args[0], oci.PushOptions{RegistryOptions: reg.options(g)})
+			res, err := oci.Push(ctx, dbDir(g), args[0], oci.PushOptions{Registry: oci.Registry{Access: reg.access(g), Logger: g.logger}})
 			if err != nil {
 				return err
 			}

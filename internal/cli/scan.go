@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/layerfs"
@@ -36,9 +37,10 @@ type scanFlags struct {
 	listAllPkgs  bool
 	scanners     []string
 	timeout      time.Duration
-	severities   []string
-	ignoreUnfix  bool
-	ignoreUnrch  bool
+	// keep holds the finding filters bound to flags directly; the
+	// statuses are ignoreStatus, converted by policy.
+	keep         policy.Filter
+	sort         string
 	filter       scan.Filter
 	ignoreStatus []string
 	exitCode     int
@@ -54,7 +56,9 @@ type scanFlags struct {
 	// dbReposGiven is set by validate: --db-repository was on the command
 	// line (a locally built database may then be replaced).
 	dbReposGiven bool
-	insecure     bool
+	// insecure is set by validate from the command's --insecure, when it
+	// has one: it applies to the database repositories too.
+	insecure bool
 }
 
 func (f *scanFlags) add(cmd *cobra.Command) {
@@ -65,12 +69,18 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.listAllPkgs, "list-all-pkgs", false, "include every package in the report, not only vulnerable ones")
 	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln"}, "what to look for: vuln, or none for an inventory only")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up after this long")
-	fl.StringSliceVarP(&f.severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
-	fl.BoolVar(&f.ignoreUnfix, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.StringSliceVarP(&f.keep.Severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
+	fl.BoolVar(&f.keep.IgnoreUnfixed, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.BoolVar(&f.keep.KEV, "kev", false, "report only known-exploited vulnerabilities (CISA KEV); with --min-epss or --min-epss-percentile, those meeting any of them")
+	fl.Float64Var(&f.keep.MinEPSS, "min-epss", 0, "report only vulnerabilities whose EPSS probability is at least this (0 to 1; 0.1 is 10 %)")
+	fl.Float64Var(&f.keep.MinEPSSPercentile, "min-epss-percentile", 0, "report only vulnerabilities whose EPSS percentile is at least this (0 to 1)")
+	fl.BoolVar(&f.keep.ExcludeBase, "exclude-base", false, "leave out vulnerabilities in packages the base image brought (images)")
+	fl.StringVar(&f.sort, "sort", report.SortRisk, "order of the table's findings: "+strings.Join(report.Sorts(), ", "))
 	fl.StringSliceVar(&f.filter.PkgTypes, "pkg-types", nil, "package types to scan: os, library (default both)")
 	fl.StringSliceVar(&f.filter.SkipDirs, "skip-dirs", nil, "leave out language packages found under these directories (globs, ** for any depth)")
 	fl.StringSliceVar(&f.filter.SkipFiles, "skip-files", nil, "leave out language packages read from these files (globs, ** for any depth)")
-	fl.BoolVar(&f.ignoreUnrch, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
+	fl.BoolVar(&f.filter.IncludeDevDeps, "include-dev-deps", false, "include development dependencies (those only dev scopes of the lockfiles reach) in the report and matching")
+	fl.BoolVar(&f.keep.IgnoreUnreachable, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
 	fl.StringSliceVar(&f.ignoreStatus, "ignore-status", nil, "statuses to leave out: fixed, affected, will_not_fix, end_of_life")
 	fl.IntVar(&f.exitCode, "exit-code", 0, fmt.Sprintf("exit with this code when a vulnerability is reported (not %d, which means an error)", ExitError))
 	fl.IntVar(&f.exitOnEOL, "exit-on-eol", 0, "exit with this code when the OS is past its end of support")
@@ -81,7 +91,6 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
 	fl.StringSliceVar(&f.dbRepos, "db-repository", oci.DefaultRepositories, "OCI repositories to refresh the database from, tried in order")
-	fl.BoolVar(&f.insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification (image and database registries)")
 }
 
 // validate checks the flags of cmd and notes which were given.
@@ -90,6 +99,7 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	// line must exist.
 	f.ignoreFileGiven = cmd.Flags().Changed("ignorefile")
 	f.dbReposGiven = cmd.Flags().Changed("db-repository")
+	f.insecure, _ = cmd.Flags().GetBool("insecure")
 	if err := f.filter.Validate(); err != nil {
 		return err
 	}
@@ -107,8 +117,11 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	if f.exitCode < 0 || f.exitCode > 255 || f.exitOnEOL < 0 || f.exitOnEOL > 255 {
 		return errors.New("--exit-code and --exit-on-eol must be between 0 and 255")
 	}
-	for i, s := range f.severities {
-		f.severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	for i, s := range f.keep.Severities {
+		f.keep.Severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	}
+	if !slices.Contains(report.Sorts(), f.sort) {
+		return fmt.Errorf("--sort %q: want one of %s", f.sort, strings.Join(report.Sorts(), ", "))
 	}
 	if f.format == format.Template {
 		if f.template == "" {
@@ -126,30 +139,35 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 
 func (f *scanFlags) vulnScan() bool { return slices.Contains(f.scanners, "vuln") }
 
-// run matches inv (unless --scanners none), applies the policy, writes the
+// policy loads the policy the flags describe. With --scanners none only
+// the end-of-support gate applies.
+func (f *scanFlags) policy() (*policy.Policy, error) {
+	if !f.vulnScan() {
+		return policy.Load(policy.Options{ExitOnEOL: f.exitOnEOL})
+	}
+	filter := f.keep
+	filter.IgnoreStatuses = make([]vulndb.Status, 0, len(f.ignoreStatus))
+	for _, s := range f.ignoreStatus {
+		filter.IgnoreStatuses = append(filter.IgnoreStatuses, vulndb.Status(s))
+	}
+	return policy.Load(policy.Options{
+		Filter:     filter,
+		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
+		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
+	})
+}
+
+// run evaluates inv (matching it unless --scanners none), writes the
 // report, and returns the exit code as an error when the gate trips.
 func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventory) error {
 	f.filter.Apply(inv)
-	var pol *policy.Policy
-	if f.vulnScan() {
-		var err error
-		statuses := make([]vulndb.Status, 0, len(f.ignoreStatus))
-		for _, s := range f.ignoreStatus {
-			statuses = append(statuses, vulndb.Status(s))
-		}
-		pol, err = policy.Load(policy.Options{
-			Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
-			IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
-			VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
-		})
-		if err != nil {
-			return err
-		}
+	pol, err := f.policy()
+	if err != nil {
+		return err
 	}
 	prog := newProgress(g)
 	defer prog.done()
-	rep := report.FromInventory(inv)
-	rep.CreatedAt = time.Now().UTC().Truncate(time.Second)
+	opts := evaluate.Options{Policy: pol}
 	if f.vulnScan() {
 		prog.step("checking the vulnerability database")
 		db, err := f.openDB(ctx, g, oci.Selection{Ecosystems: match.Ecosystems(inv)})
@@ -158,32 +176,21 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		}
 		defer db.Close()
 		prog.step("matching %d packages", countPackages(inv))
-		res, err := match.New(db, match.Options{Logger: g.logger}).Match(ctx, inv)
-		if err != nil {
-			return err
-		}
-		for i := range rep.Results {
-			rep.Results[i].Vulnerabilities = res.Findings[i]
-		}
-		for _, n := range res.Notes {
-			g.logger.Warn(n)
-		}
+		opts.Matcher = match.New(db, match.Options{Logger: g.logger})
 	}
-	var out policy.Outcome
-	if pol != nil {
-		out = pol.Apply(rep)
-		for _, n := range out.Notes {
-			g.logger.Warn(n)
-		}
-	} else if f.exitOnEOL != 0 && inv.Artifact.OS != nil && inv.Artifact.OS.EOSL {
-		out.ExitCode = f.exitOnEOL
-	}
-	prog.done()
-	if err := f.write(g, rep); err != nil {
+	res, err := evaluate.Evaluate(ctx, inv, opts)
+	if err != nil {
 		return err
 	}
-	if out.ExitCode != 0 {
-		return exitError{code: out.ExitCode}
+	for _, n := range res.Notes {
+		g.logger.Warn(n)
+	}
+	prog.done()
+	if err := f.write(g, res.Report); err != nil {
+		return err
+	}
+	if res.Outcome.ExitCode != 0 {
+		return exitError{code: res.Outcome.ExitCode}
 	}
 	return nil
 }
@@ -226,10 +233,11 @@ func (f *scanFlags) write(g *globals, rep *report.Report) error {
 	}
 	opts := report.Options{
 		ListAllPkgs: f.listAllPkgs || !f.vulnScan(),
-		Color:       f.output == "" && isTerminal(g.stdout) && os.Getenv("NO_COLOR") == "",
+		Color:       f.output == "" && isTerminal(g.stdout) && g.getenv("NO_COLOR") == "",
 		Template:    f.templateText,
 		AppVersion:  version,
 		NoVulnScan:  !f.vulnScan(),
+		Sort:        f.sort,
 	}
 	err := format.Write(w, f.format, rep, opts)
 	if file != nil {
@@ -245,9 +253,8 @@ func newImageCmd(g *globals) *cobra.Command {
 		f        scanFlags
 		input    string
 		platform string
+		access   accessFlags
 		sources  []string
-		username string
-		password string
 		backend  string
 	)
 	cmd := &cobra.Command{
@@ -275,8 +282,7 @@ func newImageCmd(g *globals) *cobra.Command {
 			defer prog.done()
 			prog.step("opening %s", cmp.Or(input, ref))
 			img, err := image.Open(ctx, ref, image.Options{
-				Input: input, Sources: sources, Platform: platform, Insecure: f.insecure,
-				Username: username, Password: password, Logger: g.logger,
+				Input: input, Sources: sources, Platform: platform, Registry: access.access(g), Logger: g.logger,
 			})
 			if err != nil {
 				return nil, err
@@ -296,8 +302,7 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl.StringVarP(&input, "input", "i", "", "read the image from a docker-save tar (plain or gzip), an OCI layout directory or an OCI archive")
 	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
-	fl.StringVar(&username, "username", "", "registry user name (default $VIGIL_USERNAME, then the Docker config)")
-	fl.StringVar(&password, "password", "", "registry password (default $VIGIL_PASSWORD)")
+	access.add(cmd)
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept for later scans: fs (CACHE_DIR/layers) or memory (not kept)")
 	return cmd
 }

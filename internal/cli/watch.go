@@ -21,6 +21,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 		db            scanFlags // only its database flags are used
 		alertExisting bool
 		backend       string
+		access        accessFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "watch [flags]",
@@ -57,10 +58,11 @@ with reason "new image" (unless --alert-existing=false); later ones have reason
 			if c != nil {
 				opts.Cache = c
 			}
+			opts.Access = access.access(g)
 			opts.SkipExisting = !alertExisting
 			opts.Output = g.stdout
 			opts.Logger = watchLogger(g)
-			db.insecure, db.dbReposGiven = opts.Insecure, cmd.Flags().Changed("db-repository")
+			db.insecure, db.dbReposGiven = access.insecure, cmd.Flags().Changed("db-repository")
 			opts.Database = func(ctx context.Context) (*vulndb.DB, error) { return db.openDB(ctx, g, oci.Selection{All: true}) }
 			return watch.Run(cmd.Context(), opts)
 		},
@@ -73,9 +75,7 @@ with reason "new image" (unless --alert-existing=false); later ones have reason
 	fl.StringSliceVarP(&opts.Severities, "severity", "s", match.Severities(), "severities to alert on: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
 	fl.BoolVar(&opts.IgnoreUnfixed, "ignore-unfixed", false, "alert only on vulnerabilities that have a fixed version")
 	fl.BoolVar(&alertExisting, "alert-existing", true, "alert on the findings of an image seen for the first time")
-	fl.BoolVar(&opts.Insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification")
-	fl.StringVar(&opts.Username, "username", "", "registry user name (default $VIGIL_USERNAME, then the Docker config)")
-	fl.StringVar(&opts.Password, "password", "", "registry password (default $VIGIL_PASSWORD)")
+	access.add(cmd)
 	fl.StringVar(&opts.Platform, "platform", "", "os/arch[/variant] to pick from multi-platform images (default: the host's)")
 	fl.StringVar(&opts.StateDir, "state-dir", "", "where the index, inventories and last findings are kept (default CACHE_DIR/watch)")
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept: fs (CACHE_DIR/layers) or memory (not kept)")

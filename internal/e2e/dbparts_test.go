@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vigil-scanner/vigil/internal/testutil"
+	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
 )
 
 var createdAt = regexp.MustCompile(`"createdAt": "[^"]*"`)
@@ -52,7 +53,7 @@ func status(t *testing.T, cache string) dbStatus {
 // gives, and the parts on disk exactly the image's ecosystems plus EPSS and
 // KEV. A second scan makes no request.
 func TestDatabaseParts(t *testing.T) {
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	ref := reg.Host + "/vigil/db:2"
 	if code, out, stderr := vigil(t, "db", "push", "--cache-dir", fx.cache, "--insecure", ref); code != 0 {
 		t.Fatalf("db push: exit %d\n%s%s", code, out, stderr)
@@ -183,7 +184,7 @@ func TestDatabasePartsReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	built := buildDB(t, "alpine,debian", "alpine="+secdb, "debian="+mirror)
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	ref := reg.Host + "/vigil/real:2"
 	if code, out, stderr := vigil(t, "db", "push", "--cache-dir", built, "--insecure", ref); code != 0 {
 		t.Fatalf("db push: exit %d\n%s%s", code, out, stderr)

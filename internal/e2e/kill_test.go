@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vigil-scanner/vigil/internal/testutil"
+	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
 	"github.com/vigil-scanner/vigil/vulndb"
 )
 
@@ -252,7 +253,7 @@ func TestKillDuringUpdate(t *testing.T) {
 		t.Skip("slow: builds vigil and runs it many times")
 	}
 	bin := vigilBinary(t)
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	// A proxy slowing blobs down, so that kills land in transfers.
 	u, _ := url.Parse("http://" + reg.Host)
 	rp := httputil.NewSingleHostReverseProxy(u)

@@ -11,7 +11,7 @@ import (
 
 func TestWrite(t *testing.T) {
 	starts := map[string]string{
-		Table:     "alpine-310.tar.gz (alpine 3.10.4)\n",
+		Table:     "Highest risk (5 of 6 findings)\n",
 		JSON:      "{\n  \"schemaVersion\": 1,",
 		CycloneDX: "{\n  \"$schema\": \"http://cyclonedx.org/schema/bom-1.6.schema.json\"",
 		SPDXJSON:  "{\n  \"spdxVersion\": \"SPDX-2.3\"",

@@ -27,12 +27,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	vimage "github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/internal/httpx"
 )
@@ -73,34 +73,30 @@ const (
 	maxManifestSize = 4 << 20
 )
 
-// RegistryOptions say how to reach a registry.
-type RegistryOptions struct {
-	// Auth, when set, is used for every registry; otherwise Keychain (or
-	// authn.DefaultKeychain, which reads docker's config) resolves
-	// credentials.
-	Auth     authn.Authenticator
-	Keychain authn.Keychain
-	// Insecure allows plain-HTTP registries and skips TLS verification.
-	Insecure bool
+// Registry says how to reach the database repositories: the one registry
+// access type (credentials resolved by the command line), and how long to
+// wait for them.
+type Registry struct {
+	vimage.Access
 	// RateLimitWait is the longest Retry-After a 429 answer is waited for
 	// before the registry is given up for a mirror; 0 means 30 s.
 	RateLimitWait time.Duration
-	// Transport replaces the HTTP transport (tests); nil means one with
-	// timeouts on every phase (package httpx).
-	Transport http.RoundTripper
 	// StallTimeout cuts a transfer that delivers nothing for this long;
 	// 0 means httpx.StallTimeout.
 	StallTimeout time.Duration
-	// Logger receives warnings (waiting out a rate limit).
+	// Logger receives warnings (waiting out a rate limit); nil discards.
 	Logger *slog.Logger
 }
 
-func (o RegistryOptions) ref(s string) (name.Reference, error) {
-	var opts []name.Option
-	if o.Insecure {
-		opts = append(opts, name.Insecure)
+func (o Registry) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
 	}
-	r, err := name.ParseReference(s, opts...)
+	return o.Logger
+}
+
+func (o Registry) ref(s string) (name.Reference, error) {
+	r, err := name.ParseReference(s, o.NameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("oci: reference %q: %w", s, err)
 	}
@@ -108,29 +104,20 @@ func (o RegistryOptions) ref(s string) (name.Reference, error) {
 }
 
 // remote returns the options of one operation. One call per operation:
-// its transport remembers the registries that rate-limited it.
-func (o RegistryOptions) remote(ctx context.Context) []remote.Option {
+// its transport remembers the registries that rate-limited it. Every
+// phase of each request has a timeout (package httpx), and 429 answers
+// are handled with their Retry-After.
+func (o Registry) remote(ctx context.Context) []remote.Option {
 	base := o.Transport
 	if base == nil {
 		base = httpx.NewTransport(o.Insecure)
 	}
 	t := &httpx.Transport{Base: base, MaxWait: o.RateLimitWait, Logger: o.Logger, Stall: o.StallTimeout}
-	opts := []remote.Option{
-		remote.WithContext(ctx),
+	return append(o.Options(ctx),
 		remote.WithTransport(t),
-		// 429 is handled below, by httpx.Transport, with Retry-After.
+		// 429 is handled below, by httpx.Transport.
 		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusInternalServerError,
-			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
-	}
-	switch {
-	case o.Auth != nil:
-		opts = append(opts, remote.WithAuth(o.Auth))
-	case o.Keychain != nil:
-		opts = append(opts, remote.WithAuthFromKeychain(o.Keychain))
-	default:
-		opts = append(opts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
-	}
-	return opts
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))
 }
 
 // DefaultDir is where vigil keeps its database under a cache directory.

@@ -21,7 +21,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
-	"github.com/vigil-scanner/vigil/internal/testutil"
+	vimage "github.com/vigil-scanner/vigil/image/remote"
+	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
 	"github.com/vigil-scanner/vigil/vulndb"
 )
 
@@ -177,7 +178,7 @@ func (p *proxy) reset() {
 	p.hits, p.seen = map[string]int{}, map[string]int{}
 }
 
-var anon = RegistryOptions{Insecure: true, Keychain: authn.NewMultiKeychain()}
+var anon = Registry{Access: vimage.Access{Insecure: true}}
 
 func localKinds(t *testing.T, dir string) []string {
 	t.Helper()
@@ -198,14 +199,14 @@ func localKinds(t *testing.T, dir string) []string {
 // TestPushUpdateCycle publishes two versions and follows them with a
 // client that scans an Alpine image with a Node application.
 func TestPushUpdateCycle(t *testing.T) {
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	px := startProxy(t, reg.Host)
 	ctx := context.Background()
 	v1dir, v2dir := filepath.Join(t.TempDir(), "v1"), filepath.Join(t.TempDir(), "v2")
 	makeDB(t, v1dir, 1, time.Now().Add(24*time.Hour))
 	makeDB(t, v2dir, 2, time.Now().Add(48*time.Hour))
 	ref := px.host + "/vigil/db:2"
-	pushed, err := Push(ctx, v1dir, ref, PushOptions{RegistryOptions: anon})
+	pushed, err := Push(ctx, v1dir, ref, PushOptions{Registry: anon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestPushUpdateCycle(t *testing.T) {
 
 	client := DefaultDir(t.TempDir())
 	need := Selection{Ecosystems: []string{"alpine:3.19", "npm"}}
-	opts := UpdateOptions{Dir: client, Repositories: []string{px.host + "/missing/db:2", ref}, Need: need, RegistryOptions: anon}
+	opts := UpdateOptions{Dir: client, Repositories: []string{px.host + "/missing/db:2", ref}, Need: need, Registry: anon}
 	res, err := Update(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +256,7 @@ func TestPushUpdateCycle(t *testing.T) {
 
 	// Version 2 changes only npm: the push reuses the other blobs and
 	// publishes a delta, and the client fetches only that.
-	pushed, err = Push(ctx, v2dir, ref, PushOptions{RegistryOptions: anon})
+	pushed, err = Push(ctx, v2dir, ref, PushOptions{Registry: anon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,11 +296,11 @@ func TestPushUpdateCycle(t *testing.T) {
 
 // TestDeltaChain: a client two versions behind updates from two deltas.
 func TestDeltaChain(t *testing.T) {
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	ctx := context.Background()
 	ref := reg.Host + "/vigil/db:2"
 	client := DefaultDir(t.TempDir())
-	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, Check: true, RegistryOptions: anon}
+	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, Check: true, Registry: anon}
 	dirs := make([]string, 4)
 	for v := 1; v <= 3; v++ {
 		dirs[v] = filepath.Join(t.TempDir(), fmt.Sprint("v", v))
@@ -320,7 +321,7 @@ func TestDeltaChain(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := Push(ctx, dirs[v], ref, PushOptions{RegistryOptions: anon}); err != nil {
+		if _, err := Push(ctx, dirs[v], ref, PushOptions{Registry: anon}); err != nil {
 			t.Fatal(err)
 		}
 		if v == 1 {
@@ -346,13 +347,13 @@ func TestDeltaChain(t *testing.T) {
 // downloaded again; one that stays corrupted fails the update and leaves
 // the previous database as it was.
 func TestBadBlobRejected(t *testing.T) {
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	px := startProxy(t, reg.Host)
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "db")
 	makeDB(t, src, 1, time.Now().Add(time.Hour))
 	ref := px.host + "/vigil/db:2"
-	if _, err := Push(ctx, src, ref, PushOptions{RegistryOptions: anon}); err != nil {
+	if _, err := Push(ctx, src, ref, PushOptions{Registry: anon}); err != nil {
 		t.Fatal(err)
 	}
 	// Each blob's first download has one byte flipped.
@@ -377,7 +378,7 @@ func TestBadBlobRejected(t *testing.T) {
 	var logs bytes.Buffer
 	client := DefaultDir(t.TempDir())
 	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{All: true},
-		RegistryOptions: RegistryOptions{Insecure: true, Keychain: authn.NewMultiKeychain(), Logger: slog.New(slog.NewTextHandler(&logs, nil))}}
+		Registry: Registry{Access: vimage.Access{Insecure: true}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}}
 	res, err := Update(ctx, opts)
 	if err != nil {
 		t.Fatalf("update with blobs corrupted once: %v", err)
@@ -392,7 +393,7 @@ func TestBadBlobRejected(t *testing.T) {
 	px.hook = nil
 	v2 := filepath.Join(t.TempDir(), "v2")
 	makeDB(t, v2, 2, time.Now().Add(time.Hour))
-	if _, err := Push(ctx, v2, ref, PushOptions{RegistryOptions: anon}); err != nil {
+	if _, err := Push(ctx, v2, ref, PushOptions{Registry: anon}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(client, vulndb.IndexFileName))
@@ -435,12 +436,12 @@ func assertNoTemp(t *testing.T, dir string) {
 // TestRateLimit: a 429 with a short Retry-After is waited out; one with a
 // long Retry-After moves on to the next repository at once, and says why.
 func TestRateLimit(t *testing.T) {
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	px := startProxy(t, reg.Host)
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "db")
 	makeDB(t, src, 1, time.Now().Add(time.Hour))
-	if _, err := Push(ctx, src, reg.Host+"/vigil/db:2", PushOptions{RegistryOptions: anon}); err != nil {
+	if _, err := Push(ctx, src, reg.Host+"/vigil/db:2", PushOptions{Registry: anon}); err != nil {
 		t.Fatal(err)
 	}
 	limited := px.host + "/vigil/db:2"
@@ -455,7 +456,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	client := DefaultDir(t.TempDir())
 	start := time.Now()
-	res, err := Update(ctx, UpdateOptions{Dir: client, Repositories: []string{limited}, Need: Selection{All: true}, RegistryOptions: anon})
+	res, err := Update(ctx, UpdateOptions{Dir: client, Repositories: []string{limited}, Need: Selection{All: true}, Registry: anon})
 	if err != nil || !res.Updated {
 		t.Fatalf("update after a short Retry-After: %+v, %v", res, err)
 	}
@@ -466,7 +467,7 @@ func TestRateLimit(t *testing.T) {
 	px.reset()
 	retryAfter = "3600"
 	client = DefaultDir(t.TempDir())
-	res, err = Update(ctx, UpdateOptions{Dir: client, Repositories: []string{limited}, Need: Selection{All: true}, RegistryOptions: anon})
+	res, err = Update(ctx, UpdateOptions{Dir: client, Repositories: []string{limited}, Need: Selection{All: true}, Registry: anon})
 	if err == nil {
 		t.Fatal("update from a registry asking for an hour succeeded")
 	}
@@ -477,7 +478,7 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("%d manifest requests to the rate-limited registry, want 1", n)
 	}
 	px.reset()
-	res, err = Update(ctx, UpdateOptions{Dir: client, Repositories: []string{limited, reg.Host + "/vigil/db:2"}, Need: Selection{All: true}, RegistryOptions: anon})
+	res, err = Update(ctx, UpdateOptions{Dir: client, Repositories: []string{limited, reg.Host + "/vigil/db:2"}, Need: Selection{All: true}, Registry: anon})
 	if err != nil || res.Repository != reg.Host+"/vigil/db:2" {
 		t.Errorf("mirror after a rate limit: %+v, %v", res, err)
 	}
@@ -486,17 +487,17 @@ func TestRateLimit(t *testing.T) {
 // TestBuiltNotReplaced: a database built locally is left alone by scans
 // unless a repository was named; db update replaces it.
 func TestBuiltNotReplaced(t *testing.T) {
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "db")
 	makeDB(t, src, 2, time.Now().Add(time.Hour))
 	ref := reg.Host + "/vigil/db:2"
-	if _, err := Push(ctx, src, ref, PushOptions{RegistryOptions: anon}); err != nil {
+	if _, err := Push(ctx, src, ref, PushOptions{Registry: anon}); err != nil {
 		t.Fatal(err)
 	}
 	client := DefaultDir(t.TempDir())
 	makeDB(t, client, 1, time.Now().Add(-time.Hour)) // built here, stale
-	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, RegistryOptions: anon}
+	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, Registry: anon}
 	res, err := Update(ctx, opts)
 	if err != nil || res.Skipped != "built locally" {
 		t.Fatalf("scan refresh of a built database: %+v, %v", res, err)
@@ -521,24 +522,24 @@ func TestBuiltNotReplaced(t *testing.T) {
 // database stays usable, and the next update does not fetch again the
 // parts that were complete.
 func TestInterruptedUpdate(t *testing.T) {
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	px := startProxy(t, reg.Host)
 	ctx := context.Background()
 	v1, v2 := filepath.Join(t.TempDir(), "v1"), filepath.Join(t.TempDir(), "v2")
 	makeDB(t, v1, 1, time.Now().Add(time.Hour))
 	makeDB(t, v2, 2, time.Now().Add(time.Hour))
 	ref := px.host + "/vigil/db:2"
-	if _, err := Push(ctx, v1, ref, PushOptions{RegistryOptions: anon}); err != nil {
+	if _, err := Push(ctx, v1, ref, PushOptions{Registry: anon}); err != nil {
 		t.Fatal(err)
 	}
 	client := DefaultDir(t.TempDir())
-	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, RegistryOptions: anon, Parallel: 1}
+	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, Registry: anon, Parallel: 1}
 	if _, err := Update(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
 	// Version 2 as full parts (no delta: a fresh repository).
 	ref2 := px.host + "/vigil/db2:2"
-	if _, err := Push(ctx, v2, ref2, PushOptions{RegistryOptions: anon}); err != nil {
+	if _, err := Push(ctx, v2, ref2, PushOptions{Registry: anon}); err != nil {
 		t.Fatal(err)
 	}
 	opts.Repositories = []string{ref2}
@@ -592,20 +593,20 @@ func TestInterruptedUpdate(t *testing.T) {
 }
 
 func TestPushUpdateWithAuth(t *testing.T) {
-	reg := testutil.StartRegistry(t, "vigil", "s3cret")
+	reg := regtest.Start(t, regtest.Options{User: "vigil", Password: "s3cret"})
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "db")
 	makeDB(t, src, 1, time.Now().Add(24*time.Hour))
 	ref := reg.Host + "/private/db:2"
-	if _, err := Push(ctx, src, ref, PushOptions{RegistryOptions: anon}); err == nil {
+	if _, err := Push(ctx, src, ref, PushOptions{Registry: anon}); err == nil {
 		t.Fatal("anonymous push to an authenticated registry succeeded")
 	}
-	good := RegistryOptions{Insecure: true, Auth: authn.FromConfig(authn.AuthConfig{Username: "vigil", Password: "s3cret"})}
-	if _, err := Push(ctx, src, ref, PushOptions{RegistryOptions: good}); err != nil {
+	good := Registry{Access: vimage.Access{Insecure: true, Auth: authn.FromConfig(authn.AuthConfig{Username: "vigil", Password: "s3cret"})}}
+	if _, err := Push(ctx, src, ref, PushOptions{Registry: good}); err != nil {
 		t.Fatal(err)
 	}
 	local := DefaultDir(t.TempDir())
-	_, err := Update(ctx, UpdateOptions{Dir: local, Repositories: []string{ref}, Need: Selection{All: true}, RegistryOptions: anon})
+	_, err := Update(ctx, UpdateOptions{Dir: local, Repositories: []string{ref}, Need: Selection{All: true}, Registry: anon})
 	if err == nil {
 		t.Fatal("anonymous pull succeeded")
 	}
@@ -615,7 +616,7 @@ func TestPushUpdateWithAuth(t *testing.T) {
 	if _, err := vulndb.ReadIndex(local); err == nil {
 		t.Fatal("failed update created a database")
 	}
-	res, err := Update(ctx, UpdateOptions{Dir: local, Repositories: []string{ref}, Need: Selection{All: true}, RegistryOptions: good})
+	res, err := Update(ctx, UpdateOptions{Dir: local, Repositories: []string{ref}, Need: Selection{All: true}, Registry: good})
 	if err != nil || !res.Updated {
 		t.Fatalf("authenticated update: %+v, %v", res, err)
 	}
@@ -624,19 +625,19 @@ func TestPushUpdateWithAuth(t *testing.T) {
 
 // TestPushIncomplete: a database pulled for a scan cannot be pushed.
 func TestPushIncomplete(t *testing.T) {
-	reg := testutil.StartRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{})
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "db")
 	makeDB(t, src, 1, time.Now().Add(time.Hour))
 	ref := reg.Host + "/vigil/db:2"
-	if _, err := Push(ctx, src, ref, PushOptions{RegistryOptions: anon}); err != nil {
+	if _, err := Push(ctx, src, ref, PushOptions{Registry: anon}); err != nil {
 		t.Fatal(err)
 	}
 	client := DefaultDir(t.TempDir())
-	if _, err := Update(ctx, UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, RegistryOptions: anon}); err != nil {
+	if _, err := Update(ctx, UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, Registry: anon}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Push(ctx, client, reg.Host+"/mirror/db:2", PushOptions{RegistryOptions: anon})
+	_, err := Push(ctx, client, reg.Host+"/mirror/db:2", PushOptions{Registry: anon})
 	if err == nil || !strings.Contains(err.Error(), "lacks") {
 		t.Errorf("push of a partial database: %v", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,7 +28,7 @@ import (
 
 // PushOptions configure Push.
 type PushOptions struct {
-	RegistryOptions
+	Registry
 	// MaxDeltas bounds the deltas published per part: a client up to this
 	// many versions behind updates the part from deltas. 0 means 7.
 	MaxDeltas int
@@ -137,12 +136,6 @@ func Push(ctx context.Context, dir, ref string, opts PushOptions) (PushResult, e
 	return res, nil
 }
 
-func (o RegistryOptions) logger() *slog.Logger {
-	if o.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return o.Logger
-}
 
 // previousVersion reads the version at r, or nil when there is none.
 func previousVersion(ctx context.Context, puller *remote.Puller, r name.Reference) (*version, error) {

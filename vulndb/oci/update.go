@@ -54,7 +54,7 @@ type UpdateOptions struct {
 	// is: a download from the default repository must not silently undo
 	// an air-gapped or customised build.
 	ReplaceBuilt bool
-	RegistryOptions
+	Registry
 	// LockWait is how long to wait for another process updating the same
 	// directory before going on without the lock; 0 means 1 minute.
 	LockWait time.Duration
