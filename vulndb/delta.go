@@ -300,7 +300,9 @@ func ApplyDelta(basePath string, delta io.Reader, outPath string) (pf PartFile, 
 	}
 	emit := func(r record) error {
 		outHash.add(r.bucket, r.key, r.value)
-		pf.Records++
+		if !bytes.Equal(r.bucket, bucketPart) {
+			pf.Records++
+		}
 		return out.put(r.bucket, r.key, r.value)
 	}
 	b, bOK := <-recs

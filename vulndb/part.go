@@ -270,7 +270,7 @@ type PartFile struct {
 	Key     PartKey
 	Content string // "sha256:<hex>", see ContentDigest
 	Size    int64  // bytes of the file
-	Records int
+	Records int    // records, not counting the part's own description
 }
 
 // CheckPart opens the part file at path, checks its structure (the part
@@ -289,7 +289,9 @@ func CheckPart(path string) (PartFile, error) {
 		h := newContentHash()
 		err := forEachRecord(tx, func(bucket, k, v []byte) error {
 			h.add(bucket, k, v)
-			pf.Records++
+			if !bytes.Equal(bucket, bucketPart) {
+				pf.Records++
+			}
 			return nil
 		})
 		pf.Content = h.sum()

@@ -26,6 +26,11 @@ func newVersionCmd(g *globals) *cobra.Command {
 			m := db.Metadata()
 			fmt.Fprintf(g.stdout, "Vulnerability DB:\n  Schema: %d\n  Built: %s (%s ago)\n  Next update: %s\n",
 				m.SchemaVersion, m.BuiltAt.Format(time.RFC3339), time.Since(m.BuiltAt).Round(time.Minute), m.NextUpdate.Format(time.RFC3339))
+			if p := m.Provenance; p != nil && p.Kind == vulndb.ProvenancePulled {
+				fmt.Fprintf(g.stdout, "  Origin: %s (%s)\n", p.Repository, p.Manifest)
+			} else if p != nil {
+				fmt.Fprintf(g.stdout, "  Origin: built locally\n")
+			}
 			return nil
 		},
 	}
