@@ -113,14 +113,12 @@ func Open(dir string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckFiles(dir, idx); err != nil {
+		return nil, err
+	}
 	db := &DB{dir: dir, index: idx, ecosystems: map[string]*group{}}
 	groups := map[string]*group{}
 	for _, e := range idx.Parts {
-		if e.Local {
-			if err := checkPartFile(dir, e); err != nil {
-				return nil, err
-			}
-		}
 		g := groups[e.group()]
 		if g == nil {
 			g = &group{shards: make([]*partRef, e.Shards)}
@@ -145,6 +143,19 @@ func Open(dir string) (*DB, error) {
 		return nil, fmt.Errorf("vulndb: open %s: %w", dir, err)
 	}
 	return db, nil
+}
+
+// CheckFiles checks that every part idx lists as present is in dir with
+// its recorded size (what Open checks before it trusts the index).
+func CheckFiles(dir string, idx *Index) error {
+	for _, e := range idx.Parts {
+		if e.Local {
+			if err := checkPartFile(dir, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkPartFile checks that a part listed as present is on disk with its

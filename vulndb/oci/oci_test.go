@@ -642,3 +642,35 @@ func TestPushIncomplete(t *testing.T) {
 		t.Errorf("push of a partial database: %v", err)
 	}
 }
+
+// TestRepairMissingPart: a part file removed from under a fresh database
+// is fetched again by the next scan's refresh instead of failing it.
+func TestRepairMissingPart(t *testing.T) {
+	reg := regtest.Start(t, regtest.Options{})
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "db")
+	makeDB(t, src, 1, time.Now().Add(time.Hour))
+	ref := reg.Host + "/vigil/db:2"
+	if _, err := Push(ctx, src, ref, PushOptions{Registry: anon}); err != nil {
+		t.Fatal(err)
+	}
+	client := DefaultDir(t.TempDir())
+	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, Registry: anon}
+	if _, err := Update(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := vulndb.ReadIndex(client)
+	for _, p := range idx.Parts {
+		if p.Ecosystem == "npm" {
+			os.Remove(vulndb.PartPath(client, p.Content))
+		}
+	}
+	if _, err := vulndb.Open(client); err == nil {
+		t.Fatal("Open with a part file missing succeeded")
+	}
+	res, err := Update(ctx, opts)
+	if err != nil || res.Parts != 1 {
+		t.Fatalf("repair: %+v, %v", res, err)
+	}
+	sameAnswers(t, open(t, src), open(t, client), 1, "npm")
+}

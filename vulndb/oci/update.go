@@ -189,7 +189,9 @@ func (opts UpdateOptions) skip(now time.Time) (UpdateResult, bool) {
 	if p := idx.Metadata.Provenance; p != nil && p.Kind == vulndb.ProvenanceBuilt && !opts.ReplaceBuilt {
 		return UpdateResult{Skipped: "built locally", Metadata: idx.Metadata}, true
 	}
-	if !opts.Check && !opts.Force && Fresh(idx, opts.Need, now) {
+	// A part file gone from under the index (removed by hand, or by a
+	// concurrent sweep) makes the database due for a repair.
+	if !opts.Check && !opts.Force && Fresh(idx, opts.Need, now) && vulndb.CheckFiles(opts.Dir, idx) == nil {
 		return UpdateResult{Skipped: "fresh", Metadata: idx.Metadata}, true
 	}
 	return UpdateResult{}, false
