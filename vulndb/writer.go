@@ -414,6 +414,12 @@ func (w *Writer) writeParts(ctx context.Context) ([]PartEntry, error) {
 		return nil, err
 	}
 	defer merged.Close()
+	if err := merged.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketVulns)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 
 	var entries []PartEntry
 	err = w.staging.View(func(stx *bolt.Tx) error {

@@ -136,7 +136,6 @@ func Push(ctx context.Context, dir, ref string, opts PushOptions) (PushResult, e
 	return res, nil
 }
 
-
 // previousVersion reads the version at r, or nil when there is none.
 func previousVersion(ctx context.Context, puller *remote.Puller, r name.Reference) (*version, error) {
 	desc, err := puller.Get(ctx, r)
