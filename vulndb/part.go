@@ -39,14 +39,14 @@ import (
 // Part file layout (top-level buckets):
 //
 //	part      "info"    → JSON PartInfo
-//	affected  <package> → blob([]Affected)            (ecosystem)
-//	vulns     <id>      → blob(Vulnerability without EPSS and KEV)
+//	affected  <package> → JSON []Affected              (ecosystem)
+//	vulns     <id>      → JSON Vulnerability without EPSS and KEV
 //	aliases   <alias>   → JSON []string: ids whose record names the alias
 //	vulnpkgs  <id>      → JSON []string: "<ecosystem>\x00<package>"   (ecosystem)
 //	epss      <cve>     → JSON EPSS                                    (epss)
 //	kev       <cve>     → JSON KEV                                     (kev)
 //
-// blob is JSON compressed with zstd (no dictionary). A part's content
+// A part's content
 // digest is the sha256 of its records in bucket and key order (see
 // ContentDigest): two files with the same records have the same digest,
 // however bbolt laid out their pages.

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -396,13 +395,8 @@ func (w *Writer) writeParts(ctx context.Context) ([]PartEntry, error) {
 			prevShards[p.group()] = p.Shards
 		}
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
-	if err != nil {
-		return nil, err
-	}
-	defer enc.Close()
 	// merged holds each id's record merged across sources, without EPSS
-	// and KEV, compressed: ecosystem parts copy it from there.
+	// and KEV: ecosystem parts copy it from there.
 	mf, err := os.CreateTemp(w.dir, tempPrefix+"merged-*")
 	if err != nil {
 		return nil, err
@@ -426,7 +420,7 @@ func (w *Writer) writeParts(ctx context.Context) ([]PartEntry, error) {
 		if stx.Bucket(stageAffected) == nil { // nothing was put
 			return writeEmpty(w, &entries)
 		}
-		b := &builder{w: w, ctx: ctx, stx: stx, merged: merged, enc: enc, prevShards: prevShards, referenced: map[string]bool{}}
+		b := &builder{w: w, ctx: ctx, stx: stx, merged: merged, prevShards: prevShards, referenced: map[string]bool{}}
 		if err := b.mergeVulns(); err != nil {
 			return err
 		}
@@ -467,7 +461,6 @@ type builder struct {
 	ctx        context.Context
 	stx        *bolt.Tx
 	merged     *bolt.DB
-	enc        *zstd.Encoder
 	prevShards map[string]int
 	referenced map[string]bool // ids some ecosystem part holds
 	entries    []PartEntry
@@ -537,7 +530,7 @@ func (b *builder) mergeVulns() error {
 			return err
 		}
 		count = 0
-		return mw.put(b.ctx, bucketVulns, cur, b.enc.EncodeAll(raw, nil))
+		return mw.put(b.ctx, bucketVulns, cur, raw)
 	}
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		id, _, ok := bytes.Cut(k, []byte{0})
@@ -684,7 +677,7 @@ func (b *builder) ecosystem(eco string) error {
 			return err
 		}
 		group = group[:0]
-		return ps.put(bucketAffected, curPkg, b.enc.EncodeAll(raw, nil))
+		return ps.put(bucketAffected, curPkg, raw)
 	}
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		pkg, _, _ := bytes.Cut(k[len(prefix):], []byte{0})

@@ -55,6 +55,14 @@ func fixture(version int) ([]vulndb.Affected, []vulndb.Vulnerability) {
 		{ID: "GHSA-dddd-eeee-ffff", Aliases: []string{"CVE-2021-44906"}, Title: "minimist pollution", Sources: []string{"osv:npm"}},
 		{ID: "PYSEC-2024-1", Title: "requests leak", Sources: []string{"osv:PyPI"}},
 	}
+	// Filler, so that the npm part is larger than a day's delta of it
+	// (a part smaller than twice its delta is published without one).
+	for i := range 300 {
+		id := fmt.Sprintf("GHSA-fill-%04d-xxxx", i)
+		aff = append(aff, vulndb.Affected{VulnID: id, Source: "osv:npm", Ecosystem: "npm", Package: fmt.Sprintf("filler-%d", i),
+			Ranges: rng("npm", fmt.Sprintf("%d.%d.%d", i%7, i%13, i%29)), Fixed: []string{fmt.Sprintf("%d.%d.%d", i%7, i%13, i%29)}, Status: vulndb.StatusFixed})
+		vulns = append(vulns, vulndb.Vulnerability{ID: id, Title: fmt.Sprintf("filler %d: %x", i, i*2654435761), Sources: []string{"osv:npm"}})
+	}
 	if version >= 2 {
 		vulns[10].Title = "minimist prototype pollution"
 		aff = append(aff, vulndb.Affected{VulnID: "GHSA-gggg-hhhh-iiii", Source: "osv:npm", Ecosystem: "npm", Package: "lodash", Ranges: rng("npm", "4.17.22"), Fixed: []string{"4.17.22"}, Status: vulndb.StatusFixed})
