@@ -26,7 +26,9 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/vigil-scanner/vigil/alert"
+	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image/remote"
+	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/layerfs"
 	"github.com/vigil-scanner/vigil/policy"
 	"github.com/vigil-scanner/vigil/registry"
@@ -74,12 +76,15 @@ type Options struct {
 	Registries []Registry
 	Routes     []Route
 	// DBPath is the vulnerability database directory. It is checked
-	// every DBCheck and re-read when its content changes.
+	// every DBCheck (default 10s: a stat of its index, which is read only
+	// when it changed) and re-read when its content changes.
 	DBPath  string
 	DBCheck time.Duration
-	// RefreshDB, when set, is called before each check to update the
-	// database in place (vigil db update); nil never downloads.
+	// RefreshDB, when set, is called every DBRefresh (default 1h) to
+	// update the database in place (vigil db update); nil never
+	// downloads.
 	RefreshDB func(ctx context.Context) error
+	DBRefresh time.Duration
 	// Policy filters the findings that are stored and alerted on (ignore
 	// file, VEX, severities); nil keeps every finding.
 	Policy *policy.Policy
@@ -139,7 +144,8 @@ func New(opts Options) (*Engine, error) {
 		opts.Owner = host + ":" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(rand.Uint64()%1e6, 10)
 	}
 	opts.Lease = cmp.Or(opts.Lease, 2*time.Minute)
-	opts.DBCheck = cmp.Or(opts.DBCheck, time.Minute)
+	opts.DBCheck = cmp.Or(opts.DBCheck, 10*time.Second)
+	opts.DBRefresh = cmp.Or(opts.DBRefresh, time.Hour)
 	opts.AlertBatch = cmp.Or(opts.AlertBatch, 500)
 	opts.MaxAttempts = cmp.Or(opts.MaxAttempts, 5)
 	if opts.Now == nil {
@@ -300,7 +306,7 @@ func (e *Engine) poke() {
 // workLoop claims and runs jobs until ctx is done.
 func (e *Engine) workLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		n, _, err := e.runDue(ctx, 1)
+		n, err := e.runBatch(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("job queue", "err", err)
 		}
@@ -313,6 +319,32 @@ func (e *Engine) workLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// rematchBatch is how many re-match jobs a worker claims at once: each
+// takes milliseconds, so claiming them one by one would cost more than
+// running them.
+const rematchBatch = 16
+
+// runBatch claims the most urgent due job and runs it; when it is a
+// re-match, more re-matches are claimed and run with it, one after the
+// other.
+func (e *Engine) runBatch(ctx context.Context) (int, error) {
+	jobs, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, 1)
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	if jobs[0].Kind == store.JobRematch {
+		more, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, rematchBatch-1, store.JobRematch)
+		if err != nil {
+			e.log.Warn("could not claim more re-matches", "err", err)
+		}
+		jobs = append(jobs, more...)
+	}
+	for _, j := range jobs {
+		e.run(ctx, j)
+	}
+	return len(jobs), nil
 }
 
 // runDue claims up to n due jobs and runs them concurrently; it returns
@@ -377,7 +409,12 @@ func (e *Engine) run(ctx context.Context, j store.Job) bool {
 	e.metrics.failed.Add(1)
 	giveUp := j.Attempts >= e.opts.MaxAttempts || errors.Is(err, errPermanent)
 	e.log.Error("job failed", "job", j.Key, "attempt", j.Attempts, "retry", !giveUp, "err", err)
-	if rerr := e.st.Retry(ctx, j.ID, e.opts.Owner, now, now.Add(e.opts.Backoff(j.Attempts)), err, giveUp); rerr != nil {
+	wait := e.opts.Backoff(j.Attempts)
+	if j.Kind == store.JobPush {
+		// A push is retried soon: the registry may not serve it yet.
+		wait = min(wait, time.Duration(j.Attempts)*2*time.Second)
+	}
+	if rerr := e.st.Retry(ctx, j.ID, e.opts.Owner, now, now.Add(wait), err, giveUp); rerr != nil {
 		e.log.Error("could not record job failure", "job", j.Key, "err", rerr)
 	}
 	return false
@@ -404,8 +441,18 @@ func (e *Engine) dispatch(ctx context.Context, j store.Job) error {
 // The job key names the slot, so servers sharing a store list once.
 func (e *Engine) scheduleLoop(ctx context.Context) {
 	next := map[string]time.Time{}
+	var pruned time.Time
 	for ctx.Err() == nil {
 		now := e.opts.Now()
+		if now.Sub(pruned) > time.Hour {
+			// Done jobs are kept a day, for the status and metrics.
+			if n, err := e.st.PruneJobs(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+				e.log.Warn("could not prune done jobs", "err", err)
+			} else if n > 0 {
+				e.log.Debug("pruned done jobs", "jobs", n)
+			}
+			pruned = now
+		}
 		var jobs []store.NewJob
 		for _, r := range e.opts.Registries {
 			var slot time.Time
@@ -440,4 +487,14 @@ func (e *Engine) scheduleLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// Evaluate matches an inventory with the engine's database, without its
+// policy (the caller applies its own), for uploads and client mode.
+func (e *Engine) Evaluate(ctx context.Context, inv *inventory.Inventory) (*evaluate.Result, error) {
+	m, _, _ := e.db.current()
+	if m == nil {
+		return nil, errors.New("no vulnerability database open")
+	}
+	return evaluate.Evaluate(ctx, inv, evaluate.Options{Matcher: m})
 }

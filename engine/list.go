@@ -88,8 +88,14 @@ func (e *Engine) runList(ctx context.Context, j store.Job) error {
 	if len(repos) == 0 {
 		all, err := c.Repositories(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Shown in the registry's status; the next listing tries
+			// again (a listing is not retried on its own).
 			e.recordListing(ctx, r.Host, 0, 0, err, c.RateLimited()-limited)
-			return err
+			e.log.Error("cannot list registry", "registry", r.Host, "err", err)
+			return nil
 		}
 		for _, repo := range all {
 			if r.wantRepo(repo) {
@@ -356,9 +362,11 @@ func (e *Engine) runPush(ctx context.Context, j store.Job) error {
 	if r == nil {
 		return fmt.Errorf("%w: registry %s is not configured", errPermanent, p.Registry)
 	}
-	ref := p.Tag
+	// A notification names the digest: resolve that, as the registry may
+	// send the event before the tag is readable.
+	ref := p.Digest
 	if ref == "" {
-		ref = p.Digest
+		ref = p.Tag
 	}
 	if p.Tag != "" && !r.Tags.keep(p.Tag) || !r.wantRepo(p.Repository) {
 		return nil // not watched
@@ -370,6 +378,9 @@ func (e *Engine) runPush(ctx context.Context, j store.Job) error {
 	fs, err := e.resolve(ctx, r, c, p.Repository, ref, known)
 	if err != nil {
 		return err
+	}
+	for i := range fs {
+		fs[i].Tag.Tag = p.Tag
 	}
 	now := e.opts.Now()
 	digests := map[string]scanPayload{}

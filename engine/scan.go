@@ -316,7 +316,7 @@ func (e *Engine) pull(ctx context.Context, p scanPayload) (*inventory.Inventory,
 	}
 	defer img.Close()
 	tags, _ := e.st.Image(ctx, p.Digest)
-	meta := scan.ImageMeta{Name: ref, RepoDigests: []string{ref}}
+	meta := scan.ImageMeta{Name: ref, RepoDigests: []string{ref}, DigestsVerified: img.DigestsVerified}
 	if tags != nil {
 		meta.RepoTags = tags.Tags
 	}

@@ -16,11 +16,17 @@ import (
 	"github.com/vigil-scanner/vigil/report"
 )
 
+// Matcher finds the vulnerabilities of an inventory: a *match.Matcher on
+// a local database, or a vigil server's (client mode).
+type Matcher interface {
+	Match(ctx context.Context, inv *inventory.Inventory) (*match.Result, error)
+}
+
 // Options say how to evaluate an inventory.
 type Options struct {
 	// Matcher finds the vulnerabilities; nil means no vulnerability scan
 	// (an inventory-only report).
-	Matcher *match.Matcher
+	Matcher Matcher
 	// Policy filters the findings and decides the exit code; nil keeps
 	// every finding and never fails.
 	Policy *policy.Policy

@@ -247,8 +247,11 @@ func greater(c version.Comparer, a, b string) bool {
 type graph struct {
 	byID    map[string]*inventory.Package
 	parents map[string][]string
-	// known is set when the result says which packages are direct.
+	// known is set when the result says which packages are direct: it
+	// has roots (the project itself), or marks indirect packages.
 	known bool
+	// direct holds the IDs the roots depend on, when there are roots.
+	direct map[string]bool
 }
 
 func newGraph(pkgs []inventory.Package) graph {
@@ -258,11 +261,22 @@ func newGraph(pkgs []inventory.Package) graph {
 		if p.ID != "" {
 			g.byID[p.ID] = p
 		}
-		if p.Indirect {
+		if p.Indirect || p.Root {
 			g.known = true
+		}
+		if p.Root {
+			if g.direct == nil {
+				g.direct = map[string]bool{}
+			}
+			for _, d := range p.DependsOn {
+				g.direct[d] = true
+			}
 		}
 	}
 	for i := range pkgs {
+		if pkgs[i].Root {
+			continue // a root's edges make its dependencies direct
+		}
 		for _, d := range pkgs[i].DependsOn {
 			g.parents[d] = append(g.parents[d], pkgs[i].ID)
 		}
@@ -270,10 +284,19 @@ func newGraph(pkgs []inventory.Package) graph {
 	return g
 }
 
+// isDirect reports whether a package is a direct dependency: one a root
+// names, or, without roots, one the lockfile does not mark indirect.
+func (g graph) isDirect(p *inventory.Package) bool {
+	if g.direct != nil {
+		return g.direct[p.ID]
+	}
+	return !p.Indirect
+}
+
 // directAncestors returns the IDs of the direct dependencies that bring
 // pkg, sorted, or nil when pkg is direct itself or the graph does not say.
 func (g graph) directAncestors(pkg *inventory.Package) []string {
-	if !g.known || !pkg.Indirect || pkg.ID == "" {
+	if !g.known || pkg.ID == "" || g.isDirect(pkg) {
 		return nil
 	}
 	seen := map[string]bool{pkg.ID: true}
@@ -291,7 +314,10 @@ func (g graph) directAncestors(pkg *inventory.Package) []string {
 			if pp == nil {
 				continue
 			}
-			if !pp.Indirect {
+			if pp.Root {
+				continue
+			}
+			if g.isDirect(pp) {
 				out = append(out, parent)
 				continue
 			}

@@ -2,6 +2,7 @@ package fixplan
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/vigil-scanner/vigil/inventory"
@@ -154,4 +155,36 @@ func TestPlanWithoutPackages(t *testing.T) {
 	if qs == nil || qs.FixedVersion != "6.7.3" || qs.InstalledVersion != "6.7.0" {
 		t.Errorf("qs fix = %+v", qs)
 	}
+}
+
+// TestPlanWithRoots: a lockfile whose project is a root package. What the
+// root names is direct, whatever the Indirect marks say; the root itself
+// is never what to upgrade.
+func TestPlanWithRoots(t *testing.T) {
+	npm := func(name, version string, deps ...string) inventory.Package {
+		return inventory.Package{ID: name + "@" + version, Name: name, Version: version, DependsOn: deps, Purl: "pkg:npm/" + name + "@" + version}
+	}
+	root := npm("web", "1.0.0", "express@4.17.1", "qs@6.7.0")
+	root.Root = true
+	pkgs := []inventory.Package{root, npm("express", "4.17.1", "body-parser@1.19.0"), npm("body-parser", "1.19.0", "qs@6.7.0", "bytes@3.1.0"), npm("qs", "6.7.0"), npm("bytes", "3.1.0")}
+	fs := withRisk(finding(&pkgs[3], "CVE-Q", "HIGH", "6.7.3"), finding(&pkgs[4], "CVE-B", "LOW", "3.1.2"))
+	r := &report.Report{Results: []report.Result{{Target: "package-lock.json", Class: inventory.ClassLangPkgs, Type: "npm", Packages: pkgs, Vulnerabilities: fs}}}
+	var got []string
+	for _, f := range Plan(r) {
+		got = append(got, f.Package+" "+f.FixedVersion+" "+fixTo(f))
+	}
+	// qs is named by the root: direct, bumped itself. bytes comes only
+	// through express.
+	want := []string{"qs 6.7.3 qs≥6.7.3", "express  bytes≥3.1.2"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("plan %q, want %q", got, want)
+	}
+}
+
+func fixTo(f report.Fix) string {
+	var s []string
+	for _, v := range f.Vulnerable {
+		s = append(s, v.Name+"≥"+v.FixedVersion)
+	}
+	return strings.Join(s, ",")
 }

@@ -36,6 +36,12 @@ type Image struct {
 	RepoDigests []string // "registry/repo@sha256:…" when known
 	RepoTags    []string
 	Platform    string // "linux/amd64", from the config
+	// DigestsVerified is set when the source checks each layer's bytes
+	// against the digest the manifest gives, as it delivers them: a
+	// registry (go-containerregistry verifies every blob it downloads).
+	// The layers of archives, layouts and daemon exports are files whose
+	// digests the image's own manifest claims.
+	DigestsVerified bool
 
 	closer io.Closer
 }
@@ -305,9 +311,10 @@ func fromRemote(ctx context.Context, ref string, opts Options, platform v1.Platf
 	}
 	repo := remote.Familiar(r.Ref.Context())
 	img := &Image{
-		Image:       r.Image,
-		Name:        ref,
-		RepoDigests: []string{repo + "@" + r.Digest.String()},
+		Image:           r.Image,
+		Name:            ref,
+		RepoDigests:     []string{repo + "@" + r.Digest.String()},
+		DigestsVerified: true,
 	}
 	if t, ok := r.Ref.(name.Tag); ok {
 		img.RepoTags = []string{repo + ":" + t.TagStr()}

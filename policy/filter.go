@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/vulndb"
@@ -100,43 +99,4 @@ func (f Filter) Exploited(kev bool, epss, percentile float64) bool {
 	return (f.KEV && kev) ||
 		(f.MinEPSS > 0 && epss >= f.MinEPSS) ||
 		(f.MinEPSSPercentile > 0 && percentile >= f.MinEPSSPercentile)
-}
-
-// String describes the filter in flag terms, for logs and for telling
-// whether two filters differ: "severity=HIGH,CRITICAL kev min-epss=0.1".
-// The zero Filter is "all".
-func (f Filter) String() string {
-	var parts []string
-	if len(f.Severities) > 0 {
-		parts = append(parts, "severity="+strings.Join(f.Severities, ","))
-	}
-	if f.IgnoreUnfixed {
-		parts = append(parts, "ignore-unfixed")
-	}
-	if f.IgnoreUnreachable {
-		parts = append(parts, "ignore-unreachable")
-	}
-	if len(f.IgnoreStatuses) > 0 {
-		s := make([]string, len(f.IgnoreStatuses))
-		for i, x := range f.IgnoreStatuses {
-			s[i] = string(x)
-		}
-		parts = append(parts, "ignore-status="+strings.Join(s, ","))
-	}
-	if f.KEV {
-		parts = append(parts, "kev")
-	}
-	if f.MinEPSS > 0 {
-		parts = append(parts, "min-epss="+match.FormatEPSS(f.MinEPSS))
-	}
-	if f.MinEPSSPercentile > 0 {
-		parts = append(parts, "min-epss-percentile="+match.FormatEPSS(f.MinEPSSPercentile))
-	}
-	if f.ExcludeBase {
-		parts = append(parts, "exclude-base")
-	}
-	if len(parts) == 0 {
-		return "all"
-	}
-	return strings.Join(parts, " ")
 }

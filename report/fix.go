@@ -50,3 +50,27 @@ type FixedPackage struct {
 	// is transitive and the graph is known.
 	Via []string `json:"via,omitempty"`
 }
+
+// BaseUpdate is what moving the base image to another tag of its release
+// line changes: the findings of the candidate image against those of the
+// current base image.
+type BaseUpdate struct {
+	// From is the current base image's reference; To the candidate's, with
+	// Digest its manifest digest.
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Digest string `json:"digest,omitempty"`
+	// Findings is how many findings the candidate has; Removed how many of
+	// the current base's it has not, Added how many it has that the
+	// current base has not (a finding is a package name and vulnerability
+	// id).
+	Findings int `json:"findings"`
+	Removed  int `json:"removed"`
+	Added    int `json:"added"`
+	// Severities is the change in findings per severity, candidate minus
+	// current, for the severities that change.
+	Severities map[string]int `json:"severities,omitempty"`
+	// RiskRemoved is the current base's findings' total risk minus the
+	// candidate's (negative when the candidate is riskier).
+	RiskRemoved float64 `json:"riskRemoved"`
+}

@@ -36,6 +36,10 @@ type Report struct {
 	// FixPlan groups the findings shown by the upgrade that removes them,
 	// most risk removed first (package fixplan).
 	FixPlan []Fix `json:"fixPlan,omitempty"`
+	// BaseUpdates are the newer tags of the base image's release line and
+	// what each changes, most risk removed first (package baseupdate;
+	// only with --base-updates).
+	BaseUpdates []BaseUpdate `json:"baseUpdates,omitempty"`
 }
 
 // Result is one inventory.Result with the findings for its packages.

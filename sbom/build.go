@@ -215,6 +215,10 @@ func (b *builder) artifact() {
 	a.RepoTags = p.all(vigilImage+"repoTag", trivy+"RepoTag")
 	a.Platform = p.get(vigilImage + "platform")
 	a.Commit = p.get(vigilImage + "commit")
+	if how := p.all(vigilImage + "base:identifiedBy"); len(how) > 0 {
+		layers, _ := strconv.Atoi(p.get(vigilImage + "base:layers"))
+		a.Base = &inventory.Base{Name: p.get(vigilImage + "base:name"), Digest: p.get(vigilImage + "base:digest"), Layers: max(layers, 0), IdentifiedBy: how}
+	}
 	a.OS = d.os
 	if a.OS == nil {
 		a.OS = b.osFromPurls()
@@ -354,7 +358,7 @@ func (b *builder) vigilPkg(n *node) (pkg inventory.Package, class, typ, target s
 		Indirect:        get("indirect") == "true",
 		Origin:          get("origin"),
 		FilePath:        get("filePath"),
-		Layer:           inventory.LayerRef{Digest: get("layerDigest"), DiffID: get("layerDiffID"), CreatedBy: get("layerCreatedBy")},
+		Layer:           inventory.LayerRef{Digest: get("layerDigest"), DiffID: get("layerDiffID"), CreatedBy: get("layerCreatedBy"), Base: get("layerBase") == "true"},
 	}
 	class, typ, target = get("class"), get("type"), get("target")
 	if class == "" || typ == "" {

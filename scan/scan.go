@@ -50,6 +50,12 @@ type ImageMeta struct {
 	Name        string // as the user wrote it: "alpine:3.19", "img.tar"
 	RepoDigests []string
 	RepoTags    []string
+	// DigestsVerified says that the source checks each layer's stored
+	// bytes against the digest the manifest gives, as it delivers them (a
+	// registry pull). Otherwise (archives, layouts, daemon exports) the
+	// layers' bytes are hashed before anything cached about them is used;
+	// see layerfs.Options.TrustDigests.
+	DigestsVerified bool
 }
 
 // Image returns the inventory of img.
@@ -70,6 +76,7 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 	}
 	layers := imageLayers(m, cfg)
 	ro := readOptions(opts)
+	ro.TrustDigests = meta.DigestsVerified
 	if ro.CacheKey == "" && defaultCatalogers && opts.Read.Condense == nil {
 		ro.CacheKey = all.CacheKey(all.Installed) + "; " + buildID()
 	}
@@ -102,6 +109,10 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 // imageContents reads the image's layers and runs the catalogers, or takes
 // their result from the inventory cache when the image was read before.
 // Only a read without warnings is cached, so a cached result has none.
+// The cache is keyed by the config digest and every layer's digest, and a
+// cached result is used only once the layers are known to hold what their
+// digests say (checked by the source or hashed here): a result was stored
+// only after a read that found each layer to match its digest and diff ID.
 func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Options, ro layerfs.Options, id string, layers []inventory.Layer) (*inventory.OS, []inventory.Result, []inventory.Warning, error) {
 	now := opts.Now
 	if now.IsZero() {
@@ -109,8 +120,13 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 	}
 	key := ""
 	if ro.Cache != nil && ro.CacheKey != "" {
-		key = invCacheKey(ro.CacheKey, id)
+		key = invCacheKey(ro.CacheKey, id, layers)
 		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
+			if !ro.TrustDigests {
+				if err := layerfs.VerifyDigests(ctx, img, ro.Parallelism); err != nil {
+					return nil, nil, nil, err
+				}
+			}
 			opts.Logger.Debug("inventory from cache", "image", meta.Name, "id", id)
 			return osRel, results, nil, nil
 		}

@@ -96,6 +96,11 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 				ch.New = append(ch.New, *f)
 			default:
 				f.FirstSeen, f.LastSeen = o.FirstSeen, now
+				if o.ResolvedAt.IsZero() && sameDetails(o, f) {
+					// Unchanged: nothing is written. An open finding's
+					// last_seen is its image's matched_at.
+					continue
+				}
 				if _, err := s.exec(ctx, tx, `UPDATE findings SET severity = ?, fixed_version = ?, status = ?, kev = ?, epss = ?, epss_pct = ?, aliases = ?, title = ?, url = ?,
 					last_seen = ?, resolved_at = 0, resolution = '' WHERE digest = ? AND vuln_id = ? AND pkg_name = ? AND pkg_version = ? AND target = ?`,
 					f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile, strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL,
@@ -103,7 +108,7 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 					return fmt.Errorf("store: finding %s: %w", k, err)
 				}
 				if !o.ResolvedAt.IsZero() {
-					ch.New = append(ch.New, *f)
+					ch.New = append(ch.New, *f) // found again after it was resolved
 				}
 			}
 			for _, a := range f.Aliases {
@@ -112,6 +117,7 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 				}
 			}
 		}
+
 		for i := range prev {
 			o := &prev[i]
 			if seen[o.Key()] || !o.ResolvedAt.IsZero() {
@@ -140,6 +146,13 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 		return Change{}, err
 	}
 	return ch, nil
+}
+
+// sameDetails reports whether a stored finding says what a new match says.
+func sameDetails(o, f *Finding) bool {
+	return o.Severity == f.Severity && o.FixedVersion == f.FixedVersion && o.Status == f.Status && o.KEV == f.KEV &&
+		o.EPSS == f.EPSS && o.EPSSPercentile == f.EPSSPercentile && o.Title == truncate(f.Title, 500) && o.URL == f.URL &&
+		strings.Join(o.Aliases, " ") == strings.Join(f.Aliases, " ")
 }
 
 // ResolveFindings resolves the open findings of digest whose keys are in
@@ -193,7 +206,7 @@ func (s *Store) Findings(ctx context.Context, f FindingFilter) ([]Finding, error
 		args = append(args, f.Digest)
 	}
 	if f.VulnID != "" {
-		where = append(where, "(vuln_id = ? OR vuln_id IN (SELECT vuln_id FROM aliases WHERE alias = ?))")
+		where = append(where, "vuln_id IN (SELECT CAST(? AS TEXT) UNION SELECT vuln_id FROM aliases WHERE alias = ?)")
 		args = append(args, f.VulnID, f.VulnID)
 	}
 	if f.Package != "" {
@@ -227,7 +240,10 @@ func severitiesFrom(min string) []string {
 }
 
 func (s *Store) findings(ctx context.Context, q querier, where string, args ...any) ([]Finding, error) {
-	rows, err := s.query(ctx, q, `SELECT digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen, last_seen, resolved_at, resolution FROM findings `+where, args...)
+	// An open finding was last seen when its image was last matched.
+	rows, err := s.query(ctx, q, `SELECT digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen,
+		CASE WHEN resolved_at = 0 THEN COALESCE((SELECT matched_at FROM images WHERE images.digest = findings.digest), last_seen) ELSE last_seen END,
+		resolved_at, resolution FROM findings `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: findings: %w", err)
 	}
@@ -266,7 +282,7 @@ type Affected struct {
 // vulnerability that has id as an alias), with its current tags. Its cost
 // is one indexed lookup per table.
 func (s *Store) AffectedBy(ctx context.Context, id string) ([]Affected, error) {
-	fs, err := s.findings(ctx, s.db, `WHERE resolved_at = 0 AND (vuln_id = ? OR vuln_id IN (SELECT vuln_id FROM aliases WHERE alias = ?)) ORDER BY digest, pkg_name, pkg_version`, id, id)
+	fs, err := s.findings(ctx, s.db, `WHERE vuln_id IN (SELECT CAST(? AS TEXT) UNION SELECT vuln_id FROM aliases WHERE alias = ?) AND resolved_at = 0 ORDER BY digest, pkg_name, pkg_version`, id, id)
 	if err != nil {
 		return nil, err
 	}

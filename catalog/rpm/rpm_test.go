@@ -37,8 +37,9 @@ func readTestdata(t testing.TB, name string) []byte {
 
 // writeNDB lays out blobs as an ndb Packages.db: header, slot pages,
 // then each blob ("BlbS" header, data, zero padding to whole blocks plus
-// room for rpm's trailer). rpm in Debian is built without ndb, so this is
-// the only way to get such a file here; it follows rpm's rpmpkg.c layout.
+// room for rpm's trailer), following rpm's rpmpkg.c layout. The tests that
+// damage a database start from it; testdata/Packages.db is the one rpm's
+// own ndb code wrote (see testdata/gen.sh).
 func writeNDB(blobs [][]byte) []byte {
 	le := binary.LittleEndian
 	slotPages := (ndbHeaderSize + len(blobs)*ndbSlotSize + ndbPageSize - 1) / ndbPageSize
@@ -118,7 +119,9 @@ func TestDatabases(t *testing.T) {
 		{"bdb little-endian", "var/lib/rpm/Packages", readTestdata(t, "Packages")},
 		{"bdb big-endian overflow", "var/lib/rpm/Packages", readTestdata(t, "Packages.be512")},
 		{"bdb inline values", "var/lib/rpm/Packages", readTestdata(t, "Packages.le16k")},
-		{"ndb", "usr/lib/sysimage/rpm/Packages.db", writeNDB(sqliteBlobs(t))},
+		{"ndb", "usr/lib/sysimage/rpm/Packages.db", readTestdata(t, "Packages.db")},
+		{"ndb var", "var/lib/rpm/Packages.db", readTestdata(t, "Packages.db")},
+		{"ndb in code", "usr/lib/sysimage/rpm/Packages.db", writeNDB(sqliteBlobs(t))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -343,6 +346,7 @@ func FuzzReadBDB(f *testing.F) {
 
 func FuzzReadNDB(f *testing.F) {
 	f.Add(writeNDB([][]byte{opensslHeader()}))
+	f.Add(readTestdata(f, "Packages.db"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs, _ := readNDB(data, func(uint32, error) {})
 		for _, r := range recs {

@@ -112,6 +112,7 @@ func newRoot(g *globals) *cobra.Command {
 		newRepoCmd(g),
 		newSBOMCmd(g),
 		newWatchCmd(g),
+		newServerCmd(g),
 		newDBCmd(g),
 		newCleanCmd(g),
 		newVersionCmd(g),

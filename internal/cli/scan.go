@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-scanner/vigil/baseupdate"
 	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
@@ -23,6 +24,7 @@ import (
 	"github.com/vigil-scanner/vigil/report/format"
 	"github.com/vigil-scanner/vigil/report/template"
 	"github.com/vigil-scanner/vigil/scan"
+	"github.com/vigil-scanner/vigil/server"
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/oci"
 )
@@ -59,6 +61,12 @@ type scanFlags struct {
 	// insecure is set by validate from the command's --insecure, when it
 	// has one: it applies to the database repositories too.
 	insecure bool
+	// advise, when set (image --base-updates), adds to the evaluated
+	// report before it is written and returns notes for the user.
+	advise func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error)
+	// server, in client mode, is the vigil server that matches.
+	server      string
+	serverToken string
 }
 
 func (f *scanFlags) add(cmd *cobra.Command) {
@@ -91,6 +99,8 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
 	fl.StringSliceVar(&f.dbRepos, "db-repository", oci.DefaultRepositories, "OCI repositories to refresh the database from, tried in order")
+	fl.StringVar(&f.server, "server", "", "client mode: build the inventory here and let this vigil server match it (no local database)")
+	fl.StringVar(&f.serverToken, "server-token", "", "bearer token for --server (default $VIGIL_TOKEN)")
 }
 
 // validate checks the flags of cmd and notes which were given.
@@ -145,16 +155,21 @@ func (f *scanFlags) policy() (*policy.Policy, error) {
 	if !f.vulnScan() {
 		return policy.Load(policy.Options{ExitOnEOL: f.exitOnEOL})
 	}
+	return policy.Load(policy.Options{
+		Filter:     f.findingFilter(),
+		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
+		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
+	})
+}
+
+// findingFilter is the policy filter the flags describe.
+func (f *scanFlags) findingFilter() policy.Filter {
 	filter := f.keep
 	filter.IgnoreStatuses = make([]vulndb.Status, 0, len(f.ignoreStatus))
 	for _, s := range f.ignoreStatus {
 		filter.IgnoreStatuses = append(filter.IgnoreStatuses, vulndb.Status(s))
 	}
-	return policy.Load(policy.Options{
-		Filter:     filter,
-		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
-		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
-	})
+	return filter
 }
 
 // run evaluates inv (matching it unless --scanners none), writes the
@@ -168,7 +183,11 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 	prog := newProgress(g)
 	defer prog.done()
 	opts := evaluate.Options{Policy: pol}
-	if f.vulnScan() {
+	switch {
+	case f.vulnScan() && f.server != "":
+		prog.step("matching %d packages on %s", countPackages(inv), f.server)
+		opts.Matcher = &server.Client{URL: f.server, Token: cmp.Or(f.serverToken, g.getenv("VIGIL_TOKEN"))}
+	case f.vulnScan():
 		prog.step("checking the vulnerability database")
 		db, err := f.openDB(ctx, g, oci.Selection{Ecosystems: match.Ecosystems(inv)})
 		if err != nil {
@@ -184,6 +203,16 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 	}
 	for _, n := range res.Notes {
 		g.logger.Warn(n)
+	}
+	if f.advise != nil && opts.Matcher != nil {
+		prog.step("looking for base image updates")
+		notes, err := f.advise(ctx, opts.Matcher, f.findingFilter(), res.Report)
+		if err != nil {
+			return err
+		}
+		for _, n := range notes {
+			g.logger.Warn(n)
+		}
 	}
 	prog.done()
 	if err := f.write(g, res.Report); err != nil {
@@ -254,6 +283,7 @@ func newImageCmd(g *globals) *cobra.Command {
 		input    string
 		platform string
 		access   accessFlags
+		base     baseFlags
 		sources  []string
 		backend  string
 	)
@@ -288,12 +318,26 @@ func newImageCmd(g *globals) *cobra.Command {
 				return nil, err
 			}
 			defer img.Close()
+			known, err := base.known(ctx, g, access.access(g), img.Platform)
+			if err != nil {
+				return nil, err
+			}
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags, DigestsVerified: img.DigestsVerified}, scan.Options{Logger: g.logger, Read: read, BaseImages: known})
 			if err != nil {
 				return nil, err
 			}
 			inv.Artifact.Platform = img.Platform
+			if base.updates != "" {
+				f.advise = func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error) {
+					ups, notes, err := baseupdate.Advise(ctx, rep, baseupdate.Options{
+						Source: base.updates, Access: access.access(g), CacheDir: baseImageCacheDir(g),
+						Scan: scan.Options{Logger: g.logger, Read: read}, Matcher: m, Filter: filter, Logger: g.logger,
+					})
+					rep.BaseUpdates = ups
+					return notes, err
+				}
+			}
 			return inv, nil
 		}),
 	}
@@ -303,6 +347,7 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
 	access.add(cmd)
+	base.add(cmd)
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept for later scans: fs (CACHE_DIR/layers) or memory (not kept)")
 	return cmd
 }

@@ -362,6 +362,38 @@ func TestGoReachability(t *testing.T) {
 	}
 }
 
+// TestVEXOutput writes the statements vigil can justify (--format openvex
+// and cyclonedx-vex) and reads them back with --vex: the Go finding whose
+// symbols are absent and the finding an ignore-file rule gave a reason for
+// are suppressed; everything else still gates.
+func TestVEXOutput(t *testing.T) {
+	ignore := writeFile(t, "reasons.yaml", `vulnerabilities:
+  - id: CVE-2023-32681
+    statement: requests never follows redirects to other hosts here
+  - id: CVE-2023-6237
+`)
+	want := alpineFindings
+	if fx.goStdlib != "" {
+		want = suppressed("vex", want, "CVE-2022-32149")
+	}
+	want = suppressed("vex", want, "CVE-2023-32681")
+	for _, f := range []string{"openvex", "cyclonedx-vex"} {
+		t.Run(f, func(t *testing.T) {
+			doc := filepath.Join(t.TempDir(), "app.vex.json")
+			scanImage(t, "alpine", 0, "--format", f, "--ignorefile", ignore, "--output", doc)
+			out := scanImage(t, "alpine", 1, "--format", "json", "--vex", doc, "--exit-code", "1")
+			assertRows(t, findings(t, out), want)
+		})
+	}
+	// A clean report has nothing to state: exit 2, nothing written.
+	doc := filepath.Join(t.TempDir(), "none.json")
+	code, _, stderr := vigil(t, "image", "--input", fx.images["debian"], "--cache-dir", fx.cache, "--offline", "--quiet",
+		"--format", "openvex", "--severity", "CRITICAL", "--output", doc)
+	if code != 2 || !strings.Contains(stderr, "no finding to make a statement about") {
+		t.Errorf("clean report: exit %d, stderr %q", code, stderr)
+	}
+}
+
 // TestSBOM rematches a saved JSON report: the findings are those of the
 // image scan.
 func TestSBOM(t *testing.T) {

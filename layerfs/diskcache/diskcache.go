@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,7 +36,19 @@ const staleTemp = time.Hour
 type Dir struct {
 	path string
 	max  int64
+
+	// mu guards the running estimate of the directory's size, so a write
+	// lists the directory only when the estimate passes the maximum (or
+	// every rescanEvery writes, to notice other processes' writes) — not
+	// after every write, which made filling a cache quadratic.
+	mu     sync.Mutex
+	known  bool
+	approx int64
+	puts   int
 }
+
+// rescanEvery is how many writes may pass between two listings.
+const rescanEvery = 1024
 
 // New returns the cache in the directory path, created when first written
 // to, whose files are kept under maxSize bytes in all (DefaultMaxSize when
@@ -90,12 +103,24 @@ func (d *Dir) Put(key string, write func(w io.Writer) error) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	var size int64
 	if err == nil {
+		if info, serr := os.Stat(tmp); serr == nil {
+			size = info.Size()
+		}
 		err = os.Rename(tmp, name)
 	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("writing cache entry %s: %w", name, err)
+	}
+	d.mu.Lock()
+	d.approx += size
+	d.puts++
+	scan := !d.known || d.approx > d.max || d.puts%rescanEvery == 0
+	d.mu.Unlock()
+	if !scan {
+		return nil
 	}
 	return d.Trim()
 }
@@ -134,6 +159,11 @@ func (d *Dir) Trim() error {
 		blobs = append(blobs, blob{e.Name(), info.Size(), info.ModTime()})
 		total += info.Size()
 	}
+	defer func() {
+		d.mu.Lock()
+		d.known, d.approx = true, total
+		d.mu.Unlock()
+	}()
 	if total <= d.max {
 		return nil
 	}

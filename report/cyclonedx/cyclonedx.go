@@ -182,6 +182,14 @@ func rootComponent(a inventory.Artifact) cdx.Component {
 	for _, l := range a.Layers {
 		add("layerDiffID", l.DiffID)
 	}
+	if b := a.Base; b != nil {
+		add("base:name", b.Name)
+		add("base:digest", b.Digest)
+		add("base:layers", strconv.Itoa(b.Layers))
+		for _, how := range b.IdentifiedBy {
+			add("base:identifiedBy", how)
+		}
+	}
 	c.Properties = nilIfEmpty(props)
 	return c
 }
@@ -269,6 +277,9 @@ func packageComponent(res report.Result, pkg inventory.Package, ref string) cdx.
 	add("layerDigest", pkg.Layer.Digest)
 	add("layerDiffID", pkg.Layer.DiffID)
 	add("layerCreatedBy", pkg.Layer.CreatedBy)
+	if pkg.Layer.Base {
+		add("layerBase", "true")
+	}
 	add("class", res.Class)
 	add("type", res.Type)
 	add("target", res.Target)

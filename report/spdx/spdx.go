@@ -221,6 +221,12 @@ func (b *builder) rootPackage(a inventory.Artifact) common.ElementID {
 	for _, t := range a.RepoTags {
 		b.annotate(p, "vigil:image:repoTag", t)
 	}
+	if base := a.Base; base != nil {
+		b.annotate(p, "vigil:image:base:name", base.Name, "vigil:image:base:digest", base.Digest, "vigil:image:base:layers", strconv.Itoa(base.Layers))
+		for _, how := range base.IdentifiedBy {
+			b.annotate(p, "vigil:image:base:identifiedBy", how)
+		}
+	}
 	return b.add(p)
 }
 
@@ -256,7 +262,10 @@ func (b *builder) pkg(res report.Result, pkg inventory.Package, ref string) comm
 	if pkg.Epoch != 0 {
 		epoch = strconv.Itoa(pkg.Epoch)
 	}
-	root, dev, indirect := "", "", ""
+	root, dev, indirect, base := "", "", "", ""
+	if pkg.Layer.Base {
+		base = "true"
+	}
 	if pkg.Root {
 		root = "true"
 	}
@@ -281,6 +290,7 @@ func (b *builder) pkg(res report.Result, pkg inventory.Package, ref string) comm
 		"vigil:package:layerDigest", pkg.Layer.Digest,
 		"vigil:package:layerDiffID", pkg.Layer.DiffID,
 		"vigil:package:layerCreatedBy", pkg.Layer.CreatedBy,
+		"vigil:package:layerBase", base,
 		"vigil:package:class", res.Class,
 		"vigil:package:type", res.Type,
 		"vigil:package:target", res.Target,

@@ -55,6 +55,14 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 	if !opts.NoVulnScan && len(r.FixPlan) > 0 {
 		p.fixPlan(r.FixPlan)
 	}
+	if !opts.NoVulnScan && len(r.BaseUpdates) > 0 {
+		p.baseUpdates(r.BaseUpdates)
+	}
+	if !opts.NoVulnScan {
+		if line := topFix(r); line != "" {
+			p.printf("%s\n", line)
+		}
+	}
 	if !opts.NoVulnScan && len(r.Results) > 0 {
 		p.printf("\n%s\n", sum)
 	}
@@ -179,12 +187,70 @@ func (p *printer) fixPlan(plan []report.Fix) {
 		t.cells = append(t.cells, []string{name, f.InstalledVersion, fixTo(f), removes(f), strconv.FormatFloat(f.RiskRemoved, 'f', 1, 64), f.Target})
 	}
 	p.table(t, nil)
-	top := plan[0]
-	p.printf("Top fix: upgrade %s", top.Package)
-	if top.InstalledVersion != "" {
-		p.printf(" %s", top.InstalledVersion)
+}
+
+// topFix names the single change that removes the most risk: the fix
+// plan's first upgrade, or the best base image update when it removes
+// more. "" when there is neither.
+func topFix(r *report.Report) string {
+	var fix *report.Fix
+	var up *report.BaseUpdate
+	if len(r.FixPlan) > 0 {
+		fix = &r.FixPlan[0]
 	}
-	p.printf(" → %s in %s: −%s, −%s risk\n", fixTo(top), top.Target, plural(len(top.Findings), "vulnerability", "vulnerabilities"), strconv.FormatFloat(top.RiskRemoved, 'f', 1, 64))
+	if len(r.BaseUpdates) > 0 && r.BaseUpdates[0].RiskRemoved > 0 {
+		up = &r.BaseUpdates[0]
+	}
+	if up != nil && (fix == nil || up.RiskRemoved > fix.RiskRemoved) {
+		return fmt.Sprintf("Top fix: move the base image from %s to %s: %s, −%s risk", up.From, up.To, baseChange(*up), strconv.FormatFloat(up.RiskRemoved, 'f', 1, 64))
+	}
+	if fix == nil {
+		return ""
+	}
+	from := ""
+	if fix.InstalledVersion != "" {
+		from = " " + fix.InstalledVersion
+	}
+	return fmt.Sprintf("Top fix: upgrade %s%s → %s in %s: −%s, −%s risk", fix.Package, from, fixTo(*fix), fix.Target,
+		plural(len(fix.Findings), "vulnerability", "vulnerabilities"), strconv.FormatFloat(fix.RiskRemoved, 'f', 1, 64))
+}
+
+// baseUpdates lists the base image's candidate tags and names the best.
+func (p *printer) baseUpdates(ups []report.BaseUpdate) {
+	p.printf("\n%s\n", p.paint(ansiBold, fmt.Sprintf("Base image updates (from %s, most risk removed first)", ups[0].From)))
+	t := rows{header: []string{"TO", "FINDINGS", "CHANGE", "RISK REMOVED"}}
+	for _, u := range ups {
+		t.cells = append(t.cells, []string{u.To, strconv.Itoa(u.Findings), baseChange(u), strconv.FormatFloat(u.RiskRemoved, 'f', 1, 64)})
+	}
+	p.table(t, nil)
+}
+
+// baseChange is "−41 findings, −3 HIGH, +1 LOW; 2 new": the net change in
+// findings and per severity, and how many findings are new.
+func baseChange(u report.BaseUpdate) string {
+	parts := []string{signed(u.Added-u.Removed) + " findings"}
+	for _, s := range match.Severities() {
+		if n := u.Severities[s]; n != 0 {
+			parts = append(parts, signed(n)+" "+s)
+		}
+	}
+	out := strings.Join(parts, ", ")
+	if u.Added > 0 {
+		out += fmt.Sprintf("; %d new", u.Added)
+	}
+	return out
+}
+
+// signed writes n with its sign, a minus sign for negatives: "−3", "+1",
+// "±0".
+func signed(n int) string {
+	switch {
+	case n < 0:
+		return "−" + strconv.Itoa(-n)
+	case n > 0:
+		return "+" + strconv.Itoa(n)
+	}
+	return "±0"
 }
 
 // fixTo is the version an upgrade goes to, or what a direct dependency's

@@ -83,6 +83,7 @@ func Start(t testing.TB) string {
 // tool finds a PostgreSQL program on PATH or in Debian's versioned
 // directory.
 func tool(t testing.TB, name string) string {
+	t.Helper()
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}

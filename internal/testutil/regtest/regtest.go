@@ -51,6 +51,8 @@ type Registry struct {
 	Fail429 atomic.Int64
 	// FailBlobs makes the proxy refuse blob downloads (403).
 	FailBlobs atomic.Bool
+	// SlowBlobs delays each blob download by this many milliseconds.
+	SlowBlobs atomic.Int64
 }
 
 // Options configure a registry.
@@ -131,9 +133,14 @@ func Start(t testing.TB, opts Options) *Registry {
 				http.Error(w, `{"errors":[{"code":"TOOMANYREQUESTS"}]}`, http.StatusTooManyRequests)
 				return
 			}
-			if reg.FailBlobs.Load() && strings.Contains(r.URL.Path, "/blobs/") {
-				http.Error(w, "denied", http.StatusForbidden)
-				return
+			if strings.Contains(r.URL.Path, "/blobs/") {
+				if reg.FailBlobs.Load() {
+					http.Error(w, "denied", http.StatusForbidden)
+					return
+				}
+				if d := reg.SlowBlobs.Load(); d > 0 {
+					time.Sleep(time.Duration(d) * time.Millisecond)
+				}
 			}
 			proxy.ServeHTTP(w, r)
 		}))
@@ -313,4 +320,39 @@ func WriteDB(t testing.TB, path string, records ...Record) {
 	if err := w.Commit(ctx, vulndb.Metadata{BuiltAt: built, NextUpdate: built.Add(24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// PushIndex writes a multi-platform index as repo:tag with one image per
+// platform ("linux/amd64" → packages). It returns the index digest and
+// each platform's image digest.
+func (r *Registry) PushIndex(t testing.TB, repoTag string, images map[string][]string) (string, map[string]string) {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	digests := map[string]string{}
+	for platform, pkgs := range images {
+		p, err := v1.ParsePlatform(platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := Image(t, pkgs, "etc/platform="+platform)
+		cfg, _ := img.ConfigFile()
+		cfg = cfg.DeepCopy()
+		cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
+		if img, err = mutate.ConfigFile(img, cfg); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		digests[platform] = d.String()
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: p}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	ref, err := name.NewTag(r.Host+"/"+repoTag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ggcr.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := idx.Digest()
+	return d.String(), digests
 }
