@@ -461,3 +461,27 @@ func TestLockWait(t *testing.T) {
 	}
 	again()
 }
+
+func TestShardsFor(t *testing.T) {
+	const m = targetPartBytes
+	for _, tt := range []struct {
+		est        int64
+		prev, want int
+	}{
+		{0, 0, 1},
+		{m, 0, 1},
+		{m + 1, 0, 2},
+		{5 * m, 0, 8},
+		{5 * m, 4, 4},  // 1.25 m per shard: kept
+		{9 * m, 4, 16}, // 2.25 m per shard: split further
+		{m / 2, 4, 1},  // an eighth of m per shard: merged
+		{3 * m, 1, 4},  // a single part grown past 2 m
+		{m / 8, 1, 1},  // a small group stays one part
+		{2 * m, 2, 2},  // exactly 1 m per shard
+		{m / 4, 1, 1},
+	} {
+		if got := shardsFor(tt.est, tt.prev); got != tt.want {
+			t.Errorf("shardsFor(%d MiB, %d) = %d, want %d", tt.est>>20, tt.prev, got, tt.want)
+		}
+	}
+}

@@ -254,10 +254,13 @@ func (w *Writer) Commit(ctx context.Context, meta Metadata) (err error) {
 }
 
 // Shard sizing: a group is split so that each part stays near
-// targetPartBytes (estimated, compressed); the previous index's count is
-// kept while it stays within a factor of two, so that the count, which
-// names the parts, rarely changes.
-const targetPartBytes = 8 << 20
+// targetPartBytes compressed (estimated as its JSON over compressionRatio);
+// the previous index's count is kept while it stays within a factor of
+// two, so that the count, which names the parts, rarely changes.
+const (
+	targetPartBytes  = 8 << 20
+	compressionRatio = 5
+)
 
 func shardsFor(estBytes int64, prev int) int {
 	if prev > 0 {
@@ -485,12 +488,12 @@ func (b *builder) mergeVulns() error {
 			kevBytes += int64(len(v))
 		}
 	}
-	epss, err := b.w.newPartSet(KindEPSS, "", b.shards(KindEPSS, "", epssBytes/3))
+	epss, err := b.w.newPartSet(KindEPSS, "", b.shards(KindEPSS, "", epssBytes/compressionRatio))
 	if err != nil {
 		return err
 	}
 	defer epss.abort()
-	kev, err := b.w.newPartSet(KindKEV, "", b.shards(KindKEV, "", kevBytes/3))
+	kev, err := b.w.newPartSet(KindKEV, "", b.shards(KindKEV, "", kevBytes/compressionRatio))
 	if err != nil {
 		return err
 	}
@@ -657,7 +660,7 @@ func (b *builder) ecosystem(eco string) error {
 	for _, id := range ids {
 		vulnBytes += int64(len(mb.Get([]byte(id))))
 	}
-	ps, err := b.w.newPartSet(KindEcosystem, eco, b.shards(KindEcosystem, eco, affBytes/6+vulnBytes))
+	ps, err := b.w.newPartSet(KindEcosystem, eco, b.shards(KindEcosystem, eco, (affBytes+vulnBytes)/compressionRatio))
 	if err != nil {
 		return err
 	}
@@ -752,7 +755,7 @@ func (b *builder) extra() error {
 				return nil
 			})
 		}
-		ps, err := b.w.newPartSet(KindExtra, "", b.shards(KindExtra, "", est))
+		ps, err := b.w.newPartSet(KindExtra, "", b.shards(KindExtra, "", est/compressionRatio))
 		if err != nil {
 			return err
 		}
