@@ -20,6 +20,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-scanner/vigil/vulndb/internal/httpx"
@@ -55,6 +56,8 @@ type Fetcher struct {
 	base *url.URL // http(s) base, or nil
 	root string   // local directory when base is nil
 	opts Options
+
+	sweepOnce sync.Once
 }
 
 // New returns a Fetcher for base: "https://…", "http://…", "file:///dir"
@@ -95,6 +98,43 @@ func New(base string, opts Options) (*Fetcher, error) {
 		return nil, fmt.Errorf("fetch: base %q: unsupported scheme %q", base, u.Scheme)
 	}
 	return &Fetcher{root: base, opts: opts}, nil
+}
+
+// staleDownload is the age past which a temporary download in the cache
+// is taken for one a killed process left.
+const staleDownload = time.Hour
+
+// sweep removes temporary downloads killed processes left in the cache.
+func sweep(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".download-") && !strings.HasPrefix(e.Name(), ".meta-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleDownload {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// writeAtomic writes data to a temporary file beside path and renames it
+// over path: a reader sees the old file or the new one, never a part.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".meta-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // Open returns the file at rel, a slash-separated path below the base. A
@@ -213,6 +253,7 @@ func (f *Fetcher) get(ctx context.Context, rawURL string) (io.ReadCloser, error)
 	if err := os.MkdirAll(filepath.Dir(bodyPath), 0o755); err != nil {
 		return nil, fmt.Errorf("fetch: cache: %w", err)
 	}
+	f.sweepOnce.Do(func() { sweep(filepath.Dir(bodyPath)) })
 	tmp, err := os.CreateTemp(filepath.Dir(bodyPath), ".download-*")
 	if err != nil {
 		return nil, fmt.Errorf("fetch: cache: %w", err)
@@ -230,7 +271,7 @@ func (f *Fetcher) get(ctx context.Context, rawURL string) (io.ReadCloser, error)
 	}
 	meta = cacheMeta{URL: rawURL, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
 	if raw, err := json.Marshal(meta); err == nil {
-		if err := os.WriteFile(metaPath, raw, 0o644); err != nil {
+		if err := writeAtomic(metaPath, raw); err != nil {
 			f.opts.Logger.Warn("fetch: cannot record cache validators", "url", rawURL, "err", err)
 		}
 	}

@@ -159,3 +159,28 @@ func TestRateLimitAndStall(t *testing.T) {
 		t.Error("read past the context's deadline")
 	}
 }
+
+// TestSweepStaleDownloads: temporary downloads a killed process left in
+// the cache are removed (once stale), not the ones in progress.
+func TestSweepStaleDownloads(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") }))
+	defer srv.Close()
+	cache := t.TempDir()
+	dir := filepath.Join(cache, "http")
+	os.MkdirAll(dir, 0o755)
+	stale, fresh := filepath.Join(dir, ".download-1"), filepath.Join(dir, ".download-2")
+	os.WriteFile(stale, []byte("half"), 0o644)
+	os.WriteFile(fresh, []byte("half"), 0o644)
+	old := time.Now().Add(-2 * staleDownload)
+	os.Chtimes(stale, old, old)
+	f, _ := New(srv.URL, Options{CacheDir: cache})
+	if got, err := readAll(t, f, "a"); err != nil || got != "x" {
+		t.Fatal(got, err)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("stale download not removed")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a download in progress was removed")
+	}
+}
