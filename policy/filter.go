@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/vulndb"
@@ -39,12 +40,26 @@ type Filter struct {
 	ExcludeBase bool
 }
 
-// Validate checks that the severities are known and the EPSS thresholds
-// are probabilities.
+// statuses are the finding statuses IgnoreStatuses may name.
+var statuses = []vulndb.Status{vulndb.StatusFixed, vulndb.StatusAffected, vulndb.StatusWillNotFix, vulndb.StatusEndOfLife}
+
+// Validate checks that the severities and statuses are ones a finding can
+// have (a misspelt one must not silently keep or drop everything; the
+// error lists the valid ones) and that the EPSS thresholds are
+// probabilities.
 func (f Filter) Validate() error {
 	for _, s := range f.Severities {
 		if match.SeverityRank(s) == 0 && s != match.SeverityUnknown {
-			return fmt.Errorf("unknown severity %q (want CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)", s)
+			return fmt.Errorf("unknown severity %q (want %s)", s, strings.Join(match.Severities(), ", "))
+		}
+	}
+	for _, s := range f.IgnoreStatuses {
+		if !slices.Contains(statuses, s) {
+			names := make([]string, len(statuses))
+			for i, st := range statuses {
+				names[i] = string(st)
+			}
+			return fmt.Errorf("unknown status %q (want %s)", s, strings.Join(names, ", "))
 		}
 	}
 	for _, x := range []struct {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,11 +74,8 @@ func NewWriter(dir string) (*Writer, error) {
 // PutAffected stores a, merging it with an earlier record for the same
 // (id, source, ecosystem, package).
 func (w *Writer) PutAffected(ctx context.Context, a Affected) error {
-	if a.VulnID == "" || a.Ecosystem == "" || a.Package == "" {
-		return fmt.Errorf("vulndb: affected record needs id, ecosystem and package (got %q, %q, %q)", a.VulnID, a.Ecosystem, a.Package)
-	}
-	if bytes.IndexByte([]byte(a.Ecosystem+a.Package+a.VulnID+a.Source), 0) >= 0 {
-		return fmt.Errorf("vulndb: affected record %s/%s/%s contains a NUL byte", a.VulnID, a.Ecosystem, a.Package)
+	if err := a.Validate(); err != nil {
+		return err
 	}
 	key := joinKey(a.Ecosystem, a.Package, a.VulnID, a.Source)
 	return w.update(ctx, func(tx *bolt.Tx) error {
@@ -109,11 +107,11 @@ func (w *Writer) PutVulnerability(ctx context.Context, v Vulnerability) error {
 }
 
 func (w *Writer) putVulnerability(ctx context.Context, source string, v Vulnerability) error {
-	if v.ID == "" {
-		return errors.New("vulndb: vulnerability record without id")
+	if err := v.Validate(); err != nil {
+		return err
 	}
-	if bytes.IndexByte([]byte(v.ID+source), 0) >= 0 {
-		return fmt.Errorf("vulndb: vulnerability id %q contains a NUL byte", v.ID)
+	if strings.IndexByte(source, 0) >= 0 {
+		return fmt.Errorf("vulndb: source name %q contains a NUL byte", source)
 	}
 	key := joinKey(v.ID, source)
 	return w.update(ctx, func(tx *bolt.Tx) error {

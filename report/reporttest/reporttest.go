@@ -41,7 +41,7 @@ const (
 // Alpine is an end-of-life Alpine 3.10 image (its OS layer the base
 // image's) with OS packages, an npm lockfile and a Go binary, findings of
 // every status, one suppressed by VEX and one unreachable, and a base image
-// update.
+// update; the scan was incomplete (two warnings).
 func alpine() *report.Report {
 	baseLayer := inventory.LayerRef{
 		Digest:    "sha256:9d48c3bd43c520dc2784e868a780e976b207cbf493eaff8c6596eb871cbd9609",
@@ -192,6 +192,12 @@ func alpine() *report.Report {
 					},
 				},
 			},
+		},
+		// The scan is incomplete: a malformed lockfile, and an installed
+		// version the matcher could not compare.
+		Warnings: []inventory.Warning{
+			{Layer: alpineApp, Path: "app/yarn.lock", Message: "node: malformed lockfile: yarn.lock line 3: missing version"},
+			{Message: "match: busybox 1.30.1-r3+x in alpine-310.tar.gz (alpine 3.10.4): the installed version cannot be compared (apk version \"1.30.1-r3+x\": invalid suffix): its 2 advisory records were not checked"},
 		},
 	}
 }

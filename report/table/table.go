@@ -5,7 +5,9 @@
 // packages (with Options.ListAllPkgs) and the findings — those of the
 // image's own layers, then those of its base image under their own
 // heading — and last a one-line summary. Findings are in Options.Sort
-// order. Suppressed findings are counted but not listed.
+// order. Suppressed findings are counted but not listed. A footer says
+// when the scan was incomplete and lists its warnings (the first
+// maxWarnings of them).
 package table
 
 import (
@@ -24,6 +26,9 @@ import (
 
 // maxTitle is the widest a finding's title is shown, in runes.
 const maxTitle = 60
+
+// maxWarnings is the most warnings the footer lists.
+const maxWarnings = 20
 
 // topRisks is how many findings the highest-risk table lists; it is shown
 // when the report has more findings than that.
@@ -66,6 +71,7 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 	if !opts.NoVulnScan && len(r.Results) > 0 {
 		p.printf("\n%s\n", sum)
 	}
+	p.footer(r.Warnings, len(r.Results) > 0)
 	if p.err != nil {
 		return fmt.Errorf("writing table: %w", p.err)
 	}
@@ -321,6 +327,28 @@ func (p *printer) highestRisk(r *report.Report) {
 	}
 	p.table(t, colors)
 	p.printf("\n")
+}
+
+// footer says that the scan was incomplete, and why.
+func (p *printer) footer(ws []inventory.Warning, after bool) {
+	if len(ws) == 0 {
+		return
+	}
+	if after {
+		p.printf("\n")
+	}
+	head := fmt.Sprintf("Scan incomplete: %d warnings; vulnerabilities may be missing from this report", len(ws))
+	if len(ws) == 1 {
+		head = "Scan incomplete: 1 warning; vulnerabilities may be missing from this report"
+	}
+	p.printf("%s\n", p.paint(ansiYellow, head))
+	for i, w := range ws {
+		if i == maxWarnings {
+			p.printf("  … and %d more (see --format json)\n", len(ws)-maxWarnings)
+			break
+		}
+		p.printf("  - %s\n", w)
+	}
 }
 
 // eoslNote is the end-of-support warning shown under the OS target.
