@@ -52,7 +52,7 @@ type Index struct {
 // PartEntry is one part of a database version.
 type PartEntry struct {
 	PartKey
-	// Content is the part's content digest (see ContentDigest).
+	// Content is the part's content digest (see CheckPart).
 	Content string `json:"content"`
 	Records int    `json:"records,omitempty"`
 	// Local says the part file is on disk, Size bytes long.

@@ -31,6 +31,13 @@ import (
 //	KindExtra      vulnerability records no package record leads to (for
 //	               `vigil db show`), with their aliases.
 //
+// Two hops is what package match reads to describe a finding (the
+// record's own id, its aliases — a GHSA's CVE — and theirs — a USN's
+// UBUNTU-CVE's CVE); EPSS and KEV, which it reads one hop further, are
+// parts of their own. Were matching to follow more links, the closure must
+// grow with it: internal/e2e scans every fixture image from its parts alone
+// and from the whole database, and compares.
+//
 // A kind (and, for KindEcosystem, an ecosystem) with many records is split
 // into Shards parts; a key lives in shard fnv1a64(key) mod Shards, so a
 // lookup opens exactly one file. A scan needs the parts of the ecosystems
@@ -46,10 +53,10 @@ import (
 //	epss      <cve>     → JSON EPSS                                    (epss)
 //	kev       <cve>     → JSON KEV                                     (kev)
 //
-// A part's content
-// digest is the sha256 of its records in bucket and key order (see
-// ContentDigest): two files with the same records have the same digest,
-// however bbolt laid out their pages.
+// A part's content digest is the sha256 of its records in bucket and key
+// order (each as length-prefixed bucket, key and value; see CheckPart):
+// two files with the same records have the same digest, however bbolt laid
+// out their pages. Parts are stored, published and compared by it.
 
 // Part kinds.
 const (
@@ -268,7 +275,7 @@ func (w *partWriter) abort() {
 // PartFile is what checking a part file found.
 type PartFile struct {
 	Key     PartKey
-	Content string // "sha256:<hex>", see ContentDigest
+	Content string // "sha256:<hex>", the content digest
 	Size    int64  // bytes of the file
 	Records int    // records, not counting the part's own description
 }
@@ -419,7 +426,7 @@ func forEachRecord(tx *bolt.Tx, fn func(bucket, k, v []byte) error) error {
 	})
 }
 
-// contentHash computes ContentDigest incrementally.
+// contentHash computes a content digest incrementally.
 type contentHash struct {
 	h   hash.Hash
 	buf []byte
