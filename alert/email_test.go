@@ -1,34 +1,22 @@
 package alert
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
 	"net/mail"
 	"net/smtp"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
-	"github.com/vigil-scanner/vigil/internal/testutil"
+	"github.com/vigil-scanner/vigil/internal/testutil/smtptest"
 )
 
 func testEmailRoute(smtpAddr string) Route {
@@ -254,202 +242,47 @@ func mustRender(t *testing.T, alerts []Alert) rendered {
 	return rendered{text, html}
 }
 
-// smtpServer is aiosmtpd, started by the test.
-type smtpServer struct {
-	addr string
-	dir  string // N.eml and N.json per accepted message
-	ca   string // PEM of the certificate it presents, when TLS
-}
-
-type smtpConfig struct {
-	tls, requireTLS, implicit bool
-	user, password            string
-	onlyLogin                 bool
-}
-
-func startSMTP(t *testing.T, cfg smtpConfig) *smtpServer {
-	t.Helper()
-	python := testutil.RequirePythonModule(t, "aiosmtpd")
-	dir := t.TempDir()
-	s := &smtpServer{dir: filepath.Join(dir, "mail")}
-	if err := os.Mkdir(s.dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{filepath.Join("testdata", "smtpd.py"), s.dir}
-	if cfg.tls || cfg.implicit {
-		cert, key := writeTestCert(t, dir)
-		s.ca = cert
-		args = append(args, "--tlscert", cert, "--tlskey", key)
-	}
-	if cfg.requireTLS {
-		args = append(args, "--requiretls")
-	}
-	if cfg.implicit {
-		args = append(args, "--implicit")
-	}
-	if cfg.user != "" {
-		args = append(args, "--user", cfg.user, "--password", cfg.password)
-	}
-	if cfg.onlyLogin {
-		args = append(args, "--only-login")
-	}
-	cmd := exec.Command(python, args...)
-	stdin, err := cmd.StdinPipe() // closed at cleanup: the server stops
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() && stderr.Len() > 0 {
-			t.Logf("aiosmtpd stderr:\n%s", stderr.String())
-		}
-	})
-	port := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		port <- strings.TrimSpace(line)
-	}()
-	select {
-	case p := <-port:
-		if p == "" {
-			t.Fatalf("aiosmtpd did not start: %s", stderr.String())
-		}
-		s.addr = net.JoinHostPort("127.0.0.1", p)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("aiosmtpd did not start in 20s: %s", stderr.String())
-	}
-	return s
-}
-
-type smtpFacts struct {
-	MailFrom      string   `json:"mailFrom"`
-	RcptTos       []string `json:"rcptTos"`
-	TLS           bool     `json:"tls"`
-	Authenticated bool     `json:"authenticated"`
-	AuthLogin     string   `json:"authLogin"`
-}
-
-// messages returns what the server accepted, in order.
-func (s *smtpServer) messages(t *testing.T) ([][]byte, []smtpFacts) {
-	t.Helper()
-	var raws [][]byte
-	var facts []smtpFacts
-	for i := 1; ; i++ {
-		raw, err := os.ReadFile(filepath.Join(s.dir, strconv.Itoa(i)+".eml"))
-		if errors.Is(err, os.ErrNotExist) {
-			return raws, facts
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(filepath.Join(s.dir, strconv.Itoa(i)+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var f smtpFacts
-		if err := json.Unmarshal(b, &f); err != nil {
-			t.Fatal(err)
-		}
-		raws, facts = append(raws, raw), append(facts, f)
-	}
-}
-
-// writeTestCert writes a self-signed certificate for smtp.test, localhost
-// and 127.0.0.1, and its key, as PEM files in dir.
-func writeTestCert(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "smtp.test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"smtp.test", "localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
-
 func TestEmailSMTP(t *testing.T) {
 	tests := []struct {
 		name   string
-		server smtpConfig
-		route  func(r *Route, srv *smtpServer)
+		server smtptest.Options
+		route  func(r *Route, srv *smtptest.Server)
 		tls    bool
 		login  string
 	}{
 		{
 			name:   "plain, starttls none",
-			server: smtpConfig{},
-			route:  func(r *Route, _ *smtpServer) { r.StartTLS = StartTLSNone },
+			server: smtptest.Options{},
+			route:  func(r *Route, _ *smtptest.Server) { r.StartTLS = StartTLSNone },
 		},
 		{
 			name:   "plain server, opportunistic",
-			server: smtpConfig{},
-			route:  func(r *Route, _ *smtpServer) {},
+			server: smtptest.Options{},
+			route:  func(r *Route, _ *smtptest.Server) {},
 		},
 		{
 			name:   "STARTTLS required, AUTH PLAIN",
-			server: smtpConfig{tls: true, requireTLS: true, user: "vigil", password: "p4ss word"},
-			route: func(r *Route, srv *smtpServer) {
-				r.StartTLS, r.TLSCAFile, r.TLSServerName = StartTLSRequired, srv.ca, "smtp.test"
+			server: smtptest.Options{TLS: true, RequireTLS: true, User: "vigil", Password: "p4ss word"},
+			route: func(r *Route, srv *smtptest.Server) {
+				r.StartTLS, r.TLSCAFile, r.TLSServerName = StartTLSRequired, srv.CA, "smtp.test"
 				r.Username, r.Password = "vigil", "p4ss word"
 			},
 			tls: true, login: "vigil",
 		},
 		{
 			name:   "STARTTLS opportunistic, AUTH LOGIN",
-			server: smtpConfig{tls: true, user: "vigil", password: "s3cret", onlyLogin: true},
-			route: func(r *Route, srv *smtpServer) {
-				r.TLSCAFile = srv.ca // 127.0.0.1 is in the certificate
+			server: smtptest.Options{TLS: true, User: "vigil", Password: "s3cret", OnlyLogin: true},
+			route: func(r *Route, srv *smtptest.Server) {
+				r.TLSCAFile = srv.CA // 127.0.0.1 is in the certificate
 				r.Username, r.Password = "vigil", "s3cret"
 			},
 			tls: true, login: "vigil",
 		},
 		{
 			name:   "implicit TLS",
-			server: smtpConfig{implicit: true},
-			route: func(r *Route, srv *smtpServer) {
-				r.ImplicitTLS, r.TLSCAFile, r.TLSServerName = true, srv.ca, "smtp.test"
+			server: smtptest.Options{Implicit: true},
+			route: func(r *Route, srv *smtptest.Server) {
+				r.ImplicitTLS, r.TLSCAFile, r.TLSServerName = true, srv.CA, "smtp.test"
 			},
 			tls: true,
 		},
@@ -457,15 +290,15 @@ func TestEmailSMTP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel() // each test has its own server; starting Python is most of the time
-			srv := startSMTP(t, tt.server)
-			r := testEmailRoute(srv.addr)
+			srv := smtptest.Start(t, tt.server)
+			r := testEmailRoute(srv.Addr)
 			tt.route(&r, srv)
 			e := newTestEmail(t, r)
 			alerts := sampleAlerts()
 			if err := e.Send(t.Context(), alerts); err != nil {
 				t.Fatal(err)
 			}
-			raws, facts := srv.messages(t)
+			raws, facts := srv.Messages(t)
 			if len(raws) != 1 {
 				t.Fatalf("server accepted %d messages, want 1", len(raws))
 			}
@@ -503,11 +336,11 @@ func TestEmailSMTP(t *testing.T) {
 
 func TestEmailSMTPFailures(t *testing.T) {
 	t.Parallel()
-	plain := startSMTP(t, smtpConfig{})
-	tlsSrv := startSMTP(t, smtpConfig{tls: true, user: "vigil", password: "right"})
+	plain := smtptest.Start(t, smtptest.Options{})
+	tlsSrv := smtptest.Start(t, smtptest.Options{TLS: true, User: "vigil", Password: "right"})
 	tests := []struct {
 		name      string
-		srv       *smtpServer
+		srv       *smtptest.Server
 		route     func(r *Route)
 		permanent bool
 		inError   string
@@ -520,21 +353,21 @@ func TestEmailSMTPFailures(t *testing.T) {
 			true, "does not offer STARTTLS"},
 		{"untrusted certificate", tlsSrv, func(r *Route) { r.Username, r.Password = "vigil", "right" },
 			true, "certificate"},
-		{"wrong certificate name", tlsSrv, func(r *Route) { r.TLSCAFile, r.TLSServerName = tlsSrv.ca, "mail.example.com" },
+		{"wrong certificate name", tlsSrv, func(r *Route) { r.TLSCAFile, r.TLSServerName = tlsSrv.CA, "mail.example.com" },
 			true, "mail.example.com"},
-		{"wrong password", tlsSrv, func(r *Route) { r.TLSCAFile, r.Username, r.Password = tlsSrv.ca, "vigil", "wrong" },
+		{"wrong password", tlsSrv, func(r *Route) { r.TLSCAFile, r.Username, r.Password = tlsSrv.CA, "vigil", "wrong" },
 			true, "AUTH: 535"},
-		{"auth required, none given", tlsSrv, func(r *Route) { r.TLSCAFile = tlsSrv.ca },
+		{"auth required, none given", tlsSrv, func(r *Route) { r.TLSCAFile = tlsSrv.CA },
 			true, "530"},
 		{"AUTH not offered", plain, func(r *Route) { r.Username, r.Password = "vigil", "x" },
 			true, "offers no AUTH"},
-		{"nothing listening", &smtpServer{addr: closedPort(t)}, func(r *Route) {},
+		{"nothing listening", &smtptest.Server{Addr: closedPort(t)}, func(r *Route) {},
 			false, "connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, _ := tt.srv.messages(t)
-			r := testEmailRoute(tt.srv.addr)
+			before, _ := tt.srv.Messages(t)
+			r := testEmailRoute(tt.srv.Addr)
 			tt.route(&r)
 			err := newTestEmail(t, r).Send(t.Context(), sampleAlerts())
 			if err == nil {
@@ -549,8 +382,8 @@ func TestEmailSMTPFailures(t *testing.T) {
 			if strings.Contains(err.Error(), "right") {
 				t.Errorf("error %q holds the password", err)
 			}
-			if tt.srv.dir != "" {
-				if after, _ := tt.srv.messages(t); len(after) != len(before) {
+			if tt.srv.Dir != "" {
+				if after, _ := tt.srv.Messages(t); len(after) != len(before) {
 					t.Error("a message was delivered although Send failed")
 				}
 			}
@@ -562,14 +395,14 @@ func TestEmailSMTPFailures(t *testing.T) {
 // without dot-stuffing through the real server.
 func TestEmailDotStuffing(t *testing.T) {
 	t.Parallel()
-	srv := startSMTP(t, smtpConfig{})
-	r := testEmailRoute(srv.addr)
+	srv := smtptest.Start(t, smtptest.Options{})
+	r := testEmailRoute(srv.Addr)
 	e := newTestEmail(t, r)
 	msg := []byte("Subject: dots\r\n\r\nfirst\r\n.\r\n..two\r\n.three\r\n. \r\nlast\r\n")
 	if err := e.deliver(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
-	raws, _ := srv.messages(t)
+	raws, _ := srv.Messages(t)
 	if len(raws) != 1 || !bytes.Equal(raws[0], msg) {
 		t.Errorf("received %q, want %q", raws, msg)
 	}

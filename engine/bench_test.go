@@ -87,7 +87,8 @@ func benchInventory(i int) *inventory.Inventory {
 	return inv
 }
 
-// benchDB writes the advisory database: three advisories per package of
+// benchDB writes the advisory database in the directory path (replacing
+// the one there): three advisories per package of
 // the universe, and then an update: one more for every every-th package
 // (every 0: none). every 10 adds about 400 advisories — a large day of
 // upstream feeds; every 1 adds 4,080, a worst case.
@@ -214,22 +215,17 @@ func drain(b *testing.B, engines []*Engine) {
 // database update (see benchDB for every), by servers engines on one
 // store.
 func benchRematch(b *testing.B, st *store.Store, servers, every int) {
-	dir := b.TempDir()
-	dbs := []string{filepath.Join(dir, "db1", "vigil.db"), filepath.Join(dir, "db2", "vigil.db")}
-	for i, p := range dbs {
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		benchDB(b, p, i*every)
-	}
+	// The database directory the engines watch: written with the first
+	// database, then replaced (as vigil db build does) by the update and
+	// back, one per iteration.
+	live := filepath.Join(b.TempDir(), "db")
+	benchDB(b, live, 0)
 	n := benchImages(b)
-	seed(b, st, dbs[0], n)
-	live := filepath.Join(dir, "live", "vigil.db")
-	os.MkdirAll(filepath.Dir(live), 0o755)
+	seed(b, st, live, n)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		data, _ := os.ReadFile(dbs[(i+1)%2])
-		os.WriteFile(live+".tmp", data, 0o644)
-		os.Rename(live+".tmp", live)
+		benchDB(b, live, (1-i%2)*every)
 		var engines []*Engine
 		for range servers {
 			engines = append(engines, benchEngine(b, st, live))
