@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -25,6 +26,10 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// TLS serves HTTPS with this certificate and key.
 	TLS *TLSConfig `yaml:"tls"`
+	// DashboardURL is the address people reach the dashboard at
+	// ("https://vigil.example.com"); alerts then link each image to its
+	// page there (DashboardURL/images/{digest}). Empty: no links.
+	DashboardURL string `yaml:"dashboardURL"`
 	// Store is sqlite:///PATH or postgres://…; default a SQLite file in
 	// the cache directory.
 	Store    string         `yaml:"store"`
@@ -254,6 +259,12 @@ func (c *Config) validate() error {
 	case "", "tokens", "none":
 	default:
 		bad(c.at("auth"), "%q: want tokens or none", c.Auth)
+	}
+	if c.DashboardURL != "" {
+		u, err := url.Parse(c.DashboardURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad(c.at("dashboardURL"), "%q: want an absolute http:// or https:// URL without query or fragment", c.DashboardURL)
+		}
 	}
 	if c.Store != "" && !strings.HasPrefix(c.Store, "sqlite://") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
 		bad(c.at("store"), "want sqlite:///PATH or postgres://…")

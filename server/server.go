@@ -210,7 +210,7 @@ func (s *Server) engineOptions(cacheDir string) (engine.Options, error) {
 		if err := route.ResolveEnv(s.opts.LookupEnv); err != nil {
 			return o, fmt.Errorf("%s: %w", cfg.at("alerts", i), err)
 		}
-		sender, err := alert.NewSender(route, alert.Options{Logger: s.log, Version: s.opts.Version})
+		sender, err := alert.NewSender(route, alert.Options{Logger: s.log, Version: s.opts.Version, DashboardURL: cfg.DashboardURL})
 		if err != nil {
 			return o, fmt.Errorf("%s: %w", cfg.at("alerts", i), err)
 		}

@@ -272,6 +272,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad severity", "alerts:\n  - type: webhook\n    url: http://127.0.0.1:9/h\n    minSeverity: SEVERE\n", "vigil.yaml:4: alerts[0].minSeverity:"},
 		{"bad token scope", "tokens:\n  - {name: x, scope: root, hash: \"sha256:00\"}\n", "vigil.yaml:2: tokens[0].scope:"},
 		{"bad store", "store: mysql://x\n", "vigil.yaml:1: store:"},
+		{"bad dashboard URL", "dashboardURL: vigil.example.com\n", "vigil.yaml:1: dashboardURL: \"vigil.example.com\": want an absolute http:// or https:// URL"},
 		{"not yaml", "listen: [\n", "vigil.yaml:"},
 		{"empty", "", "empty configuration"},
 	}
