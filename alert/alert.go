@@ -87,6 +87,10 @@ type Alert struct {
 	// KEV is true when the vulnerability is in CISA's Known Exploited
 	// Vulnerabilities catalog.
 	KEV bool `json:"kev"`
+	// Reachability is "unreachable" when the vulnerable code the advisory
+	// names is not in the Go executable (docs/reachability.md); empty when
+	// unknown.
+	Reachability string `json:"reachability,omitempty"`
 	// EPSS is the probability of exploitation in the next 30 days and
 	// EPSSPercentile its rank among all scored CVEs, both 0 to 1; both are
 	// zero (and left out of JSON) when not scored.

@@ -193,7 +193,7 @@ func drain(b *testing.B, engines []*Engine) {
 			go func() {
 				defer wg.Done()
 				for ctx.Err() == nil {
-					n, err := e.runBatch(ctx)
+					n, _, err := e.runBatch(ctx)
 					if err != nil {
 						b.Error(err)
 						return

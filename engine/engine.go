@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -126,6 +127,8 @@ type Engine struct {
 	db      dbState
 	metrics Metrics
 	wake    chan struct{}
+	// cpu holds a slot per CPU: parallel work (matching) takes one.
+	cpu chan struct{}
 }
 
 // New checks opts and returns an engine; nothing runs until Run or Once.
@@ -159,7 +162,7 @@ func New(opts Options) (*Engine, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{opts: opts, st: opts.Store, log: log, clients: map[string]*registry.Client{}, regs: map[string]*Registry{},
-		routes: map[string]*Route{}, key: inventoryKey(), wake: make(chan struct{}, 1)}
+		routes: map[string]*Route{}, key: inventoryKey(), wake: make(chan struct{}, 1), cpu: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	for i := range opts.Registries {
 		r := &opts.Registries[i]
 		if _, dup := e.regs[r.Host]; dup {
@@ -306,7 +309,7 @@ func (e *Engine) poke() {
 // workLoop claims and runs jobs until ctx is done.
 func (e *Engine) workLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		n, err := e.runBatch(ctx)
+		n, _, err := e.runBatch(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("job queue", "err", err)
 		}
@@ -321,54 +324,49 @@ func (e *Engine) workLoop(ctx context.Context) {
 	}
 }
 
-// rematchBatch is how many re-match jobs a worker claims at once: each
-// takes milliseconds, so claiming them one by one would cost more than
-// running them.
-const rematchBatch = 16
-
 // runBatch claims the most urgent due job and runs it; when it is a
-// re-match, more re-matches are claimed and run with it, one after the
-// other.
-func (e *Engine) runBatch(ctx context.Context) (int, error) {
+// re-match, more re-matches are claimed and run with it (runRematches).
+// It returns how many jobs ran and how many of those failed.
+func (e *Engine) runBatch(ctx context.Context) (ran, failed int, err error) {
 	jobs, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, 1)
-	if err != nil || len(jobs) == 0 {
-		return 0, err
-	}
-	if jobs[0].Kind == store.JobRematch {
-		more, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, rematchBatch-1, store.JobRematch)
-		if err != nil {
-			e.log.Warn("could not claim more re-matches", "err", err)
-		}
-		jobs = append(jobs, more...)
-	}
-	for _, j := range jobs {
-		e.run(ctx, j)
-	}
-	return len(jobs), nil
-}
-
-// runDue claims up to n due jobs and runs them concurrently; it returns
-// how many ran and how many of those failed.
-func (e *Engine) runDue(ctx context.Context, n int) (ran, failed int, err error) {
-	jobs, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, n)
 	if err != nil || len(jobs) == 0 {
 		return 0, 0, err
 	}
+	if jobs[0].Kind != store.JobRematch {
+		if !e.run(ctx, jobs[0]) {
+			failed++
+		}
+		return 1, failed, nil
+	}
+	more, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, rematchBatch-1, store.JobRematch)
+	if err != nil {
+		e.log.Warn("could not claim more re-matches", "err", err)
+	}
+	jobs = append(jobs, more...)
+	return len(jobs), e.runRematches(ctx, jobs), nil
+}
+
+// runDue runs n workers' batches (runBatch) at once; it returns how many
+// jobs ran and how many of those failed.
+func (e *Engine) runDue(ctx context.Context, n int) (ran, failed int, err error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for _, j := range jobs {
+	var errs []error
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if !e.run(ctx, j) {
-				mu.Lock()
-				failed++
-				mu.Unlock()
+			r, f, err := e.runBatch(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			ran, failed = ran+r, failed+f
+			if err != nil {
+				errs = append(errs, err)
 			}
 		}()
 	}
 	wg.Wait()
-	return len(jobs), failed, nil
+	return ran, failed, errors.Join(errs...)
 }
 
 // run runs one claimed job, renewing its lease while it runs, and records
@@ -376,36 +374,35 @@ func (e *Engine) runDue(ctx context.Context, n int) (ran, failed int, err error)
 func (e *Engine) run(ctx context.Context, j store.Job) bool {
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		t := time.NewTicker(e.opts.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-jctx.Done():
-				return
-			case <-t.C:
-				if err := e.st.Extend(jctx, j.ID, e.opts.Owner, e.opts.Now().Add(e.opts.Lease)); err != nil && jctx.Err() == nil {
-					e.log.Warn("could not renew job lease", "job", j.Key, "err", err)
-				}
-			}
-		}
-	}()
+	go e.renewLeases(jctx, []int64{j.ID})
 	e.metrics.running.Add(1)
 	start := time.Now()
 	err := e.dispatch(jctx, j)
 	e.metrics.running.Add(-1)
 	e.metrics.observe(j.Kind, time.Since(start))
 	cancel()
-	now := e.opts.Now()
 	if ctx.Err() != nil {
 		return false // shutting down: the lease expires and the job runs again
 	}
 	if err == nil {
-		if _, cerr := e.st.Complete(ctx, j.ID, e.opts.Owner, now); cerr != nil {
-			e.log.Error("could not complete job", "job", j.Key, "err", cerr)
-		}
+		e.complete(ctx, j)
 		return true
 	}
+	e.fail(ctx, j, err)
+	return false
+}
+
+// complete marks a job done.
+func (e *Engine) complete(ctx context.Context, j store.Job) {
+	if _, err := e.st.Complete(ctx, j.ID, e.opts.Owner, e.opts.Now()); err != nil {
+		e.log.Error("could not complete job", "job", j.Key, "err", err)
+	}
+}
+
+// fail records a job's failure: it is retried after a backoff, or marked
+// failed after MaxAttempts or when retrying cannot help.
+func (e *Engine) fail(ctx context.Context, j store.Job, err error) {
+	now := e.opts.Now()
 	e.metrics.failed.Add(1)
 	giveUp := j.Attempts >= e.opts.MaxAttempts || errors.Is(err, errPermanent)
 	e.log.Error("job failed", "job", j.Key, "attempt", j.Attempts, "retry", !giveUp, "err", err)
@@ -417,7 +414,6 @@ func (e *Engine) run(ctx context.Context, j store.Job) bool {
 	if rerr := e.st.Retry(ctx, j.ID, e.opts.Owner, now, now.Add(wait), err, giveUp); rerr != nil {
 		e.log.Error("could not record job failure", "job", j.Key, "err", rerr)
 	}
-	return false
 }
 
 // errPermanent marks job errors that retrying cannot fix.
@@ -432,7 +428,7 @@ func (e *Engine) dispatch(ctx context.Context, j store.Job) error {
 	case store.JobScan:
 		return e.runScan(ctx, j)
 	case store.JobRematch:
-		return e.runRematch(ctx, j)
+		return errors.New("engine: re-matches run in batches (runRematches)")
 	}
 	return fmt.Errorf("%w: unknown job kind %q", errPermanent, j.Kind)
 }

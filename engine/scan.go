@@ -32,9 +32,14 @@ func (e *Engine) runScan(ctx context.Context, j store.Job) error {
 		return fmt.Errorf("%w: %v", errPermanent, err)
 	}
 	img := store.Image{Digest: p.Digest, Registry: p.Registry, Repository: p.Repository, Platform: p.Platform, InventoryKey: e.key}
-	inv, key, err := e.st.Inventory(ctx, p.Digest)
+	// What matching needs (with the symbols of Go executables), when the
+	// image was catalogued with the current key.
+	inv, key, err := e.st.MatchInput(ctx, p.Digest)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		if key == "" {
+			return err
+		}
+		e.log.Warn("stored inventory unreadable; reading the image again", "image", p.Repository+"@"+p.Digest, "err", err)
 	}
 	if err != nil || key != e.key {
 		start := time.Now()
@@ -62,7 +67,7 @@ func (e *Engine) runScan(ctx context.Context, j store.Job) error {
 		if err != nil {
 			return err
 		}
-		if _, _, err := e.st.Inventory(ctx, p.Previous); err == nil {
+		if ins, err := e.st.MatchInputs(ctx, []string{p.Previous}); err == nil && len(ins) == 1 {
 			reason = alert.ReasonRebuiltTag
 			before = map[string]bool{}
 			for _, f := range prev {
@@ -134,30 +139,6 @@ func (e *Engine) resolvePrevious(ctx context.Context, previous, digest string, i
 	return e.st.ResolveFindings(ctx, e.opts.Now(), previous, gone, "fixed in "+digest)
 }
 
-// runRematch matches a stored inventory with the current database.
-func (e *Engine) runRematch(ctx context.Context, j store.Job) error {
-	var p rematchPayload
-	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
-		return fmt.Errorf("%w: %v", errPermanent, err)
-	}
-	inv, _, err := e.st.Inventory(ctx, p.Digest)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // removed since
-	}
-	if err != nil {
-		return err
-	}
-	ch, dbDigest, err := e.match(ctx, p.Digest, inv, alert.ReasonNewAdvisory, nil, "withdrawn from the database")
-	if err != nil {
-		return err
-	}
-	if len(ch.New)+len(ch.Resolved) > 0 {
-		_, _, meta := e.db.current()
-		return e.st.RecordDBChange(ctx, e.opts.Now(), dbDigest, meta.BuiltAt, len(ch.New), len(ch.Resolved))
-	}
-	return nil
-}
-
 // match evaluates inv with the current database and policy and records
 // its findings; alerts go to the outbox for new findings not in skip.
 func (e *Engine) match(ctx context.Context, digest string, inv *inventory.Inventory, reason string, skip map[string]bool, resolution string) (store.Change, string, error) {
@@ -165,11 +146,10 @@ func (e *Engine) match(ctx context.Context, digest string, inv *inventory.Invent
 	if m == nil {
 		return store.Change{}, "", errors.New("no vulnerability database open")
 	}
-	res, err := evaluate.Evaluate(ctx, inv, evaluate.Options{Matcher: m, Policy: e.opts.Policy})
+	found, err := e.findings(ctx, inv, m)
 	if err != nil {
 		return store.Change{}, "", err
 	}
-	found := findingsOf(res)
 	if resolution == "" {
 		resolution = "no longer found"
 	}
@@ -179,6 +159,16 @@ func (e *Engine) match(ctx context.Context, digest string, inv *inventory.Invent
 		return e.alertsFor(ctx, digest, reason, event, ch, skip)
 	})
 	return ch, dbDigest, err
+}
+
+// findings evaluates inv with the matcher and the engine's policy: the
+// findings to store.
+func (e *Engine) findings(ctx context.Context, inv *inventory.Inventory, m evaluate.Matcher) ([]store.Finding, error) {
+	res, err := evaluate.Evaluate(ctx, inv, evaluate.Options{Matcher: m, Policy: e.opts.Policy, NoFixPlan: true})
+	if err != nil {
+		return nil, err
+	}
+	return findingsOf(res), nil
 }
 
 // findingsOf flattens an evaluation's findings, leaving out suppressed
@@ -203,7 +193,7 @@ func findingsOf(res *evaluate.Result) []store.Finding {
 		}
 		sf := store.Finding{VulnID: f.ID, PkgName: f.PkgName, PkgVersion: f.InstalledVersion, Target: target,
 			Severity: f.Severity, FixedVersion: f.FixedVersion, Status: string(f.Status), KEV: f.KEV != nil,
-			Aliases: f.Aliases, Title: f.Title, URL: f.PrimaryURL}
+			Aliases: f.Aliases, Title: f.Title, URL: f.PrimaryURL, Reachability: f.Reachability}
 		if f.EPSS != nil {
 			sf.EPSS, sf.EPSSPercentile = f.EPSS.Score, f.EPSS.Percentile
 		}
@@ -280,6 +270,7 @@ func (e *Engine) alertOf(img *store.Image, f *store.Finding, reason string) aler
 		Title:            f.Title,
 		URL:              f.URL,
 		KEV:              f.KEV,
+		Reachability:     f.Reachability,
 		EPSS:             f.EPSS,
 		EPSSPercentile:   f.EPSSPercentile,
 		FirstSeen:        f.FirstSeen,

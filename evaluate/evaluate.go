@@ -32,6 +32,9 @@ type Options struct {
 	Policy *policy.Policy
 	// CreatedAt is the report's timestamp; zero means now, to the second.
 	CreatedAt time.Time
+	// NoFixPlan leaves Report.FixPlan empty, for callers that keep only
+	// the findings (the server's store).
+	NoFixPlan bool
 }
 
 // Result is what evaluating one inventory decided.
@@ -48,7 +51,7 @@ type Result struct {
 // Evaluate matches inv (when opts.Matcher is set), attaches each finding to
 // the result whose package it concerns, applies opts.Policy, and plans the
 // upgrades that remove the findings left (Report.FixPlan, package
-// fixplan). inv is not changed.
+// fixplan; unless opts.NoFixPlan). inv is not changed.
 func Evaluate(ctx context.Context, inv *inventory.Inventory, opts Options) (*Result, error) {
 	rep := report.FromInventory(inv)
 	rep.CreatedAt = opts.CreatedAt
@@ -76,7 +79,7 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, opts Options) (*Res
 		out.Outcome = opts.Policy.Apply(rep)
 		out.Notes = append(out.Notes, out.Outcome.Notes...)
 	}
-	if opts.Matcher != nil {
+	if opts.Matcher != nil && !opts.NoFixPlan {
 		rep.FixPlan = fixplan.Plan(rep)
 	}
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -364,6 +365,7 @@ type FindingJSON struct {
 	EPSSPercentile float64   `json:"epssPercentile,omitempty"`
 	Title          string    `json:"title,omitempty"`
 	URL            string    `json:"url,omitempty"`
+	Reachability   string    `json:"reachability,omitempty"`
 	FirstSeen      time.Time `json:"firstSeen"`
 	LastSeen       time.Time `json:"lastSeen"`
 	ResolvedAt     time.Time `json:"resolvedAt,omitzero"`
@@ -372,7 +374,7 @@ type FindingJSON struct {
 
 func findingJSON(f store.Finding) FindingJSON {
 	return FindingJSON{f.Digest, f.VulnID, nonNil(f.Aliases), f.PkgName, f.PkgVersion, f.Target, f.Severity, f.FixedVersion, f.Status,
-		f.KEV, f.EPSS, f.EPSSPercentile, f.Title, f.URL, f.FirstSeen, f.LastSeen, f.ResolvedAt, f.Resolution}
+		f.KEV, f.EPSS, f.EPSSPercentile, f.Title, f.URL, f.Reachability, f.FirstSeen, f.LastSeen, f.ResolvedAt, f.Resolution}
 }
 
 func (s *Server) findingList(w http.ResponseWriter, r *http.Request, f store.FindingFilter) {
@@ -727,7 +729,11 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.eng.Submit(r.Context(), pushes)
-	s.log.Info("registry notification", "pushes", len(pushes), "queued", n, "err", err)
+	level := slog.LevelInfo
+	if len(pushes) == 0 && err == nil {
+		level = slog.LevelDebug // blob pushes, pulls: most of a registry's events
+	}
+	s.log.Log(r.Context(), level, "registry notification", "pushes", len(pushes), "queued", n, "err", err)
 	if errors.Is(err, engine.ErrUnknownRegistry) {
 		fail(w, http.StatusUnprocessableEntity, "%v", err)
 		return

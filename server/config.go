@@ -121,8 +121,11 @@ type TagsConfig struct {
 type PolicyConfig struct {
 	Severities    []string `yaml:"severities"`
 	IgnoreUnfixed bool     `yaml:"ignoreUnfixed"`
-	IgnoreFile    string   `yaml:"ignoreFile"`
-	VEX           []string `yaml:"vex"`
+	// IgnoreUnreachable leaves out findings whose vulnerable code is not
+	// in the Go executable (docs/reachability.md).
+	IgnoreUnreachable bool     `yaml:"ignoreUnreachable"`
+	IgnoreFile        string   `yaml:"ignoreFile"`
+	VEX               []string `yaml:"vex"`
 }
 
 // Token scopes.

@@ -187,12 +187,12 @@ func (s *Server) engineOptions(cacheDir string) (engine.Options, error) {
 			return err
 		}
 	}
-	if p := cfg.Policy; len(p.Severities) > 0 || p.IgnoreUnfixed || p.IgnoreFile != "" || len(p.VEX) > 0 {
+	if p := cfg.Policy; len(p.Severities) > 0 || p.IgnoreUnfixed || p.IgnoreUnreachable || p.IgnoreFile != "" || len(p.VEX) > 0 {
 		sev := make([]string, len(p.Severities))
 		for i, v := range p.Severities {
 			sev[i] = strings.ToUpper(v)
 		}
-		pol, err := policy.Load(policy.Options{Filter: policy.Filter{Severities: sev, IgnoreUnfixed: p.IgnoreUnfixed}, IgnoreFile: p.IgnoreFile, VEX: p.VEX})
+		pol, err := policy.Load(policy.Options{Filter: policy.Filter{Severities: sev, IgnoreUnfixed: p.IgnoreUnfixed, IgnoreUnreachable: p.IgnoreUnreachable}, IgnoreFile: p.IgnoreFile, VEX: p.VEX})
 		if err != nil {
 			return o, fmt.Errorf("%s: %w", cfg.at("policy"), err)
 		}

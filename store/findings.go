@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,10 +28,16 @@ type Finding struct {
 	Aliases        []string
 	Title          string
 	URL            string
-	FirstSeen      time.Time
-	LastSeen       time.Time
-	ResolvedAt     time.Time
-	Resolution     string
+	// Reachability is "unreachable" when none of the vulnerable symbols
+	// the advisory names is in the Go executable (docs/reachability.md);
+	// empty when unknown.
+	Reachability string
+	FirstSeen    time.Time
+	LastSeen     time.Time
+	ResolvedAt   time.Time
+	Resolution   string
+
+	detailsHash string // details(), once computed
 }
 
 // Key identifies the finding within its image.
@@ -41,7 +50,9 @@ type Change struct {
 	// New are the findings that were not open before (first seen, or
 	// seen again after being resolved).
 	New []Finding
-	// Resolved are the findings open before and absent now.
+	// Resolved are the findings open before and absent now, each with its
+	// key (VulnID, PkgName, PkgVersion, Target), FirstSeen, ResolvedAt and
+	// Resolution.
 	Resolved []Finding
 }
 
@@ -63,88 +74,238 @@ type Alert struct {
 // time.
 func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDigest string, found []Finding, resolution string,
 	alertsFor func(Change) ([]Alert, error)) (Change, error) {
+	m := Matched{Digest: digest, DBDigest: dbDigest, Found: found, Resolution: resolution, AlertsFor: alertsFor}
 	var ch Change
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		ch = Change{}
-		prev, err := s.findings(ctx, tx, `WHERE digest = ?`, digest)
-		if err != nil {
-			return err
-		}
-		old := make(map[string]*Finding, len(prev))
-		for i := range prev {
-			old[prev[i].Key()] = &prev[i]
-		}
-		seen := make(map[string]bool, len(found))
-		var inserts []*Finding
-		for i := range found {
-			f := &found[i]
-			f.Digest = digest
-			k := f.Key()
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			o, ok := old[k]
-			switch {
-			case !ok:
-				f.FirstSeen, f.LastSeen = now, now
-				inserts = append(inserts, f)
-				ch.New = append(ch.New, *f)
-				continue // inserted, with its aliases, below
-			default:
-				f.FirstSeen, f.LastSeen = o.FirstSeen, now
-				if o.ResolvedAt.IsZero() && sameDetails(o, f) {
-					// Unchanged: nothing is written. An open finding's
-					// last_seen is its image's matched_at.
-					continue
-				}
-				if _, err := s.exec(ctx, tx, `UPDATE findings SET severity = ?, fixed_version = ?, status = ?, kev = ?, epss = ?, epss_pct = ?, aliases = ?, title = ?, url = ?,
-					last_seen = ?, resolved_at = 0, resolution = '' WHERE digest = ? AND vuln_id = ? AND pkg_name = ? AND pkg_version = ? AND target = ?`,
-					f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile, strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL,
-					ms(now), digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target); err != nil {
-					return fmt.Errorf("store: finding %s: %w", k, err)
-				}
-				if !o.ResolvedAt.IsZero() {
-					ch.New = append(ch.New, *f) // found again after it was resolved
-				}
-			}
-			for _, a := range f.Aliases {
-				if _, err := s.exec(ctx, tx, `INSERT INTO aliases (alias, vuln_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, a, f.VulnID); err != nil {
-					return err
-				}
-			}
-		}
-		if err := s.insertFindings(ctx, tx, digest, now, inserts); err != nil {
-			return err
-		}
-		for i := range prev {
-			o := &prev[i]
-			if seen[o.Key()] || !o.ResolvedAt.IsZero() {
-				continue
-			}
-			if _, err := s.exec(ctx, tx, `UPDATE findings SET resolved_at = ?, resolution = ? WHERE digest = ? AND vuln_id = ? AND pkg_name = ? AND pkg_version = ? AND target = ?`,
-				ms(now), resolution, digest, o.VulnID, o.PkgName, o.PkgVersion, o.Target); err != nil {
-				return err
-			}
-			o.ResolvedAt, o.Resolution = now, resolution
-			ch.Resolved = append(ch.Resolved, *o)
-		}
-		if _, err := s.exec(ctx, tx, `UPDATE images SET db_digest = ?, matched_at = ? WHERE digest = ?`, dbDigest, ms(now), digest); err != nil {
-			return err
-		}
-		if alertsFor == nil {
-			return nil
-		}
-		alerts, err := alertsFor(ch)
-		if err != nil {
-			return err
-		}
-		return s.addAlerts(ctx, tx, now, alerts)
+		var err error
+		ch, err = s.apply(ctx, tx, now, &m)
+		return err
 	})
 	if err != nil {
 		return Change{}, err
 	}
 	return ch, nil
+}
+
+// Matched is one image's findings from one match, to apply.
+type Matched struct {
+	Digest, DBDigest string
+	Found            []Finding
+	// Resolution is recorded on the findings the match no longer found.
+	Resolution string
+	// AlertsFor returns the outbox entries of the change; nil adds none.
+	AlertsFor func(Change) ([]Alert, error)
+	// KnownHash is the image's findings hash as read before the match
+	// (StoredInput.FindingsHash): when the match found exactly what it
+	// says, only the image's database digest and match time are written.
+	KnownHash string
+
+	hash string // FindingsHash(Found), once computed
+}
+
+// Prepare computes what applying m compares (its findings' hashes), so
+// that callers can do it in parallel, outside the store's write lock.
+// Applying calls it when the caller did not.
+func (m *Matched) Prepare() {
+	if m.hash == "" {
+		m.hash = FindingsHash(m.Found)
+	}
+}
+
+// JobsDone are claimed jobs to mark done with the findings of their match.
+type JobsDone struct {
+	Owner string
+	IDs   []int64
+}
+
+// ApplyMatches applies many images' matches (as ApplyFindings does each)
+// and marks done jobs that owner still holds, all in one transaction. It
+// returns each match's change, in order.
+func (s *Store) ApplyMatches(ctx context.Context, now time.Time, matches []Matched, done JobsDone) ([]Change, error) {
+	out := make([]Change, len(matches))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i := range matches {
+			ch, err := s.apply(ctx, tx, now, &matches[i])
+			if err != nil {
+				return err
+			}
+			out[i] = ch
+		}
+		for start := 0; start < len(done.IDs); start += 500 {
+			chunk := done.IDs[start:min(start+500, len(done.IDs))]
+			args := []any{ms(now), done.Owner}
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			if _, err := s.exec(ctx, tx, `UPDATE jobs SET state = 'done', last_error = '', lease_owner = '', updated_at = ?
+				WHERE lease_owner = ? AND state = 'running' AND id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+				return fmt.Errorf("store: complete jobs: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FindingsHash identifies a set of findings with their details, whatever
+// their order: what ApplyFindings records of an image's open findings.
+func FindingsHash(found []Finding) string {
+	lines := make([]string, 0, len(found))
+	for i := range found {
+		lines = append(lines, found[i].Key()+"\x00"+found[i].details()) // the details are kept for apply
+	}
+	slices.Sort(lines)
+	lines = slices.Compact(lines)
+	h := sha256.New()
+	for _, l := range lines {
+		h.Write([]byte(l))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// details returns a hash of what a finding says beyond its key, as
+// stored: equal hashes, equal details.
+func (f *Finding) details() string {
+	if f.detailsHash != "" {
+		return f.detailsHash
+	}
+	h := sha256.New()
+	for _, v := range []string{f.Severity, f.FixedVersion, f.Status, strconv.FormatBool(f.KEV),
+		strconv.FormatFloat(f.EPSS, 'g', -1, 64), strconv.FormatFloat(f.EPSSPercentile, 'g', -1, 64),
+		strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL, f.Reachability} {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	f.detailsHash = hex.EncodeToString(h.Sum(nil)[:12])
+	return f.detailsHash
+}
+
+// apply makes m.Found the open findings of m.Digest within tx.
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, m *Matched) (Change, error) {
+	m.Prepare()
+	hash := m.hash
+	if m.KnownHash != "" && m.KnownHash == hash {
+		// The same findings as when last applied: nothing new, nothing
+		// resolved, no alert; the image was matched again.
+		res, err := s.exec(ctx, tx, `UPDATE images SET db_digest = ?, matched_at = ? WHERE digest = ? AND findings_hash = ?`, m.DBDigest, ms(now), m.Digest, hash)
+		if err != nil {
+			return Change{}, fmt.Errorf("store: image %s: %w", m.Digest, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return Change{}, nil
+		}
+		// Changed since it was read: the whole comparison below.
+	}
+	digest := m.Digest
+	var ch Change
+	prev, err := s.stored(ctx, tx, digest)
+	if err != nil {
+		return Change{}, err
+	}
+	old := make(map[string]*storedFinding, len(prev))
+	for i := range prev {
+		old[prev[i].Key()] = &prev[i]
+	}
+	found := m.Found
+	seen := make(map[string]bool, len(found))
+	var inserts []*Finding
+	for i := range found {
+		f := &found[i]
+		f.Digest = digest
+		k := f.Key()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		o, ok := old[k]
+		switch {
+		case !ok:
+			f.FirstSeen, f.LastSeen = now, now
+			inserts = append(inserts, f)
+			ch.New = append(ch.New, *f)
+			continue // inserted, with its aliases, below
+		default:
+			f.FirstSeen, f.LastSeen = o.FirstSeen, now
+			details := f.details()
+			if o.ResolvedAt.IsZero() && o.detailsHash == details {
+				// Unchanged: nothing is written. An open finding's
+				// last_seen is its image's matched_at.
+				continue
+			}
+			if _, err := s.exec(ctx, tx, `UPDATE findings SET severity = ?, fixed_version = ?, status = ?, kev = ?, epss = ?, epss_pct = ?, aliases = ?, title = ?, url = ?,
+				reachability = ?, details = ?, last_seen = ?, resolved_at = 0, resolution = '' WHERE digest = ? AND vuln_id = ? AND pkg_name = ? AND pkg_version = ? AND target = ?`,
+				f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile, strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL,
+				f.Reachability, details, ms(now), digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target); err != nil {
+				return Change{}, fmt.Errorf("store: finding %s: %w", k, err)
+			}
+			if !o.ResolvedAt.IsZero() {
+				ch.New = append(ch.New, *f) // found again after it was resolved
+			}
+		}
+		for _, a := range f.Aliases {
+			if _, err := s.exec(ctx, tx, `INSERT INTO aliases (alias, vuln_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, a, f.VulnID); err != nil {
+				return Change{}, err
+			}
+		}
+	}
+	if err := s.insertFindings(ctx, tx, digest, now, inserts); err != nil {
+		return Change{}, err
+	}
+	for i := range prev {
+		o := &prev[i]
+		if seen[o.Key()] || !o.ResolvedAt.IsZero() {
+			continue
+		}
+		if _, err := s.exec(ctx, tx, `UPDATE findings SET resolved_at = ?, resolution = ? WHERE digest = ? AND vuln_id = ? AND pkg_name = ? AND pkg_version = ? AND target = ?`,
+			ms(now), m.Resolution, digest, o.VulnID, o.PkgName, o.PkgVersion, o.Target); err != nil {
+			return Change{}, err
+		}
+		o.ResolvedAt, o.Resolution = now, m.Resolution
+		ch.Resolved = append(ch.Resolved, o.Finding)
+	}
+	if _, err := s.exec(ctx, tx, `UPDATE images SET db_digest = ?, matched_at = ?, findings_hash = ? WHERE digest = ?`, m.DBDigest, ms(now), hash, digest); err != nil {
+		return Change{}, err
+	}
+	if m.AlertsFor == nil {
+		return ch, nil
+	}
+	alerts, err := m.AlertsFor(ch)
+	if err != nil {
+		return Change{}, err
+	}
+	return ch, s.addAlerts(ctx, tx, now, alerts)
+}
+
+// storedFinding is a stored finding as apply compares it: its key, first
+// seen and resolved times, and the hash of its details.
+type storedFinding struct {
+	Finding
+	detailsHash string
+}
+
+// stored reads every finding of digest, open or resolved, with only what
+// apply compares.
+func (s *Store) stored(ctx context.Context, tx *sql.Tx, digest string) ([]storedFinding, error) {
+	rows, err := s.query(ctx, tx, `SELECT vuln_id, pkg_name, pkg_version, target, details, first_seen, resolved_at FROM findings WHERE digest = ?`, digest)
+	if err != nil {
+		return nil, fmt.Errorf("store: findings of %s: %w", digest, err)
+	}
+	defer rows.Close()
+	var out []storedFinding
+	for rows.Next() {
+		f := storedFinding{Finding: Finding{Digest: digest}}
+		var first, resolved int64
+		if err := rows.Scan(&f.VulnID, &f.PkgName, &f.PkgVersion, &f.Target, &f.detailsHash, &first, &resolved); err != nil {
+			return nil, err
+		}
+		f.FirstSeen, f.ResolvedAt = fromMS(first), fromMS(resolved)
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // insertBatch is the number of findings inserted by one statement.
@@ -156,16 +317,16 @@ func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, n
 	for start := 0; start < len(fs); start += insertBatch {
 		chunk := fs[start:min(start+insertBatch, len(fs))]
 		var b strings.Builder
-		b.WriteString(`INSERT INTO findings (digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen, last_seen) VALUES `)
-		args := make([]any, 0, 16*len(chunk))
+		b.WriteString(`INSERT INTO findings (digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, reachability, details, first_seen, last_seen) VALUES `)
+		args := make([]any, 0, 18*len(chunk))
 		var aliasArgs []any
 		for i, f := range chunk {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target, f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile,
-				strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL, ms(now), ms(now))
+				strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL, f.Reachability, f.details(), ms(now), ms(now))
 			for _, a := range f.Aliases {
 				aliasArgs = append(aliasArgs, a, f.VulnID)
 			}
@@ -182,13 +343,6 @@ func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, n
 		}
 	}
 	return nil
-}
-
-// sameDetails reports whether a stored finding says what a new match says.
-func sameDetails(o, f *Finding) bool {
-	return o.Severity == f.Severity && o.FixedVersion == f.FixedVersion && o.Status == f.Status && o.KEV == f.KEV &&
-		o.EPSS == f.EPSS && o.EPSSPercentile == f.EPSSPercentile && o.Title == truncate(f.Title, 500) && o.URL == f.URL &&
-		strings.Join(o.Aliases, " ") == strings.Join(f.Aliases, " ")
 }
 
 // ResolveFindings resolves the open findings of digest whose keys are in
@@ -208,7 +362,9 @@ func (s *Store) ResolveFindings(ctx context.Context, now time.Time, digest strin
 				return err
 			}
 		}
-		return nil
+		// The open findings are no longer what the last match found.
+		_, err = s.exec(ctx, tx, `UPDATE images SET findings_hash = '' WHERE digest = ?`, digest)
+		return err
 	})
 }
 
@@ -277,7 +433,7 @@ func severitiesFrom(min string) []string {
 
 func (s *Store) findings(ctx context.Context, q querier, where string, args ...any) ([]Finding, error) {
 	// An open finding was last seen when its image was last matched.
-	rows, err := s.query(ctx, q, `SELECT digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen,
+	rows, err := s.query(ctx, q, `SELECT digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, reachability, first_seen,
 		CASE WHEN resolved_at = 0 THEN COALESCE((SELECT matched_at FROM images WHERE images.digest = findings.digest), last_seen) ELSE last_seen END,
 		resolved_at, resolution FROM findings `+where, args...)
 	if err != nil {
@@ -291,7 +447,7 @@ func (s *Store) findings(ctx context.Context, q querier, where string, args ...a
 		var aliases string
 		var first, last, resolved int64
 		if err := rows.Scan(&f.Digest, &f.VulnID, &f.PkgName, &f.PkgVersion, &f.Target, &f.Severity, &f.FixedVersion, &f.Status, &kev, &f.EPSS, &f.EPSSPercentile,
-			&aliases, &f.Title, &f.URL, &first, &last, &resolved, &f.Resolution); err != nil {
+			&aliases, &f.Title, &f.URL, &f.Reachability, &first, &last, &resolved, &f.Resolution); err != nil {
 			return nil, err
 		}
 		f.KEV = kev != 0

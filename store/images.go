@@ -43,12 +43,16 @@ func (s *Store) SaveInventory(ctx context.Context, now time.Time, img Image, inv
 	if err != nil {
 		return err
 	}
+	input, err := encodeMatchInput(inv)
+	if err != nil {
+		return err
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, `INSERT INTO images (digest, registry, repository, platform, image_id, inventory, inventory_key, scanned_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		if _, err := s.exec(ctx, tx, `INSERT INTO images (digest, registry, repository, platform, image_id, inventory, match_input, inventory_key, scanned_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (digest) DO UPDATE SET platform = excluded.platform, image_id = excluded.image_id, inventory = excluded.inventory,
-				inventory_key = excluded.inventory_key, scanned_at = excluded.scanned_at, error = '', error_at = 0`,
-			img.Digest, img.Registry, img.Repository, img.Platform, img.ImageID, blob, img.InventoryKey, ms(now), ms(now)); err != nil {
+				match_input = excluded.match_input, inventory_key = excluded.inventory_key, scanned_at = excluded.scanned_at, error = '', error_at = 0`,
+			img.Digest, img.Registry, img.Repository, img.Platform, img.ImageID, blob, input, img.InventoryKey, ms(now), ms(now)); err != nil {
 			return fmt.Errorf("store: save inventory %s: %w", img.Digest, err)
 		}
 		if _, err := s.exec(ctx, tx, `DELETE FROM packages WHERE digest = ?`, img.Digest); err != nil {
@@ -77,12 +81,13 @@ func (s *Store) RecordScanError(ctx context.Context, now time.Time, img Image, c
 // ErrNotFound is returned for an image or record the store does not have.
 var ErrNotFound = errors.New("not found")
 
-// Inventory returns the stored inventory of digest and the key of the
-// vigil build and cataloger set that produced it.
+// Inventory returns the stored inventory of digest, whole (with the files
+// packages own and the symbol tables of Go executables), and the key of
+// the vigil build and cataloger set that produced it.
 func (s *Store) Inventory(ctx context.Context, digest string) (*inventory.Inventory, string, error) {
-	var blob []byte
+	var blob, input []byte
 	var key string
-	err := s.queryRow(ctx, s.db, `SELECT inventory, inventory_key FROM images WHERE digest = ? AND inventory IS NOT NULL`, digest).Scan(&blob, &key)
+	err := s.queryRow(ctx, s.db, `SELECT inventory, inventory_key, match_input FROM images WHERE digest = ? AND inventory IS NOT NULL`, digest).Scan(&blob, &key, &input)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", fmt.Errorf("image %s: %w", digest, ErrNotFound)
 	}
@@ -93,7 +98,35 @@ func (s *Store) Inventory(ctx context.Context, digest string) (*inventory.Invent
 	if err != nil {
 		return nil, "", fmt.Errorf("store: inventory %s: %w", digest, err)
 	}
+	if input != nil {
+		// The symbol tables JSON leaves out, from the match input made of
+		// the same inventory.
+		mi, err := decodeMatchInput(input)
+		if err != nil {
+			return nil, "", fmt.Errorf("store: inventory %s: %w", digest, err)
+		}
+		attachSymbols(inv, mi)
+	}
 	return inv, key, nil
+}
+
+// attachSymbols gives the packages of inv the symbol tables of the same
+// packages in from.
+func attachSymbols(inv, from *inventory.Inventory) {
+	if len(inv.Results) != len(from.Results) {
+		return
+	}
+	for i := range inv.Results {
+		to, fr := inv.Results[i].Packages, from.Results[i].Packages
+		if len(to) != len(fr) {
+			continue
+		}
+		for j := range to {
+			if to[j].Name == fr[j].Name && to[j].Version == fr[j].Version {
+				to[j].Symbols = fr[j].Symbols
+			}
+		}
+	}
 }
 
 // Scanned returns which of digests have an inventory made with key.

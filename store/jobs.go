@@ -119,6 +119,21 @@ func (s *Store) Extend(ctx context.Context, id int64, owner string, until time.T
 	return err
 }
 
+// ExtendJobs renews owner's leases on running jobs.
+func (s *Store) ExtendJobs(ctx context.Context, ids []int64, owner string, until time.Time) error {
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := []any{ms(until), owner}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		if _, err := s.exec(ctx, s.db, `UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND state = 'running' AND id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+			return fmt.Errorf("store: extend leases: %w", err)
+		}
+	}
+	return nil
+}
+
 // Complete marks a job done. It returns false when owner no longer held
 // the job (its lease expired and another process took it over).
 func (s *Store) Complete(ctx context.Context, id int64, owner string, now time.Time) (bool, error) {

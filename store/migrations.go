@@ -168,6 +168,16 @@ CREATE TABLE kv (
 	// 3: findings_open led SQLite to scan every open finding for a
 	// lookup by vulnerability id (findings_vuln is the one to use).
 	`DROP INDEX IF EXISTS findings_open`,
+	// 4: what re-matching needs without decoding the whole inventory
+	// (matchinput.go); the hash of each image's findings as last applied,
+	// so that a re-match that finds the same reads none of them; a hash
+	// of each finding's details, so that a re-match compares one column
+	// instead of reading all of them; and a finding's reachability
+	// ("unreachable": the vulnerable code is not in the Go executable).
+	`ALTER TABLE images ADD COLUMN match_input {{blob}};
+ALTER TABLE images ADD COLUMN findings_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE findings ADD COLUMN details TEXT NOT NULL DEFAULT '';
+ALTER TABLE findings ADD COLUMN reachability TEXT NOT NULL DEFAULT ''`,
 }
 
 // SchemaVersion is the schema version this build writes.
