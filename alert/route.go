@@ -107,7 +107,8 @@ type Filter struct {
 	MinEPSS float64 `yaml:"minEPSS,omitempty" json:"minEPSS,omitempty"`
 	// Repositories passes alerts whose repository, or registry/repository,
 	// matches one of these globs ("*" within one path element, "**" across
-	// any number: "team/**", "registry.example.com/**").
+	// any number: "team/**", "registry.example.com/**"; "*" alone passes
+	// every repository, as glob.MatchName says).
 	Repositories []string `yaml:"repositories,omitempty" json:"repositories,omitempty"`
 	// Reasons passes alerts raised for one of these reasons (the Reason
 	// constants).
@@ -133,9 +134,7 @@ func (f Filter) Match(a Alert) bool {
 		if a.Registry != "" {
 			full = a.Registry + "/" + a.Repository
 		}
-		if !slices.ContainsFunc(f.Repositories, func(p string) bool {
-			return glob.Match(p, a.Repository) || glob.Match(p, full)
-		}) {
+		if !glob.MatchName(f.Repositories, a.Repository) && !glob.MatchName(f.Repositories, full) {
 			return false
 		}
 	}

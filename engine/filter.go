@@ -86,11 +86,13 @@ func (f *TagFilter) Validate() error {
 	return nil
 }
 
-// wantRepo reports whether a registry's repository is watched.
+// wantRepo reports whether a registry's repository is watched: it
+// matches Repositories (unless the repositories are listed), and no
+// Exclude glob. "*" alone matches every repository, nested ones too
+// (glob.MatchName).
 func (r *Registry) wantRepo(repo string) bool {
-	match := func(p string) bool { return p == "*" || glob.Match(p, repo) }
-	if len(r.Repositories) > 0 && len(r.List) == 0 && !slices.ContainsFunc(r.Repositories, match) {
+	if len(r.Repositories) > 0 && len(r.List) == 0 && !glob.MatchName(r.Repositories, repo) {
 		return false
 	}
-	return !slices.ContainsFunc(r.Exclude, match)
+	return !glob.MatchName(r.Exclude, repo)
 }

@@ -47,25 +47,61 @@ type distributionEnvelope struct {
 	} `json:"events"`
 }
 
-// harborEnvelope is Harbor's webhook payload (type PUSH_ARTIFACT).
+// harborEnvelope is Harbor's webhook payload in its Default format:
+// {"type": "PUSH_ARTIFACT", "occur_at", "operator", "event_data": {…}}.
 type harborEnvelope struct {
-	Type      string `json:"type"`
-	EventData struct {
-		Resources []struct {
-			Digest      string `json:"digest"`
-			Tag         string `json:"tag"`
-			ResourceURL string `json:"resource_url"`
-		} `json:"resources"`
-		Repository struct {
-			RepoFullName string `json:"repo_full_name"`
-		} `json:"repository"`
-	} `json:"event_data"`
+	Type      string     `json:"type"`
+	EventData harborData `json:"event_data"`
+}
+
+// harborCloudEvent is Harbor's webhook payload in its CloudEvents format:
+// {"specversion": "1.0", "type": "harbor.artifact.pushed", "data": {…}},
+// data being the Default format's event_data.
+type harborCloudEvent struct {
+	SpecVersion string     `json:"specversion"`
+	Type        string     `json:"type"`
+	Data        harborData `json:"data"`
+}
+
+// harborData is what a Harbor event is about: the artifacts pushed (the
+// tag is the digest when the artifact was pushed by digest) and their
+// repository.
+type harborData struct {
+	Resources []struct {
+		Digest      string `json:"digest"`
+		Tag         string `json:"tag"`
+		ResourceURL string `json:"resource_url"` // "harbor.example.com/library/app:v1"
+	} `json:"resources"`
+	Repository struct {
+		RepoFullName string `json:"repo_full_name"` // "library/app"
+	} `json:"repository"`
+}
+
+// pushes returns the artifacts of a Harbor push event.
+func (d *harborData) pushes() ([]Push, error) {
+	var out []Push
+	for i, r := range d.Resources {
+		ref, err := name.ParseReference(r.ResourceURL, name.WeakValidation)
+		if err != nil {
+			return nil, fmt.Errorf("%w: resource %d: %v", ErrBadNotification, i, err)
+		}
+		p := Push{Registry: ref.Context().RegistryStr(), Repository: ref.Context().RepositoryStr(), Tag: r.Tag, Digest: r.Digest}
+		if strings.Contains(p.Tag, ":") {
+			p.Tag = "" // pushed by digest: Harbor names the digest as the tag
+		}
+		if err := p.check(); err != nil {
+			return nil, fmt.Errorf("%w: resource %d: %v", ErrBadNotification, i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // ParseNotification reads a registry notification body — the CNCF
-// distribution registry's event envelope or Harbor's webhook payload —
-// and returns its pushes of manifests, each with the host it names. Events
-// other than manifest pushes (blob pushes, pulls, deletes) are skipped.
+// distribution registry's event envelope, or Harbor's webhook payload in
+// its Default or CloudEvents format — and returns its pushes of manifests,
+// each with the host it names. Events other than manifest pushes (blob
+// pushes, pulls, deletes, scans) are skipped.
 func ParseNotification(body []byte) ([]Push, error) {
 	if len(body) > MaxNotification {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrBadNotification, MaxNotification)
@@ -108,19 +144,19 @@ func ParseNotification(body []byte) ([]Push, error) {
 		if env.Type != "PUSH_ARTIFACT" && env.Type != "pushImage" {
 			return nil, nil
 		}
-		var out []Push
-		for i, r := range env.EventData.Resources {
-			ref, err := name.ParseReference(r.ResourceURL, name.WeakValidation)
-			if err != nil {
-				return nil, fmt.Errorf("%w: resource %d: %v", ErrBadNotification, i, err)
-			}
-			p := Push{Registry: ref.Context().RegistryStr(), Repository: ref.Context().RepositoryStr(), Tag: r.Tag, Digest: r.Digest}
-			if err := p.check(); err != nil {
-				return nil, fmt.Errorf("%w: resource %d: %v", ErrBadNotification, i, err)
-			}
-			out = append(out, p)
+		return env.EventData.pushes()
+	case probe["specversion"] != nil:
+		var ev harborCloudEvent
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadNotification, err)
 		}
-		return out, nil
+		if !strings.HasPrefix(ev.Type, "harbor.") {
+			return nil, fmt.Errorf("%w: CloudEvents event of type %q: only Harbor's are read", ErrBadNotification, ev.Type)
+		}
+		if ev.Type != "harbor.artifact.pushed" {
+			return nil, nil
+		}
+		return ev.Data.pushes()
 	}
 	return nil, fmt.Errorf("%w: neither a distribution event envelope nor a Harbor webhook payload", ErrBadNotification)
 }

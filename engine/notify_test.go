@@ -2,6 +2,9 @@ package engine
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,6 +51,85 @@ func TestParseNotification(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseHarbor reads Harbor webhook payloads shaped as Harbor sends
+// them (its documentation and its formatters): the Default format, an
+// artifact pushed by digest (Harbor then gives the digest as the tag, and
+// the repository is nested), the CloudEvents format, and an event that is
+// not a push.
+func TestParseHarbor(t *testing.T) {
+	const api = "sha256:76525f02955aec223342400a080c73024c995c9db1ba2eabf7505cf3bdf3f1f0"
+	const busybox = "sha256:dde8e930c7b6a490f728e66292bc9bce42efc9bbb5278bae40e4f30f6e00fe8c"
+	tests := []struct {
+		file string
+		want []Push
+	}{
+		{"harbor-push.json", []Push{{Registry: "harbor.example.com", Repository: "payments/api", Tag: "v1.4.2", Digest: api}}},
+		{"harbor-push-by-digest.json", []Push{{Registry: "harbor.example.com:8443", Repository: "library/team/busybox", Digest: busybox}}},
+		{"harbor-push-cloudevents.json", []Push{{Registry: "harbor.example.com", Repository: "payments/api", Tag: "latest", Digest: api}}},
+		{"harbor-scan-completed.json", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("testdata", "notify", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ParseNotification(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("pushes = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	// A CloudEvent from anything but Harbor is not a notification vigil
+	// reads.
+	if _, err := ParseNotification([]byte(`{"specversion":"1.0","type":"com.example.thing","data":{}}`)); !errors.Is(err, ErrBadNotification) {
+		t.Errorf("foreign CloudEvent: err = %v", err)
+	}
+}
+
+// FuzzParseNotification: any body is pushes or ErrBadNotification, never
+// a panic.
+func FuzzParseNotification(f *testing.F) {
+	for _, name := range []string{"harbor-push.json", "harbor-push-by-digest.json", "harbor-push-cloudevents.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "notify", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000001","repository":"a","tag":"1"}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := ParseNotification(b); err != nil && !errors.Is(err, ErrBadNotification) {
+			t.Fatalf("error %v is not ErrBadNotification", err)
+		}
+	})
+}
+
+func TestWantRepo(t *testing.T) {
+	tests := []struct {
+		reg  Registry
+		repo string
+		want bool
+	}{
+		{Registry{Repositories: []string{"*"}}, "team/app", true}, // "*" alone: every repository
+		{Registry{Repositories: []string{"*"}}, "app", true},
+		{Registry{}, "team/a/b", true},
+		{Registry{Repositories: []string{"team/*"}}, "team/app", true},
+		{Registry{Repositories: []string{"team/*"}}, "team/a/b", false},
+		{Registry{Repositories: []string{"team/**"}}, "team/a/b", true},
+		{Registry{Repositories: []string{"*"}, Exclude: []string{"team/sandbox/**"}}, "team/sandbox/x", false},
+		{Registry{List: []string{"team/app"}, Repositories: []string{"other/*"}}, "team/app", true}, // listed: no catalog glob
+	}
+	for _, tt := range tests {
+		if got := tt.reg.wantRepo(tt.repo); got != tt.want {
+			t.Errorf("repositories %q exclude %q: wantRepo(%q) = %v, want %v", tt.reg.Repositories, tt.reg.Exclude, tt.repo, got, tt.want)
+		}
 	}
 }
 

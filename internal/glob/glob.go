@@ -42,6 +42,21 @@ func matchElems(p, n []string) bool {
 	return len(n) == 0
 }
 
+// MatchName reports whether a repository name (or any name a list of
+// globs selects) matches one of patterns. It is Match, except that a
+// pattern that is "*" alone matches every name, nested ones ("team/app")
+// included: in a configuration's list of repositories, ["*"] reads as
+// "all of them". "team/*" still matches one level below team only; "**"
+// crosses levels.
+func MatchName(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if p == "*" || Match(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // Validate reports a pattern Match cannot use.
 func Validate(pattern string) error {
 	if _, err := path.Match(strings.ReplaceAll(pattern, "**", "*"), ""); err != nil {

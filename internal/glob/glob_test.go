@@ -29,6 +29,28 @@ func TestMatch(t *testing.T) {
 	}
 }
 
+func TestMatchName(t *testing.T) {
+	tests := []struct {
+		patterns []string
+		name     string
+		want     bool
+	}{
+		{[]string{"*"}, "team/app", true}, // "*" alone: every repository
+		{[]string{"*"}, "team/a/b", true},
+		{[]string{"*"}, "alpine", true},
+		{[]string{"team/*"}, "team/a/b", false},
+		{[]string{"base/*", "team/**"}, "team/a/b", true},
+		{[]string{"*/app"}, "team/app", true},
+		{[]string{"*/app"}, "x/team/app", false},
+		{nil, "app", false},
+	}
+	for _, tt := range tests {
+		if got := MatchName(tt.patterns, tt.name); got != tt.want {
+			t.Errorf("MatchName(%q, %q) = %v, want %v", tt.patterns, tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	for _, p := range []string{"*", "team/**", "a/[bc]/d"} {
 		if err := Validate(p); err != nil {
