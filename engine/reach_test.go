@@ -50,7 +50,7 @@ func writeGoDB(t *testing.T, dir string, advs ...goAdvisory) {
 func TestRematchKeepsReachability(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "db")
-	parse := goAdvisory{"GO-2021-0113", "0.3.7", []string{"golang.org/x/text/language.Parse"}}                 // in the binary
+	parse := goAdvisory{"GO-2021-0113", "0.3.7", []string{"golang.org/x/text/language.Parse"}}                // in the binary
 	accept := goAdvisory{"GO-2022-1059", "0.3.8", []string{"golang.org/x/text/language.ParseAcceptLanguage"}} // not in it
 	writeGoDB(t, dbPath, parse, accept)
 	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "vigil.db"))
