@@ -192,7 +192,7 @@ func (e *Engine) listRepo(ctx context.Context, r *Registry, c *registry.Client, 
 		out = append(out, fs...)
 	}
 	if r.Tags.Newest > 0 && r.Tags.By == ByPushed {
-		out = e.newestPushed(ctx, c, repo, out, r.Tags.Newest)
+		out = e.newestPushed(ctx, c, repo, out, r.Tags.Newest, known)
 	}
 	return out, nil
 }
@@ -249,13 +249,22 @@ func (e *Engine) resolve(ctx context.Context, r *Registry, c *registry.Client, r
 	return out, nil
 }
 
-// newestPushed keeps the images of the n most recently created tags.
-func (e *Engine) newestPushed(ctx context.Context, c *registry.Client, repo string, fs []found, n int) []found {
+// newestPushed keeps the images of the n most recently created tags. An
+// image's creation time is read from its config once, then kept with its
+// tags (PushedAt), so an unchanged repository costs no download.
+func (e *Engine) newestPushed(ctx context.Context, c *registry.Client, repo string, fs []found, n int, known map[store.TagKey]store.Tag) []found {
 	created := map[string]time.Time{}
+	for _, f := range fs {
+		k := known[store.TagKey{Repository: f.Repository, Tag: f.Tag.Tag, Platform: f.Platform}]
+		if k.Digest == f.Digest && !k.PushedAt.IsZero() {
+			created[f.Digest] = k.PushedAt
+		}
+	}
 	for i := range fs {
 		d := fs[i].Digest
 		if _, ok := created[d]; ok {
 			fs[i].created = created[d]
+			fs[i].PushedAt = created[d]
 			continue
 		}
 		ref, err := c.Repository(repo)
@@ -268,6 +277,7 @@ func (e *Engine) newestPushed(ctx context.Context, c *registry.Client, repo stri
 			}
 		}
 		fs[i].created = created[d]
+		fs[i].PushedAt = created[d]
 	}
 	tagTime := map[string]time.Time{}
 	for _, f := range fs {

@@ -168,6 +168,24 @@ func (s *Store) Requeue(ctx context.Context, key string, now, runAfter time.Time
 	return err
 }
 
+// Jobs lists up to limit jobs of a kind in a state, oldest first.
+func (s *Store) Jobs(ctx context.Context, kind, state string, limit int) ([]Job, error) {
+	rows, err := s.query(ctx, s.db, `SELECT id, kind, key, payload, attempts FROM jobs WHERE kind = ? AND state = ? ORDER BY id LIMIT ?`, kind, state, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []Job
+	for rows.Next() {
+		var j Job
+		if err := rows.Scan(&j.ID, &j.Kind, &j.Key, &j.Payload, &j.Attempts); err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
 // JobCounts returns the number of jobs per kind and state.
 func (s *Store) JobCounts(ctx context.Context) (map[[2]string]int, error) {
 	rows, err := s.query(ctx, s.db, `SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state`)

@@ -203,7 +203,12 @@ func (r *Registry) ResetCounts() {
 // digest.
 func (r *Registry) Push(t testing.TB, repoTag string, pkgs []string, extra ...string) string {
 	t.Helper()
-	img := Image(t, pkgs, extra...)
+	return r.PushImage(t, repoTag, Image(t, pkgs, extra...))
+}
+
+// PushImage writes img as repo:tag and returns its manifest digest.
+func (r *Registry) PushImage(t testing.TB, repoTag string, img v1.Image) string {
+	t.Helper()
 	ref, err := name.NewTag(r.Host+"/"+repoTag, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
