@@ -58,7 +58,7 @@ func (s *Server) routes() []route {
 		{"GET", APIVersion + "/jobs/failures", ScopeRead, s.failures},
 		{"POST", APIVersion + "/match", ScopeRead, s.match},
 		{"POST", APIVersion + "/scans", ScopeAdmin, s.scan},
-		{"POST", APIVersion + "/notifications", ScopeAdmin, s.notify},
+		{"POST", APIVersion + "/notifications", ScopeNotify, s.notify},
 	}
 }
 
@@ -94,8 +94,8 @@ func fail(w http.ResponseWriter, status int, format string, args ...any) {
 }
 
 // auth admits requests bearing a token of scope (an admin token has
-// every scope). Tokens are refused over plain HTTP except from loopback
-// clients, unless the configuration allows it.
+// every scope; a notify token no other). Tokens are refused over plain
+// HTTP except from loopback clients, unless the configuration allows it.
 func (s *Server) auth(scope string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.Auth == "none" {
@@ -118,8 +118,12 @@ func (s *Server) auth(scope string, h http.Handler) http.Handler {
 			fail(w, http.StatusUnauthorized, "invalid token")
 			return
 		}
-		if scope == ScopeAdmin && tok.scope != ScopeAdmin {
-			fail(w, http.StatusForbidden, "token %q is read-only; this needs an admin token", tok.name)
+		if !allows(tok.scope, scope) {
+			need := "an admin token"
+			if scope != ScopeAdmin {
+				need = "a " + scope + " or admin token"
+			}
+			fail(w, http.StatusForbidden, "token %q has scope %s; this needs %s", tok.name, tok.scope, need)
 			return
 		}
 		h.ServeHTTP(w, r)

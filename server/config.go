@@ -128,11 +128,20 @@ type PolicyConfig struct {
 	VEX               []string `yaml:"vex"`
 }
 
-// Token scopes.
+// Token scopes. An admin token may do everything; a read token may query
+// and match; a notify token may only post registry notifications (it sits
+// in the registry's configuration, so it grants nothing else).
 const (
-	ScopeRead  = "read"
-	ScopeAdmin = "admin"
+	ScopeRead   = "read"
+	ScopeAdmin  = "admin"
+	ScopeNotify = "notify"
 )
+
+// allows reports whether a token of scope have may call an endpoint that
+// needs scope need.
+func allows(have, need string) bool {
+	return have == ScopeAdmin || have == need
+}
 
 // TokenConfig is one accepted bearer token, stored hashed.
 type TokenConfig struct {
@@ -343,8 +352,8 @@ func (c *Config) validate() error {
 		if t.Name == "" {
 			bad(c.at("tokens", i), "name is required")
 		}
-		if t.Scope != ScopeRead && t.Scope != ScopeAdmin {
-			bad(c.at("tokens", i, "scope"), "%q: want read or admin", t.Scope)
+		if t.Scope != ScopeRead && t.Scope != ScopeAdmin && t.Scope != ScopeNotify {
+			bad(c.at("tokens", i, "scope"), "%q: want read, admin or notify", t.Scope)
 		}
 		if (t.Hash == "") == (t.HashFile == "") {
 			bad(c.at("tokens", i), "give hash or hashFile")

@@ -28,8 +28,8 @@ func (s *Server) registerDashboard(mux *http.ServeMux) {
 	d.Register(mux)
 }
 
-// dashboardTokens lets the API's tokens log in to the dashboard; either
-// scope may read it.
+// dashboardTokens lets the API's read and admin tokens log in to the
+// dashboard; a notify token may only post notifications.
 type dashboardTokens struct{ s *Server }
 
 func (t dashboardTokens) Check(raw string) (dashboard.Token, bool) {
@@ -37,7 +37,7 @@ func (t dashboardTokens) Check(raw string) (dashboard.Token, bool) {
 		return dashboard.Token{}, false
 	}
 	tok := t.s.lookup(raw)
-	if tok == nil {
+	if tok == nil || !allows(tok.scope, ScopeRead) {
 		return dashboard.Token{}, false
 	}
 	return dashboard.Token{ID: tokenID(tok), Name: tok.name}, true
@@ -46,7 +46,7 @@ func (t dashboardTokens) Check(raw string) (dashboard.Token, bool) {
 func (t dashboardTokens) Valid(id string) bool {
 	for i := range t.s.tokens {
 		if tokenID(&t.s.tokens[i]) == id {
-			return true
+			return allows(t.s.tokens[i].scope, ScopeRead)
 		}
 	}
 	return false

@@ -101,12 +101,17 @@ func TestServerAcceptance(t *testing.T) {
 		t.Fatalf("vigil server token printed %q", out)
 	}
 
+	// The registry's token may only post notifications.
+	notifyFile := filepath.Join(home, "registry.token.sha256")
+	out = vigil(t, home, "server", "token", "--name", "registry", "--scope", "notify", "--hash-file", notifyFile)
+	notifyToken, _, _ := strings.Cut(strings.TrimPrefix(out, "token: "), "\n")
+
 	addr := freeAddr(t)
 	base := "http://" + addr
-	// The registry notifies the server of every push, with the admin
-	// token (docs/server.md); vigil lists it through a counting proxy.
+	// The registry notifies the server of every push, with its token
+	// (docs/server.md); vigil lists it through a counting proxy.
 	reg := regtest.Start(t, regtest.Options{Proxy: true, Notify: base + "/api/v1/notifications",
-		NotifyHeaders: map[string]string{"Authorization": "Bearer " + token}})
+		NotifyHeaders: map[string]string{"Authorization": "Bearer " + notifyToken}})
 	appDigest := reg.Push(t, "team/app:1", appPkgs) // a nested repository name: "*" must take it
 	webDigest := reg.Push(t, "web:1", webPkgs)
 	wh := startHook(t)
@@ -130,8 +135,8 @@ alerts:
     from: vigil@example.com
     to: [security@example.com]
     minSeverity: UNKNOWN
-tokens: [{name: ci, scope: admin, hashFile: %s}]
-`, addr, filepath.Join(home, "store", "vigil.db"), cache, base, reg.ProxyHost, wh.URL, smtp.Addr, hashFile)
+tokens: [{name: ci, scope: admin, hashFile: %s}, {name: registry, scope: notify, hashFile: %s}]
+`, addr, filepath.Join(home, "store", "vigil.db"), cache, base, reg.ProxyHost, wh.URL, smtp.Addr, hashFile, notifyFile)
 	cfgPath := filepath.Join(home, "vigil.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -220,6 +225,9 @@ tokens: [{name: ci, scope: admin, hashFile: %s}]
 	}
 	if code, _, _ := get(t, base+"/api/v1/vulnerabilities/CVE-2024-0001/images", ""); code != http.StatusUnauthorized {
 		t.Errorf("affected images without a token = %d, want 401", code)
+	}
+	if code, _, _ := get(t, base+"/api/v1/vulnerabilities/CVE-2024-0001/images", notifyToken); code != http.StatusForbidden {
+		t.Errorf("affected images with the registry's notify token = %d, want 403", code)
 	}
 	got := affected("CVE-2024-0001")
 	for _, w := range []struct {

@@ -68,8 +68,8 @@ func newServerTokenCmd(g *globals) *cobra.Command {
 		Short: "Make an API token: prints the token once, and the hash for the configuration",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if scope != server.ScopeRead && scope != server.ScopeAdmin {
-				return fmt.Errorf("--scope %q: want read or admin", scope)
+			if scope != server.ScopeRead && scope != server.ScopeAdmin && scope != server.ScopeNotify {
+				return fmt.Errorf("--scope %q: want read, admin or notify", scope)
 			}
 			b := make([]byte, 32)
 			rand.Read(b)
@@ -87,7 +87,7 @@ func newServerTokenCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "ci", "the token's name, shown in logs")
-	cmd.Flags().StringVar(&scope, "scope", server.ScopeRead, "read (queries) or admin (also scans and notifications)")
+	cmd.Flags().StringVar(&scope, "scope", server.ScopeRead, "read (queries), admin (also scans and notifications) or notify (registry notifications only)")
 	cmd.Flags().StringVar(&hashFile, "hash-file", "", "write the hash to this file (mode 0600) for hashFile:")
 	return cmd
 }

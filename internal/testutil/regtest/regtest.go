@@ -90,7 +90,8 @@ func Start(t testing.TB, opts Options) *Registry {
 		config += fmt.Sprintf("auth:\n  htpasswd:\n    realm: vigil-test\n    path: %s\n", file)
 	}
 	if opts.Notify != "" {
-		config += fmt.Sprintf("notifications:\n  endpoints:\n    - name: vigil\n      url: %s\n      timeout: 2s\n      threshold: 3\n      backoff: 1s\n", opts.Notify)
+		// As docs/server.md configures it: blob pushes are not sent.
+		config += fmt.Sprintf("notifications:\n  endpoints:\n    - name: vigil\n      url: %s\n      timeout: 2s\n      threshold: 3\n      backoff: 1s\n      ignoredmediatypes: [application/octet-stream]\n", opts.Notify)
 		if len(opts.NotifyHeaders) > 0 {
 			config += "      headers:\n"
 			for k, v := range opts.NotifyHeaders {
