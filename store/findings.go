@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -173,14 +174,25 @@ func (f *Finding) details() string {
 	if f.detailsHash != "" {
 		return f.detailsHash
 	}
-	h := sha256.New()
-	for _, v := range []string{f.Severity, f.FixedVersion, f.Status, strconv.FormatBool(f.KEV),
-		strconv.FormatFloat(f.EPSS, 'g', -1, 64), strconv.FormatFloat(f.EPSSPercentile, 'g', -1, 64),
-		strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL, f.Reachability} {
-		h.Write([]byte(v))
+	// FNV-1a, 64 bits: a change goes unnoticed with odds of 2⁻⁶⁴.
+	h := fnv.New64a()
+	var buf [64]byte
+	field := func(b []byte) {
+		h.Write(b)
 		h.Write([]byte{0})
 	}
-	f.detailsHash = hex.EncodeToString(h.Sum(nil)[:12])
+	for _, v := range []string{f.Severity, f.FixedVersion, f.Status, truncate(f.Title, 500), f.URL, f.Reachability} {
+		field([]byte(v))
+	}
+	for _, a := range f.Aliases {
+		h.Write([]byte(a))
+		h.Write([]byte{' '})
+	}
+	field(nil)
+	field(strconv.AppendBool(buf[:0], f.KEV))
+	field(strconv.AppendFloat(buf[:0], f.EPSS, 'g', -1, 64))
+	field(strconv.AppendFloat(buf[:0], f.EPSSPercentile, 'g', -1, 64))
+	f.detailsHash = strconv.FormatUint(h.Sum64(), 36)
 	return f.detailsHash
 }
 
@@ -222,29 +234,25 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, m *Matched
 		}
 		seen[k] = true
 		o, ok := old[k]
-		switch {
-		case !ok:
+		if !ok {
+			// New, or found again after it was resolved: written, with
+			// its aliases, below.
 			f.FirstSeen, f.LastSeen = now, now
 			inserts = append(inserts, f)
-			ch.New = append(ch.New, *f)
-			continue // inserted, with its aliases, below
-		default:
-			f.FirstSeen, f.LastSeen = o.FirstSeen, now
-			details := f.details()
-			if o.ResolvedAt.IsZero() && o.detailsHash == details {
-				// Unchanged: nothing is written. An open finding's
-				// last_seen is its image's matched_at.
-				continue
-			}
-			if _, err := s.exec(ctx, tx, `UPDATE findings SET severity = ?, fixed_version = ?, status = ?, kev = ?, epss = ?, epss_pct = ?, aliases = ?, title = ?, url = ?,
-				reachability = ?, details = ?, last_seen = ?, resolved_at = 0, resolution = '' WHERE digest = ? AND vuln_id = ? AND pkg_name = ? AND pkg_version = ? AND target = ?`,
-				f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile, strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL,
-				f.Reachability, details, ms(now), digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target); err != nil {
-				return Change{}, fmt.Errorf("store: finding %s: %w", k, err)
-			}
-			if !o.ResolvedAt.IsZero() {
-				ch.New = append(ch.New, *f) // found again after it was resolved
-			}
+			continue
+		}
+		f.FirstSeen, f.LastSeen = o.FirstSeen, now
+		details := f.details()
+		if o.detailsHash == details {
+			// Unchanged: nothing is written. An open finding's last_seen
+			// is its image's matched_at.
+			continue
+		}
+		if _, err := s.exec(ctx, tx, `UPDATE findings SET severity = ?, fixed_version = ?, status = ?, kev = ?, epss = ?, epss_pct = ?, aliases = ?, title = ?, url = ?,
+			reachability = ?, details = ?, last_seen = ? WHERE digest = ? AND vuln_id = ? AND pkg_name = ? AND pkg_version = ? AND target = ?`,
+			f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile, strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL,
+			f.Reachability, details, ms(now), digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target); err != nil {
+			return Change{}, fmt.Errorf("store: finding %s: %w", k, err)
 		}
 		for _, a := range f.Aliases {
 			if _, err := s.exec(ctx, tx, `INSERT INTO aliases (alias, vuln_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, a, f.VulnID); err != nil {
@@ -255,9 +263,12 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, m *Matched
 	if err := s.insertFindings(ctx, tx, digest, now, inserts); err != nil {
 		return Change{}, err
 	}
+	for _, f := range inserts {
+		ch.New = append(ch.New, *f)
+	}
 	for i := range prev {
 		o := &prev[i]
-		if seen[o.Key()] || !o.ResolvedAt.IsZero() {
+		if seen[o.Key()] {
 			continue
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE findings SET resolved_at = ?, resolution = ? WHERE digest = ? AND vuln_id = ? AND pkg_name = ? AND pkg_version = ? AND target = ?`,
@@ -287,10 +298,10 @@ type storedFinding struct {
 	detailsHash string
 }
 
-// stored reads every finding of digest, open or resolved, with only what
-// apply compares.
+// stored reads the open findings of digest, with only what apply compares
+// (resolved ones, which accumulate with time, are not read).
 func (s *Store) stored(ctx context.Context, tx *sql.Tx, digest string) ([]storedFinding, error) {
-	rows, err := s.query(ctx, tx, `SELECT vuln_id, pkg_name, pkg_version, target, details, first_seen, resolved_at FROM findings WHERE digest = ?`, digest)
+	rows, err := s.query(ctx, tx, `SELECT vuln_id, pkg_name, pkg_version, target, details, first_seen, resolved_at FROM findings WHERE digest = ? AND resolved_at = 0`, digest)
 	if err != nil {
 		return nil, fmt.Errorf("store: findings of %s: %w", digest, err)
 	}
@@ -311,7 +322,9 @@ func (s *Store) stored(ctx context.Context, tx *sql.Tx, digest string) ([]stored
 // insertBatch is the number of findings inserted by one statement.
 const insertBatch = 100
 
-// insertFindings inserts new findings of digest, many per statement, and
+// insertFindings writes findings of digest that are not open: new ones
+// are inserted, resolved ones opened again with their details (keeping
+// when they were first seen, which it sets in fs), many per statement; and
 // records their aliases.
 func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, now time.Time, fs []*Finding) error {
 	for start := 0; start < len(fs); start += insertBatch {
@@ -320,6 +333,7 @@ func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, n
 		b.WriteString(`INSERT INTO findings (digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, reachability, details, first_seen, last_seen) VALUES `)
 		args := make([]any, 0, 18*len(chunk))
 		var aliasArgs []any
+		byKey := make(map[string]*Finding, len(chunk))
 		for i, f := range chunk {
 			if i > 0 {
 				b.WriteByte(',')
@@ -330,8 +344,31 @@ func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, n
 			for _, a := range f.Aliases {
 				aliasArgs = append(aliasArgs, a, f.VulnID)
 			}
+			byKey[f.Key()] = f
 		}
-		if _, err := s.exec(ctx, tx, b.String(), args...); err != nil {
+		// A conflict is a resolved finding found again: opened, its
+		// first_seen kept and returned.
+		b.WriteString(` ON CONFLICT (digest, vuln_id, pkg_name, pkg_version, target) DO UPDATE SET severity = excluded.severity, fixed_version = excluded.fixed_version,
+			status = excluded.status, kev = excluded.kev, epss = excluded.epss, epss_pct = excluded.epss_pct, aliases = excluded.aliases, title = excluded.title,
+			url = excluded.url, reachability = excluded.reachability, details = excluded.details, last_seen = excluded.last_seen, resolved_at = 0, resolution = ''
+			RETURNING vuln_id, pkg_name, pkg_version, target, first_seen`)
+		rows, err := s.query(ctx, tx, b.String(), args...)
+		if err != nil {
+			return fmt.Errorf("store: findings of %s: %w", digest, err)
+		}
+		for rows.Next() {
+			var f Finding
+			var first int64
+			if err := rows.Scan(&f.VulnID, &f.PkgName, &f.PkgVersion, &f.Target, &first); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: findings of %s: %w", digest, err)
+			}
+			if in := byKey[f.Key()]; in != nil {
+				in.FirstSeen = fromMS(first)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: findings of %s: %w", digest, err)
 		}
 		for a := 0; a < len(aliasArgs); a += 2 * insertBatch {

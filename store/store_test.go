@@ -192,8 +192,11 @@ func testFindings(t *testing.T, s *Store) {
 		t.Fatalf("Resolved = %+v", ch.Resolved)
 	}
 	ch, _ = s.ApplyFindings(ctx, t0.Add(3*time.Minute), "sha256:aa", "db3", []Finding{f1, f2}, "withdrawn", alertsFor)
-	if len(ch.New) != 1 {
-		t.Fatalf("reappeared = %+v", ch.New)
+	if len(ch.New) != 1 || !ch.New[0].FirstSeen.Equal(t0) {
+		t.Fatalf("reappeared = %+v (first seen at t0)", ch.New)
+	}
+	if open, _ := s.OpenFindings(ctx, "sha256:aa"); len(open) != 2 || !open[1].FirstSeen.Equal(t0) || !open[1].ResolvedAt.IsZero() || open[1].Resolution != "" {
+		t.Fatalf("open findings after CVE-2 came back = %+v", open)
 	}
 	log, _ := s.AlertLog(ctx, "", 10, 0)
 	if len(log) != 2 {
