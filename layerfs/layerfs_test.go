@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -512,11 +513,18 @@ func TestReadDirUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustWrite(t, root+"/srv/private/x", "")
+	if err := os.MkdirAll(root+"/var/lib/rpm", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", root+"/var/lib/rpm/Packages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
 	want := func(p string, _ fs.FileMode, _ int64) bool {
-		return p == "var/lib/dpkg/status" || p == "lib/apk/db/installed"
+		return p == "var/lib/dpkg/status" || p == "lib/apk/db/installed" || p == "var/lib/rpm/Packages"
 	}
 	var tree *layerfs.Tree
-	var err error
 	testutil.Unreadable(t, func() {
 		tree, err = layerfs.ReadDir(context.Background(), root, layerfs.Options{Want: want})
 	}, root+"/var/lib/dpkg/status", root+"/srv/private")
@@ -524,7 +532,8 @@ func TestReadDirUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := tree.Unreadable()
-	if len(got) != 3 || got["lib/apk/db/installed"] != "directory where a regular file is expected" ||
+	if len(got) != 4 || got["lib/apk/db/installed"] != "directory where a regular file is expected" ||
+		got["var/lib/rpm/Packages"] != "socket where a regular file is expected" ||
 		!strings.HasSuffix(got["var/lib/dpkg/status"], "permission denied") || !strings.HasSuffix(got["srv/private"], "permission denied") {
 		t.Errorf("Unreadable() = %q", got)
 	}
