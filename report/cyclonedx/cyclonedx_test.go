@@ -323,7 +323,7 @@ func TestAnalysis(t *testing.T) {
 			{"not_affected", "code_not_reachable", unreachable, "pkg:golang/golang.org/x/text@v0.3.5#usr/local/bin/app "},
 			{"", "", "", "pkg:golang/golang.org/x/text@v0.3.5#usr/local/bin/other "},
 		},
-		musl.ID:   {{"not_affected", "", "no untrusted input reaches musl's iconv", "pkg:apk/alpine/musl@1.1.22-r3?arch=x86_64&distro=3.10.4 "}},
+		musl.ID: {{"not_affected", "", "no untrusted input reaches musl's iconv", "pkg:apk/alpine/musl@1.1.22-r3?arch=x86_64&distro=3.10.4 "}},
 		libssl.ID: {
 			{"", "", "", "pkg:apk/alpine/libssl1.1@1.1.1d-r2?arch=x86_64&distro=3.10.4 "},
 			{"", "", "", "pkg:apk/alpine/libcrypto1.1@1.1.1d-r2?arch=x86_64&distro=3.10.4 "},
