@@ -94,7 +94,9 @@ func readLayers(ctx context.Context, layers []v1.Layer, ids []layerID, opts Opti
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return build(data, &opts), nil
+	t := build(data, &opts)
+	t.src = &source{layers: layers, ids: ids, opts: opts}
+	return t, nil
 }
 
 // readLayer reads one layer, from the cache when it holds the layer's
@@ -135,16 +137,20 @@ func readLayer(ctx context.Context, name string, l v1.Layer, id layerID, opts *O
 // layer (see refetch) get one.
 func streamLayer(ctx context.Context, name string, l v1.Layer, diffID v1.Hash, opts *Options) (*layerData, error) {
 	ld := newLayerData(name)
+	return ld, streamInto(ctx, ld, l, diffID, opts)
+}
+
+func streamInto(ctx context.Context, ld *layerData, l v1.Layer, diffID v1.Hash, opts *Options) error {
 	fetches, err := streamOnce(ctx, ld, l, diffID, opts, func(r io.Reader) ([]fetch, error) {
 		return readTar(ctx, ld, r, opts)
 	})
 	if err != nil || len(fetches) == 0 || ld.truncated {
-		return ld, err
+		return err
 	}
 	_, err = streamOnce(ctx, ld, l, diffID, opts, func(r io.Reader) ([]fetch, error) {
 		return nil, refetch(ctx, ld, r, fetches, opts)
 	})
-	return ld, err
+	return err
 }
 
 // streamOnce opens the layer's uncompressed stream and gives it to read;
@@ -435,7 +441,11 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 			}
 			ld.put(p, &entry{kind: kindSymlink, mode: fs.ModeSymlink | 0o777, target: filepath.ToSlash(target)})
 		case t.IsRegular():
-			if err := readDirFile(r, ld, p, d, &opts); err != nil {
+			info, err := d.Info()
+			if err == nil {
+				err = readDirFile(r, ld, p, info, &opts)
+			}
+			if err != nil {
 				opts.warn(ld, p, err.Error())
 				if wanted {
 					ld.cannotRead(p, err.Error())
@@ -454,14 +464,12 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 		return nil, fmt.Errorf("walking %s: %w", root, err)
 	}
 	ld.finish()
-	return build([]*layerData{ld}, &opts), nil
+	t := build([]*layerData{ld}, &opts)
+	t.src = &source{dir: root, opts: opts}
+	return t, nil
 }
 
-func readDirFile(r *os.Root, ld *layerData, p string, d fs.DirEntry, opts *Options) error {
-	info, err := d.Info()
-	if err != nil {
-		return err
-	}
+func readDirFile(r *os.Root, ld *layerData, p string, info fs.FileInfo, opts *Options) error {
 	mode := info.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	if opts.Want == nil || !opts.Want(p, mode, info.Size()) {
 		ld.unkeptOther(p)

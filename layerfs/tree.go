@@ -25,6 +25,15 @@ type Tree struct {
 	// what it is (see Unreadable).
 	unreadable map[string]string
 
+	// layers are what the tree was built from, and src where they came
+	// from: Fetch reads from it again.
+	layers []*layerData
+	src    *source
+	// unread are the files that links lead to but whose contents were
+	// not kept; missed, those that readers reached through links.
+	unread []string
+	missed *missed
+
 	once  sync.Once
 	final *view
 }
@@ -49,6 +58,8 @@ func build(layers []*layerData, opts *Options) *Tree {
 		history:    make(map[string][]version),
 		changes:    make([][]change, len(layers)),
 		unreadable: make(map[string]string),
+		layers:     layers,
+		missed:     &missed{paths: make(map[string]struct{})},
 	}
 	cur := make(map[string]*entry)
 	for i, ld := range layers {
@@ -125,6 +136,7 @@ func (t *Tree) resolveLinks(lower []*layerData, ld *layerData, cur map[string]*e
 			}
 		case opts.Want != nil && opts.Want(p, e.mode, 0):
 			t.warn(len(lower), ld, p, "hard link to "+strconv.Quote(e.target)+" of a lower layer, whose contents were not read; dropped")
+			t.unread = append(t.unread, e.target)
 		}
 		links[p] = nil
 	}
@@ -138,21 +150,25 @@ func (t *Tree) warn(i int, ld *layerData, p, msg string) {
 
 // existsUnkept reports whether the top of layers holds an entry at p that
 // is not a directory and whose contents were not kept.
-func existsUnkept(layers []*layerData, p string) bool {
+func existsUnkept(layers []*layerData, p string) bool { return holder(layers, p) >= 0 }
+
+// holder returns the index of the layer whose unkept entry at p is the
+// one on top of layers (not a directory), or -1 when there is none.
+func holder(layers []*layerData, p string) int {
 	h := pathHash(p)
 	for j := len(layers) - 1; j >= 0; j-- {
 		ld := layers[j]
 		if _, ok := ld.entries[p]; ok {
-			return false
+			return -1
 		}
 		if has(ld.others, h) {
-			return true
+			return j
 		}
 		if ld.hides(p) {
-			return false
+			return -1
 		}
 	}
-	return false
+	return -1
 }
 
 // checkSymlinks warns about the symbolic links of the final tree at paths
@@ -185,6 +201,7 @@ func (t *Tree) checkSymlinks(layers []*layerData, opts *Options) {
 			t.warn(i, ld, p, "symbolic link loop, or a chain of more than 40 links; not followed")
 		case errors.As(err, &nf) && existsUnkept(layers, nf.path):
 			t.warn(i, ld, p, "symbolic link to "+strconv.Quote(nf.path)+", a file whose contents were not read")
+			t.unread = append(t.unread, nf.path)
 		}
 	}
 }
@@ -192,8 +209,18 @@ func (t *Tree) checkSymlinks(layers []*layerData, opts *Options) {
 // Len returns the number of layers.
 func (t *Tree) Len() int { return t.n }
 
-// Warnings returns the problems met while reading, in layer order.
-func (t *Tree) Warnings() []Warning { return slices.Clone(t.warnings) }
+// Warnings returns the problems met while reading, in layer order, then
+// one for each file that a reader of the tree's filesystems reached
+// through a symbolic link but whose contents were not kept (see Unread).
+func (t *Tree) Warnings() []Warning {
+	ws := slices.Clone(t.warnings)
+	for _, p := range t.missed.list() {
+		if j := holder(t.layers, p); j >= 0 && !slices.Contains(t.unread, p) {
+			ws = append(ws, Warning{Layer: t.layers[j].name, Index: j, Path: p, Msg: "reached through a symbolic link, but its contents were not read"})
+		}
+	}
+	return ws
+}
 
 // Unreadable returns the paths of the merged filesystem where a reader
 // wants a regular file (Options.Want) but the tree holds something it
@@ -203,8 +230,8 @@ func (t *Tree) Warnings() []Warning { return slices.Clone(t.warnings) }
 // of the tree show nothing at these paths (or a directory); Unreadable
 // tells a reader that finds nothing there that something does exist.
 // Files that symbolic and hard links lead to but that were not kept are
-// not listed: they are files the walk did not know were wanted, and
-// Warnings names them.
+// not listed: the walk did not know they were wanted; Unread lists them,
+// and Fetch reads them.
 func (t *Tree) Unreadable() map[string]string { return maps.Clone(t.unreadable) }
 
 // LayerOf returns the layer, as an index base first, that holds the entry
@@ -256,7 +283,7 @@ func (t *Tree) Changed(match func(path string, mode fs.FileMode, size int64) boo
 
 // view builds the filesystem after layer i.
 func (t *Tree) view(i int) *view {
-	v := &view{entries: make(map[string]*entry), dirs: map[string][]string{"": nil}}
+	v := &view{entries: make(map[string]*entry), dirs: map[string][]string{"": nil}, missed: t.missed}
 	for p, vs := range t.history {
 		var e *entry
 		for _, ver := range vs {

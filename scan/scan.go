@@ -30,6 +30,9 @@ type Options struct {
 	// (installed packages for images and root filesystems, lockfiles for
 	// project directories).
 	Catalogers []catalog.Cataloger
+	// Catalog configures the default catalogers (when Catalogers is
+	// nil): where Maven POMs outside the tree are looked for.
+	Catalog all.Options
 	// Read configures the layer walk: limits, parallelism, Condense and
 	// the layer cache. Its Want is replaced by the union of what the
 	// catalogers and OS detection want; a nil Logger is replaced by
@@ -154,7 +157,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 	if tree.Len() != len(layers) {
 		return nil, nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
 	}
-	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+	tree, out, err := catalogTree(ctx, tree, opts.Catalogers, catalog.RunOptions{
 		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now, Skip: opts.Skip, Classes: opts.Classes})
 	if err != nil {
 		return nil, nil, nil, err
@@ -166,6 +169,37 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		}
 	}
 	return out.OS, out.Results, warnings, nil
+}
+
+// maxFetches bounds the rounds of catalogTree: files read in one round
+// (a status file reached through a link) name others (the file lists
+// beside it, reached through the same link).
+const maxFetches = 3
+
+// catalogTree runs the catalogers on tree. When they, or links in the
+// tree, reached files that the layer walk did not keep (a database behind
+// a directory symlink, a hard link to a file no cataloger wants by name),
+// those files are read from their layers and the catalogers run again,
+// so that the inventory is what a container would see. It returns the
+// tree the inventory was taken from; its warnings name what could still
+// not be read.
+func catalogTree(ctx context.Context, tree *layerfs.Tree, cats []catalog.Cataloger, ro catalog.RunOptions) (*layerfs.Tree, *catalog.Output, error) {
+	for round := 0; ; round++ {
+		out, err := catalog.Run(ctx, tree, cats, ro)
+		if err != nil {
+			return nil, nil, err
+		}
+		unread := tree.Unread()
+		if len(unread) == 0 || round == maxFetches {
+			return tree, out, nil
+		}
+		if ro.Logger != nil {
+			ro.Logger.Debug("reading files reached through links", "files", len(unread))
+		}
+		if tree, err = tree.Fetch(ctx, unread); err != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 // treeWarnings are the layer walk's warnings as the inventory records them:
@@ -257,7 +291,7 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 	if err != nil {
 		return nil, err
 	}
-	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+	tree, out, err := catalogTree(ctx, tree, opts.Catalogers, catalog.RunOptions{
 		Name: root, Logger: opts.Logger, Now: opts.Now, Skip: opts.Skip, Classes: opts.Classes})
 	if err != nil {
 		return nil, err
@@ -271,7 +305,7 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 
 func (o Options) withDefaults(mode all.Mode) Options {
 	if o.Catalogers == nil {
-		o.Catalogers = all.Catalogers(mode)
+		o.Catalogers = all.Catalogers(mode, o.Catalog)
 	}
 	if len(o.Classes) > 0 && !slices.Contains(o.Classes, inventory.ClassLangPkgs) {
 		// catalog.Run would not run them: their files need not be kept.

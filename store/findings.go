@@ -75,6 +75,7 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 			old[prev[i].Key()] = &prev[i]
 		}
 		seen := make(map[string]bool, len(found))
+		var inserts []*Finding
 		for i := range found {
 			f := &found[i]
 			f.Digest = digest
@@ -87,13 +88,9 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 			switch {
 			case !ok:
 				f.FirstSeen, f.LastSeen = now, now
-				if _, err := s.exec(ctx, tx, `INSERT INTO findings (digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen, last_seen)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-					digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target, f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile,
-					strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL, ms(now), ms(now)); err != nil {
-					return fmt.Errorf("store: finding %s: %w", k, err)
-				}
+				inserts = append(inserts, f)
 				ch.New = append(ch.New, *f)
+				continue // inserted, with its aliases, below
 			default:
 				f.FirstSeen, f.LastSeen = o.FirstSeen, now
 				if o.ResolvedAt.IsZero() && sameDetails(o, f) {
@@ -117,7 +114,9 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 				}
 			}
 		}
-
+		if err := s.insertFindings(ctx, tx, digest, now, inserts); err != nil {
+			return err
+		}
 		for i := range prev {
 			o := &prev[i]
 			if seen[o.Key()] || !o.ResolvedAt.IsZero() {
@@ -146,6 +145,43 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 		return Change{}, err
 	}
 	return ch, nil
+}
+
+// insertBatch is the number of findings inserted by one statement.
+const insertBatch = 100
+
+// insertFindings inserts new findings of digest, many per statement, and
+// records their aliases.
+func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, now time.Time, fs []*Finding) error {
+	for start := 0; start < len(fs); start += insertBatch {
+		chunk := fs[start:min(start+insertBatch, len(fs))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO findings (digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen, last_seen) VALUES `)
+		args := make([]any, 0, 16*len(chunk))
+		var aliasArgs []any
+		for i, f := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target, f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile,
+				strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL, ms(now), ms(now))
+			for _, a := range f.Aliases {
+				aliasArgs = append(aliasArgs, a, f.VulnID)
+			}
+		}
+		if _, err := s.exec(ctx, tx, b.String(), args...); err != nil {
+			return fmt.Errorf("store: findings of %s: %w", digest, err)
+		}
+		for a := 0; a < len(aliasArgs); a += 2 * insertBatch {
+			part := aliasArgs[a:min(a+2*insertBatch, len(aliasArgs))]
+			q := `INSERT INTO aliases (alias, vuln_id) VALUES ` + strings.Repeat("(?, ?),", len(part)/2-1) + `(?, ?) ON CONFLICT DO NOTHING`
+			if _, err := s.exec(ctx, tx, q, part...); err != nil {
+				return fmt.Errorf("store: aliases: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // sameDetails reports whether a stored finding says what a new match says.

@@ -63,7 +63,7 @@ func TestOSOwnedFilesAreNotLanguagePackages(t *testing.T) {
 		// A lockfile is not read in an image.
 		"app/requirements.txt": {Data: []byte("flask==2.0.0\n")},
 	}
-	cats := Catalogers(Installed)
+	cats := Catalogers(Installed, Options{})
 	out, err := catalog.Run(context.Background(), flatTree{wanted(cats, files)}, cats, catalog.RunOptions{Name: "img"})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestOSOwnedFilesAreNotLanguagePackages(t *testing.T) {
 	}
 
 	// In a project directory the lockfile is read, installed copies are not.
-	cats = Catalogers(Project)
+	cats = Catalogers(Project, Options{})
 	out, err = catalog.Run(context.Background(), flatTree{wanted(cats, files)}, cats, catalog.RunOptions{Name: "dir"})
 	if err != nil {
 		t.Fatal(err)

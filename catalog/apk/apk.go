@@ -76,7 +76,9 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 // are not "K:value" and a read that stops early are problems: when some
 // packages were read, they are kept and one warning (through env) names
 // the file; when none were, Parse fails naming the file. Purl and ID are
-// left empty and packages are in database order.
+// left empty and packages are in database order. At most
+// ospkg.MaxPackages packages and ospkg.MaxFiles installed files are read;
+// more is a problem too.
 func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]inventory.Package, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), maxLine)
@@ -89,6 +91,7 @@ func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]in
 		used     bool
 		line     int
 		problems = ospkg.NewProblems("apk", name)
+		files    ospkg.FileBudget
 	)
 	flush := func() {
 		if !used {
@@ -104,7 +107,7 @@ func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]in
 		}
 		cur, dir, used = inventory.Package{}, "", false
 	}
-	for sc.Scan() {
+	for len(pkgs) < ospkg.MaxPackages && sc.Scan() {
 		line++
 		if line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -142,6 +145,9 @@ func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]in
 		case 'F':
 			dir = val
 		case 'R':
+			if !files.Take(1) {
+				continue
+			}
 			if dir == "" {
 				cur.InstalledFiles = append(cur.InstalledFiles, val)
 			} else {
@@ -154,7 +160,14 @@ func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]in
 		used = false
 		problems.Add(fmt.Sprintf("line %d", line+1), fmt.Errorf("%w; the rest of the file is not read", err))
 	}
+	if len(pkgs) == ospkg.MaxPackages && sc.Scan() {
+		used = false
+		problems.Add("", ospkg.ErrTooMany)
+	}
 	flush()
+	if files.Exceeded {
+		problems.Add("", ospkg.ErrTooManyFiles)
+	}
 	if err := problems.Done(env, len(pkgs)); err != nil {
 		return nil, err
 	}

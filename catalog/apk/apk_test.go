@@ -17,6 +17,7 @@ import (
 	"testing/fstest"
 
 	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
 	"github.com/vigil-scanner/vigil/internal/testutil"
 	"github.com/vigil-scanner/vigil/inventory"
 )
@@ -270,4 +271,19 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFileBound: the installed files recorded for one database are
+// bounded; the packages are kept, with a warning.
+func TestFileBound(t *testing.T) {
+	db := "P:a\nV:1-r0\nF:d\n" + strings.Repeat("R:f\n", ospkg.MaxFiles+10) + "\nP:b\nV:2-r0\n\n"
+	var warnings []string
+	env := catalog.Env{Warned: func(w inventory.Warning) { warnings = append(warnings, w.Message) }}
+	pkgs, err := Parse(context.Background(), strings.NewReader(db), "installed", env)
+	if err != nil || len(pkgs) != 2 || len(pkgs[0].InstalledFiles) != ospkg.MaxFiles {
+		t.Fatalf("Parse = %d packages, %v", len(pkgs), err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], ospkg.ErrTooManyFiles.Error()) {
+		t.Errorf("warnings = %q", warnings)
+	}
 }

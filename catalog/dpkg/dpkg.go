@@ -23,6 +23,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
+	"github.com/vigil-scanner/vigil/internal/bounded"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -101,12 +102,19 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 		return nil, nil
 	}
 
+	var files ospkg.FileBudget
 	for i := range pkgs {
 		p := &pkgs[i]
 		if p.InstalledFiles == nil {
-			p.InstalledFiles = listFiles(fsys, p.Name, p.Arch, env)
+			p.InstalledFiles = listFiles(fsys, p.Name, p.Arch, files.Left(), env)
+		}
+		if !files.Take(len(p.InstalledFiles)) {
+			p.InstalledFiles = nil
 		}
 		p.Purl = purl(*p, env.OS)
+	}
+	if files.Exceeded {
+		env.Warn(InfoDir, "dpkg: file lists read in part", ospkg.ErrTooManyFiles)
 	}
 	ospkg.Sort(pkgs)
 	return []inventory.Result{{
@@ -146,6 +154,10 @@ func readStatusDir(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventor
 		if err != nil {
 			return nil, err
 		}
+		if len(pkgs)+len(ps) > ospkg.MaxPackages {
+			env.Warn(StatusDir, "dpkg: status.d read in part", ospkg.ErrTooMany)
+			break
+		}
 		sums := file + ".md5sums"
 		if data, err := readFile(fsys, sums); err == nil {
 			files := parseMD5Sums(data)
@@ -172,7 +184,8 @@ func readStatusDir(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventor
 // without Package or Version and a read that stops early are problems:
 // when some packages were read, they are kept and one warning (through
 // env) names the file; when none were, Parse fails naming the file. Purl
-// and ID are left empty; the order is the file's.
+// and ID are left empty; the order is the file's. At most
+// ospkg.MaxPackages packages are read; more is a problem too.
 func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]inventory.Package, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), maxLine)
@@ -196,7 +209,7 @@ func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]in
 		}
 		used = false
 	}
-	for sc.Scan() {
+	for len(pkgs) < ospkg.MaxPackages && sc.Scan() {
 		line++
 		if line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -234,6 +247,11 @@ func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]in
 		clear(fields)
 		used = false
 		problems.Add(fmt.Sprintf("line %d", line+1), fmt.Errorf("%w; the rest of the file is not read", err))
+	}
+	if len(pkgs) == ospkg.MaxPackages && sc.Scan() {
+		clear(fields)
+		used = false
+		problems.Add("", ospkg.ErrTooMany)
 	}
 	flush()
 	if err := problems.Done(env, len(pkgs)); err != nil {
@@ -277,7 +295,7 @@ func paragraph(f map[string]string) (p inventory.Package, ok bool, err error) {
 // listFiles returns the files owned by a package, from info/<name>.list or
 // info/<name>:<arch>.list, without directories that merely contain other listed
 // paths and without the leading slash.
-func listFiles(fsys fs.FS, name, arch string, env catalog.Env) []string {
+func listFiles(fsys fs.FS, name, arch string, max int, env catalog.Env) []string {
 	var data []byte
 	var err error
 	// Most packages have <name>.list; Multi-Arch: same ones have
@@ -300,6 +318,9 @@ func listFiles(fsys fs.FS, name, arch string, env catalog.Env) []string {
 		l = strings.TrimRight(l, "\r\n")
 		if l == "" || l == "/." {
 			continue
+		}
+		if len(lines) > max {
+			break // more than the caller may record: it drops the list
 		}
 		lines = append(lines, l)
 	}
@@ -348,30 +369,7 @@ func parseFile(ctx context.Context, fsys fs.FS, name string, env catalog.Env) ([
 		return nil, fmt.Errorf("dpkg: %w", err)
 	}
 	defer f.Close()
-	return Parse(ctx, &boundedReader{r: f, left: maxFile}, name, env)
-}
-
-// boundedReader reads r until left bytes were read, then fails if r has
-// more.
-type boundedReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (b *boundedReader) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		var one [1]byte
-		if n, err := b.r.Read(one[:]); n == 0 {
-			return 0, err
-		}
-		return 0, fmt.Errorf("larger than %d bytes", maxFile)
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.r.Read(p)
-	b.left -= int64(n)
-	return n, err
+	return Parse(ctx, &bounded.Reader{R: f, Limit: maxFile}, name, env)
 }
 
 // readFile reads a whole file, refusing ones larger than maxFile.

@@ -17,6 +17,7 @@ import (
 	"testing/fstest"
 
 	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/internal/bounded"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -318,13 +319,13 @@ func TestBoundedStatus(t *testing.T) {
 		warn     string
 	}{
 		{"within the bound", good, int64(len(good)), 1, "", ""},
-		{"junk past the bound", good + strings.Repeat("junk ", 100), int64(len(good)) + 10, 1, "", "larger than 268435456 bytes; the rest of the file is not read"},
+		{"junk past the bound", good + strings.Repeat("junk ", 100), int64(len(good)) + 10, 1, "", "larger than 62 bytes; the rest of the file is not read"},
 		{"bound in the first paragraph", good, 10, 0, "nothing could be read: line 2: larger than", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var warnings []inventory.Warning
 			env := catalog.Env{Warned: func(w inventory.Warning) { warnings = append(warnings, w) }}
-			pkgs, err := Parse(context.Background(), &boundedReader{r: strings.NewReader(tc.in), left: tc.left}, StatusPath, env)
+			pkgs, err := Parse(context.Background(), &bounded.Reader{R: strings.NewReader(tc.in), Limit: tc.left}, StatusPath, env)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)

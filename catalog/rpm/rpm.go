@@ -7,6 +7,7 @@
 package rpm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,10 @@ import (
 	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
 	"github.com/vigil-scanner/vigil/inventory"
 )
+
+// maxRecords bounds the records read from a database: the packages it can
+// hold (ospkg.MaxPackages), and room for gpg-pubkey entries.
+const maxRecords = ospkg.MaxPackages + 1024
 
 // maxDB bounds the size of a database file read into memory. The largest
 // real rpm databases (full RHEL installs) are a few hundred MB.
@@ -150,13 +155,24 @@ func read(ctx context.Context, data []byte, cut error, f Format, name string, en
 		}
 		return nil, fmt.Errorf("rpm: %s: %w", name, err)
 	}
-	pkgs := make([]inventory.Package, 0, len(recs))
+	if len(recs) >= maxRecords {
+		recs = recs[:maxRecords]
+		problems.Add("", ospkg.ErrTooMany)
+	}
+	pkgs := make([]inventory.Package, 0, min(len(recs), ospkg.MaxPackages))
 	read := 0
+	var files ospkg.FileBudget
 	for i, r := range recs {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+		}
+		if len(pkgs) == ospkg.MaxPackages {
+			if len(recs) < maxRecords { // else said above
+				problems.Add("", ospkg.ErrTooMany)
+			}
+			break
 		}
 		h, err := ParseHeader(r.blob)
 		if err != nil {
@@ -167,7 +183,13 @@ func read(ctx context.Context, data []byte, cut error, f Format, name string, en
 		if h.Name == "gpg-pubkey" {
 			continue
 		}
+		if !files.Take(len(h.Files)) {
+			h.Files = nil
+		}
 		pkgs = append(pkgs, toPackage(h))
+	}
+	if files.Exceeded {
+		problems.Add("", ospkg.ErrTooManyFiles)
 	}
 	if err := problems.Done(env, read); err != nil {
 		return nil, err
@@ -231,7 +253,15 @@ func readFile(fsys fs.FS, name string) (data []byte, cut, err error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, maxDB+1))
+	// One buffer of the file's size when it is known (the file's size,
+	// not a claim of its contents), with room for the read that finds
+	// the end: io.ReadAll would grow one, and leave as much again behind.
+	var buf bytes.Buffer
+	if st, err := f.Stat(); err == nil {
+		buf.Grow(int(min(st.Size(), maxDB+1)) + bytes.MinRead)
+	}
+	_, err = buf.ReadFrom(io.LimitReader(f, maxDB+1))
+	data = buf.Bytes()
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return data, fmt.Errorf("cut short after %d bytes", len(data)), nil

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -164,5 +165,50 @@ func TestLayerCache(t *testing.T) {
 	scan("--cache-backend", "memory")
 	if _, err := os.Stat(layers); err == nil {
 		t.Error("--cache-backend memory wrote a layer cache")
+	}
+}
+
+// TestIncludeDevDeps: `vigil fs` leaves development dependencies out of
+// the report unless --include-dev-deps, and keeps the project's root
+// either way (here a yarn workspace whose root needs lint and tool in
+// development only).
+func TestIncludeDevDeps(t *testing.T) {
+	dir := filepath.Join("..", "..", "catalog", "node", "testdata", "yarnws")
+	ids := func(args ...string) map[string]bool {
+		t.Helper()
+		code, out, stderr := run(t, append([]string{"fs", "--offline", "--scanners", "none", "--format", "json", dir}, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var rep struct {
+			Results []struct {
+				Packages []struct {
+					ID   string `json:"id"`
+					Root bool   `json:"root"`
+					Dev  bool   `json:"dev"`
+				} `json:"packages"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, r := range rep.Results {
+			for _, p := range r.Packages {
+				got[p.ID] = p.Dev
+			}
+		}
+		return got
+	}
+	def := ids()
+	if _, ok := def["lint@1.2.0"]; ok {
+		t.Errorf("dev dependency reported by default: %v", def)
+	}
+	if _, ok := def["mono"]; !ok || len(def) != 6 {
+		t.Errorf("default report: %v", def)
+	}
+	all := ids("--include-dev-deps")
+	if !all["lint@1.2.0"] || !all["tool@5.0.1"] || len(all) != 8 {
+		t.Errorf("--include-dev-deps report: %v", all)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-scanner/vigil/baseupdate"
+	"github.com/vigil-scanner/vigil/catalog/all"
+	"github.com/vigil-scanner/vigil/catalog/maven"
 	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
@@ -91,7 +95,7 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX or CycloneDX VEX document whose not_affected/fixed statements suppress findings; repeatable")
 	fl.StringVar(&f.baseline, "baseline", "", "earlier JSON report: report and gate only on findings new since then")
 	fl.BoolVar(&f.skipDBUpdate, "skip-db-update", false, "use the local vulnerability database as it is")
-	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
+	fl.BoolVar(&f.offline, "offline", false, "make no network request: for the database (implies --skip-db-update), nor for Maven parent POMs and BOMs")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
 	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
 	fl.BoolVar(&f.strict, "strict", false, fmt.Sprintf("exit %d when the scan is incomplete (a file that could not be read, a version no scheme parses), after writing the report", ExitError))
@@ -393,11 +397,32 @@ func newDirCmd(g *globals, use, short, artifactType string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: f.runE(g, func(ctx context.Context, args []string) (*inventory.Inventory, error) {
-			return scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger, Skip: f.filter.Skips(), Classes: f.filter.Classes()})
+			return scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger, Skip: f.filter.Skips(), Catalog: f.catalogOptions(), Classes: f.filter.Classes()})
 		}),
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// catalogOptions are the catalogers' options for a project scan: Maven
+// POMs outside the tree are read from ~/.m2/repository, and fetched from
+// Maven Central unless --offline forbids the network.
+func (f *scanFlags) catalogOptions() all.Options {
+	var o all.Options
+	if home, err := os.UserHomeDir(); err == nil {
+		if dir := filepath.Join(home, ".m2", "repository"); isDir(dir) {
+			o.Maven.LocalRepository = os.DirFS(dir)
+		}
+	}
+	if !f.offline {
+		o.Maven.Remote = maven.HTTPRepository{URL: maven.CentralURL, Client: &http.Client{Timeout: 30 * time.Second}}
+	}
+	return o
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func newSBOMCmd(g *globals) *cobra.Command {
