@@ -149,3 +149,11 @@ func (ld *layerData) clone() *layerData {
 	c.warnings = slices.Clone(ld.warnings)
 	return &c
 }
+
+// addUnread records a file that a link of the tree leads to but whose
+// contents were not kept, as long as there is room.
+func (t *Tree) addUnread(p string) {
+	if len(t.unread) < maxMissed {
+		t.unread = append(t.unread, p)
+	}
+}

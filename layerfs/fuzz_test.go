@@ -38,6 +38,10 @@ func FuzzReadLayers(f *testing.F) {
 	for i := range seeds {
 		f.Add(seeds[i], seeds[(i+1)%len(seeds)])
 	}
+	// A database behind a directory link, read by Fetch.
+	f.Add(lt.Tar(f, lt.Entry{Name: "opt/x/status", Body: "Package: a\n"}, lt.Entry{Name: "opt/os", Body: "ID=x\n"}),
+		lt.Tar(f, lt.Entry{Name: "var/lib/dpkg", Type: tar.TypeSymlink, Linkname: "/opt/x"},
+			lt.Entry{Name: "etc/os-release", Type: tar.TypeSymlink, Linkname: "../opt/os"}))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		done := make(chan struct{})
 		go func() {
@@ -61,6 +65,21 @@ func readAndWalk(t *testing.T, a, b []byte) {
 	}
 	for i := -1; i < tree.Len(); i++ {
 		walk(t, tree.At(i))
+	}
+	// The catalogers' files are opened by name, through whatever links
+	// lead to them.
+	for _, p := range []string{"etc/os-release", "usr/lib/os-release", "var/lib/dpkg/status", "lib/apk/db/installed"} {
+		fs.ReadFile(tree.FS(), p)
+	}
+	// What the readers reached through links and the tree did not keep
+	// is read again, from the same layers.
+	if unread := tree.Unread(); len(unread) > 0 {
+		fetched, err := tree.Fetch(context.Background(), unread)
+		if err != nil {
+			t.Errorf("Fetch(%q): %v", unread, err)
+			return
+		}
+		walk(t, fetched.FS())
 	}
 	tree.Changed(func(string, fs.FileMode, int64) bool { return true })
 	for _, w := range tree.Warnings() {

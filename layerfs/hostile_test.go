@@ -123,6 +123,16 @@ func TestOddEntries(t *testing.T) {
 			files: []string{"var/lib/dpkg/status=Package: hidden\n"},
 		},
 		{
+			name: "wanted hard links to a hard link to an unwanted file",
+			layers: [][]lt.Entry{{
+				{Name: "tmp/blob", Body: "Package: hidden\n"},
+				{Name: "var/lib/dpkg/status", Type: tar.TypeLink, Linkname: "tmp/blob"},
+				{Name: "lib/apk/db/installed", Type: tar.TypeLink, Linkname: "var/lib/dpkg/status"},
+				{Name: "tmp/other", Type: tar.TypeLink, Linkname: "var/lib/dpkg/status"},
+			}},
+			files: []string{"lib/apk/db/installed=Package: hidden\n", "var/lib/dpkg/status=Package: hidden\n"},
+		},
+		{
 			name: "hard link to a kept file of a lower layer",
 			layers: [][]lt.Entry{
 				{{Name: "usr/lib/os-release", Body: "ID=x\n"}},

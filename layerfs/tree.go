@@ -2,6 +2,7 @@ package layerfs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"slices"
@@ -33,6 +34,8 @@ type Tree struct {
 	// not kept; missed, those that readers reached through links.
 	unread []string
 	missed *missed
+	// merged counts the warnings made while merging the layers.
+	merged int
 
 	once  sync.Once
 	final *view
@@ -102,6 +105,10 @@ func build(layers []*layerData, opts *Options) *Tree {
 		t.changes[i] = cs
 	}
 	t.checkSymlinks(layers, opts)
+	if more := t.merged - maxWarnings; more > 0 {
+		t.warnings = append(t.warnings, Warning{Layer: layers[len(layers)-1].name, Index: len(layers) - 1,
+			Msg: fmt.Sprintf("%d more warnings about links not shown", more)})
+	}
 	return t
 }
 
@@ -136,7 +143,7 @@ func (t *Tree) resolveLinks(lower []*layerData, ld *layerData, cur map[string]*e
 			}
 		case opts.Want != nil && opts.Want(p, e.mode, 0):
 			t.warn(len(lower), ld, p, "hard link to "+strconv.Quote(e.target)+" of a lower layer, whose contents were not read; dropped")
-			t.unread = append(t.unread, e.target)
+			t.addUnread(e.target)
 		}
 		links[p] = nil
 	}
@@ -144,8 +151,12 @@ func (t *Tree) resolveLinks(lower []*layerData, ld *layerData, cur map[string]*e
 }
 
 // warn records a warning about path p of layer i (ld).
+// warn records a warning made while merging the layers; past
+// maxWarnings of them, only a count is kept.
 func (t *Tree) warn(i int, ld *layerData, p, msg string) {
-	t.warnings = append(t.warnings, Warning{Layer: ld.name, Index: i, Path: p, Msg: msg})
+	if t.merged++; t.merged <= maxWarnings {
+		t.warnings = append(t.warnings, Warning{Layer: ld.name, Index: i, Path: p, Msg: msg})
+	}
 }
 
 // existsUnkept reports whether the top of layers holds an entry at p that
@@ -201,7 +212,7 @@ func (t *Tree) checkSymlinks(layers []*layerData, opts *Options) {
 			t.warn(i, ld, p, "symbolic link loop, or a chain of more than 40 links; not followed")
 		case errors.As(err, &nf) && existsUnkept(layers, nf.path):
 			t.warn(i, ld, p, "symbolic link to "+strconv.Quote(nf.path)+", a file whose contents were not read")
-			t.unread = append(t.unread, nf.path)
+			t.addUnread(nf.path)
 		}
 	}
 }
