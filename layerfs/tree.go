@@ -138,7 +138,7 @@ func (t *Tree) resolveLinks(lower []*layerData, ld *layerData, cur map[string]*e
 		case !existsUnkept(lower, e.target):
 			why := "hard link to " + strconv.Quote(e.target) + ", which no lower layer holds"
 			t.warn(len(lower), ld, p, why+"; dropped")
-			if opts.Want != nil && opts.Want(p, regularMode, 0) {
+			if opts.Want != nil && opts.Want(p, regularMode, 0) && len(t.unreadable) < maxUnreadable {
 				t.unreadable[p] = why
 			}
 		case opts.Want != nil && opts.Want(p, e.mode, 0):
