@@ -67,6 +67,11 @@ func (l streamCounter) Uncompressed() (io.ReadCloser, error) {
 	return l.Layer.Uncompressed()
 }
 
+func (l streamCounter) Compressed() (io.ReadCloser, error) {
+	l.n.Add(1)
+	return l.Layer.Compressed()
+}
+
 // cacheImage has something of every kind a layer record holds: kept,
 // condensed and oversized files, links, directories, devices, whiteouts,
 // an opaque directory, and unkept files hiding kept ones.

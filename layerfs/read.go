@@ -86,7 +86,7 @@ func readLayer(ctx context.Context, name string, l v1.Layer, diffID v1.Hash, opt
 			return ld, nil
 		}
 	}
-	rc, err := l.Uncompressed()
+	rc, err := openUncompressed(l, opts.Parallelism)
 	if err != nil {
 		return nil, fmt.Errorf("%s: opening: %w", name, err)
 	}

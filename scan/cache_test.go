@@ -48,6 +48,11 @@ func (l streamed) Uncompressed() (io.ReadCloser, error) {
 	return l.Layer.Uncompressed()
 }
 
+func (l streamed) Compressed() (io.ReadCloser, error) {
+	l.n.Add(1)
+	return l.Layer.Compressed()
+}
+
 // cachedImage is a Debian-like image with a symlinked os-release, a dpkg
 // database and a status.d entry, a Go binary (condensed when read) and
 // whiteouts.

@@ -14,7 +14,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/vigil-scanner/vigil/internal/inflate"
 )
 
 const (
@@ -178,7 +179,7 @@ func (fsys *FS) stream() (io.Reader, func(), error) {
 	}
 	// A section reader of its own, so concurrent passes share no offset.
 	sr := io.NewSectionReader(fsys.file, 0, 1<<62)
-	zr, err := gzip.NewReader(bufio.NewReaderSize(sr, 1<<16))
+	zr, err := inflate.NewReader(bufio.NewReaderSize(sr, 1<<18), inflate.Options{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: corrupt gzip stream: %w", fsys.path, err)
 	}

@@ -1,0 +1,91 @@
+package layerfs
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/vigil-scanner/vigil/internal/inflate"
+)
+
+// openUncompressed returns the uncompressed tar stream of l. A layer stored
+// compressed is read through its Compressed stream and decompressed here,
+// as its first bytes say (gzip, zstd or none), rather than by
+// go-containerregistry, so the fastest inflater is used; workers is how
+// many goroutines may inflate it. A layer whose media type says it is
+// stored uncompressed is read as it is: asking such a layer for a
+// compressed stream may compress it.
+func openUncompressed(l v1.Layer, workers int) (io.ReadCloser, error) {
+	mt, err := l.MediaType()
+	if err != nil || uncompressedMediaType(mt) {
+		return l.Uncompressed()
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	br, ok := rc.(peekReader)
+	if !ok {
+		br = bufio.NewReaderSize(rc, 256<<10)
+	}
+	head, err := br.Peek(4)
+	if err != nil && len(head) == 0 && err != io.EOF {
+		rc.Close()
+		return nil, err
+	}
+	var r io.ReadCloser
+	switch {
+	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
+		r, err = inflate.NewReader(br, inflate.Options{Workers: workers})
+	case bytes.Equal(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		var zr *zstd.Decoder
+		zr, err = zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err == nil {
+			r = zr.IOReadCloser()
+		}
+	default:
+		r = io.NopCloser(br)
+	}
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return &closeBoth{Reader: r, first: r, second: rc}, nil
+}
+
+// peekReader is a buffered stream, as bufio.Reader.
+type peekReader interface {
+	io.Reader
+	io.ByteReader
+	Peek(n int) ([]byte, error)
+}
+
+func uncompressedMediaType(mt types.MediaType) bool {
+	switch mt {
+	case types.DockerUncompressedLayer, types.OCIUncompressedLayer, types.OCIUncompressedRestrictedLayer:
+		return true
+	}
+	return false
+}
+
+// closeBoth closes a decompressor, then the stream under it.
+type closeBoth struct {
+	io.Reader
+	first, second io.Closer
+}
+
+func (c *closeBoth) Close() error {
+	err := c.first.Close()
+	if err2 := c.second.Close(); err == nil {
+		err = err2
+	}
+	if err != nil {
+		return fmt.Errorf("closing layer: %w", err)
+	}
+	return nil
+}
