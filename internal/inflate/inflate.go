@@ -1,24 +1,20 @@
-// Package inflate decompresses gzip streams (RFC 1952) as fast as it can in
-// pure Go: klauspost/compress's inflater on one core, and a large stream on
-// several cores by speculative decoding from guessed deflate block
-// boundaries (see parallel.go).
+// Package inflate decompresses gzip streams (RFC 1952, deflate RFC 1951)
+// fast in pure Go: a table-driven decoder on one core, and a large stream
+// on several cores by speculative decoding from guessed deflate block
+// boundaries, as pugz and rapidgzip do (see parallel.go).
 //
-// Whatever the path, the output is that of the gzip stream: every member's
-// CRC-32 and size are checked, members are concatenated, and a damaged or
-// truncated stream is an error.
+// Whatever the path, the output is that of the gzip stream: members are
+// concatenated, every member's CRC-32 and size are checked, and damaged
+// or truncated input is an error, never a short read that looks whole.
 package inflate
 
 import (
-	"bufio"
-	"fmt"
 	"io"
-
-	"github.com/klauspost/compress/gzip"
+	"math"
 )
 
-// readBuffer is the read size used on the compressed stream when it does
-// not buffer itself.
-const readBuffer = 256 << 10
+// readSize is how much compressed input a sequential Reader reads at once.
+const readSize = 256 << 10
 
 // Options configure a Reader. The zero value decompresses on one core.
 type Options struct {
@@ -28,20 +24,65 @@ type Options struct {
 }
 
 // NewReader returns a reader of the decompressed contents of the gzip
-// stream r, whose members are read one after the other. The gzip header is
-// read at once: a stream that is not gzip is an error here.
+// stream r. The first member's header is read at once: input that is not
+// gzip is an error here. Close releases the reader's goroutines and
+// buffers; it does not close r.
 func NewReader(r io.Reader, opts Options) (io.ReadCloser, error) {
-	return newSequential(r)
+	z := &seqReader{r: r, s: newStream(), buf: make([]byte, readSize)}
+	// Read until the first header is parsed, to fail early on non-gzip.
+	for z.s.stage == stHeader && z.err == nil {
+		z.step()
+	}
+	if z.err != nil && z.err != io.EOF {
+		return nil, z.err
+	}
+	return z, nil
 }
 
-// newSequential decompresses r on the calling goroutine.
-func newSequential(r io.Reader) (io.ReadCloser, error) {
-	if _, ok := r.(io.ByteReader); !ok {
-		r = bufio.NewReaderSize(r, readBuffer)
+// seqReader decompresses on the calling goroutine.
+type seqReader struct {
+	r       io.Reader
+	s       *stream
+	buf     []byte
+	pending []byte
+	err     error
+}
+
+func (z *seqReader) Read(p []byte) (int, error) {
+	for len(z.pending) == 0 {
+		if z.err != nil {
+			return 0, z.err
+		}
+		z.step()
 	}
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		return nil, fmt.Errorf("gzip: %w", err)
+	n := copy(p, z.pending)
+	z.pending = z.pending[n:]
+	return n, nil
+}
+
+// step runs the stream once, reading input when it asks for it.
+func (z *seqReader) step() {
+	err := z.s.run(math.MaxInt64)
+	z.pending = z.s.take()
+	switch err {
+	case nil, errFull:
+	case errShort:
+		n, rerr := io.ReadFull(z.r, z.buf)
+		if n > 0 {
+			z.s.feed(z.buf[:n])
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			z.s.end()
+		} else if rerr != nil {
+			z.err = rerr
+		}
+	default:
+		z.err = err
 	}
-	return zr, nil
+}
+
+func (z *seqReader) Close() error {
+	z.err = errClosed
+	z.pending = nil
+	return nil
 }
