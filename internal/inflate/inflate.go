@@ -9,6 +9,7 @@
 package inflate
 
 import (
+	"bytes"
 	"io"
 	"math"
 )
@@ -21,6 +22,8 @@ type Options struct {
 	// Workers is the number of goroutines that may decompress one stream
 	// at once. Below 2, the stream is decompressed sequentially.
 	Workers int
+
+	chunk int // compressed bytes per chunk (default chunkSize); for tests
 }
 
 // NewReader returns a reader of the decompressed contents of the gzip
@@ -28,6 +31,27 @@ type Options struct {
 // gzip is an error here. Close releases the reader's goroutines and
 // buffers; it does not close r.
 func NewReader(r io.Reader, opts Options) (io.ReadCloser, error) {
+	if opts.Workers >= 2 {
+		// Only a stream of more than one chunk is worth workers.
+		csize := opts.chunk
+		if csize <= 0 {
+			csize = chunkSize
+		}
+		first := make([]byte, csize)
+		n, err := io.ReadFull(r, first)
+		switch err {
+		case nil:
+			z := newParallel(io.MultiReader(bytes.NewReader(first), r), opts.Workers, csize)
+			if err := z.start(); err != nil {
+				return nil, err
+			}
+			return z, nil
+		case io.EOF, io.ErrUnexpectedEOF:
+			r = bytes.NewReader(first[:n])
+		default:
+			return nil, err
+		}
+	}
 	z := &seqReader{r: r, s: newStream(), buf: make([]byte, readSize)}
 	// Read until the first header is parsed, to fail early on non-gzip.
 	for z.s.stage == stHeader && z.err == nil {

@@ -47,12 +47,12 @@ func decodeAll(b []byte, opts Options, wrap func(io.Reader) io.Reader) ([]byte, 
 func testInputs() map[string][]byte {
 	r := rand.New(rand.NewPCG(3, 4))
 	return map[string][]byte{
-		"empty":      nil,
-		"one byte":   {7},
-		"zeros 3MiB": make([]byte, 3<<20),
+		"empty":       nil,
+		"one byte":    {7},
+		"zeros 3MiB":  make([]byte, 3<<20),
 		"random 1MiB": randBytes(r, 1<<20),
-		"text 5MiB":  textBytes(r, 5<<20),
-		"mixed": append(append(textBytes(r, 1<<20), randBytes(r, 200<<10)...), make([]byte, 100<<10)...),
+		"text 5MiB":   textBytes(r, 5<<20),
+		"mixed":       append(append(textBytes(r, 1<<20), randBytes(r, 200<<10)...), make([]byte, 100<<10)...),
 	}
 }
 

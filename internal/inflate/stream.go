@@ -128,6 +128,9 @@ func (s *stream) reposition(pos int64, win []byte, final bool, in []byte, base i
 		s.stage = stBlock
 	}
 	s.final = false
+	s.left = 0
+	s.eof = false
+	d.more = true
 }
 
 var errTruncated = fmt.Errorf("gzip: %w", io.ErrUnexpectedEOF)
