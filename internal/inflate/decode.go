@@ -76,13 +76,14 @@ func (d *decoder) restore(s state) {
 // bitPos is the number of bits of in consumed.
 func (d *decoder) bitPos() int64 { return int64(d.pos)*8 - int64(d.nb) }
 
-// setBitPos positions the decoder at bit p of in, with nothing buffered.
+// setBitPos positions the decoder at bit p of in, which must hold the
+// byte of p when p is not at a byte boundary.
 func (d *decoder) setBitPos(p int64) {
 	d.pos, d.buf, d.nb = int(p>>3), 0, 0
 	if r := uint(p & 7); r != 0 {
-		d.refill()
-		d.buf >>= r
-		d.nb -= r
+		d.buf = uint64(d.in[d.pos] >> r)
+		d.nb = 8 - r
+		d.pos++
 	}
 }
 

@@ -52,7 +52,11 @@ func NewReader(r io.Reader, opts Options) (io.ReadCloser, error) {
 			return nil, err
 		}
 	}
-	z := &seqReader{r: r, s: newStream(), buf: make([]byte, readSize)}
+	return newSeq(r, newStream())
+}
+
+func newSeq(r io.Reader, s *stream) (io.ReadCloser, error) {
+	z := &seqReader{r: r, s: s, buf: make([]byte, readSize)}
 	// Read until the first header is parsed, to fail early on non-gzip.
 	for z.s.stage == stHeader && z.err == nil {
 		z.step()
@@ -109,4 +113,36 @@ func (z *seqReader) Close() error {
 	z.err = errClosed
 	z.pending = nil
 	return nil
+}
+
+// NewIndexingReader is NewReader (sequential), and also calls
+// onCheckpoint with a Checkpoint at the first block boundary after every
+// interval bytes of output, from which NewReaderFrom can decode the rest
+// of the stream again.
+func NewIndexingReader(r io.Reader, interval int64, onCheckpoint func(Checkpoint)) (io.ReadCloser, error) {
+	s := newStream()
+	s.every, s.onCheckpoint = interval, onCheckpoint
+	return newSeq(r, s)
+}
+
+// NewReaderFrom returns a reader of the decompressed stream from cp.Out
+// on, given r, the compressed stream from the byte holding bit cp.In on.
+// The CRC-32 of the member holding cp cannot be checked (its start is not
+// read); those of the members after it are.
+func NewReaderFrom(r io.Reader, cp Checkpoint) (io.ReadCloser, error) {
+	first := make([]byte, readSize)
+	n, err := io.ReadFull(r, first)
+	if n == 0 {
+		if err == io.EOF {
+			err = errTruncated
+		}
+		return nil, err
+	}
+	s := newStream()
+	s.reposition(cp.In, cp.Window, false, first[:n], cp.In/8)
+	s.unverified = true
+	if err != nil {
+		s.end()
+	}
+	return newSeq(r, s)
 }

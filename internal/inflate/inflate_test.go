@@ -149,3 +149,38 @@ func TestCorrupt(t *testing.T) {
 		t.Errorf("truncated: %v is not io.ErrUnexpectedEOF", err)
 	}
 }
+
+func TestCheckpoints(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	var c, data bytes.Buffer
+	for i := range 3 { // members, and stored blocks among them
+		part := append(textBytes(r, 700<<10), randBytes(r, 100<<10)...)
+		data.Write(part)
+		c.Write(gz(t, part, []int{1, 6, 0}[i]))
+	}
+	var cps []Checkpoint
+	zr, err := NewIndexingReader(bytes.NewReader(c.Bytes()), 200<<10, func(cp Checkpoint) { cps = append(cps, cp) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(got, data.Bytes()) {
+		t.Fatalf("indexing read: err %v, equal %v", err, bytes.Equal(got, data.Bytes()))
+	}
+	if len(cps) < 5 {
+		t.Fatalf("%d checkpoints", len(cps))
+	}
+	for _, cp := range cps {
+		zr, err := NewReaderFrom(bytes.NewReader(c.Bytes()[cp.In/8:]), cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("from %d/%d: %v", cp.In, cp.Out, err)
+		}
+		if !bytes.Equal(got, data.Bytes()[cp.Out:]) {
+			t.Fatalf("from %d/%d: output differs", cp.In, cp.Out)
+		}
+	}
+}

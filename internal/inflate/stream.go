@@ -1,6 +1,7 @@
 package inflate
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -38,6 +39,27 @@ type stream struct {
 	crc     uint32
 	size    uint32
 	members int
+
+	// unverified is set when decoding resumed inside a member (from a
+	// Checkpoint): that member's CRC and size cannot be checked.
+	unverified bool
+
+	summed int64 // output bytes summed so far, over all members
+
+	// every, when positive, asks for a checkpoint at the first block
+	// boundary after each such many bytes of output, given to onCheckpoint.
+	every        int64
+	lastCP       int64
+	onCheckpoint func(Checkpoint)
+}
+
+// A Checkpoint is a place inside a gzip stream from which it can be
+// decoded again without the bytes before it: a deflate block boundary,
+// with the 32 KiB of output before it.
+type Checkpoint struct {
+	In     int64  // bit position in the compressed stream
+	Out    int64  // offset in the decompressed stream
+	Window []byte // the member's output before Out, at most 32 KiB
 }
 
 func newStream() *stream {
@@ -88,6 +110,7 @@ func (s *stream) sum() {
 	b := s.d.out[s.crcPos:s.d.o]
 	s.crc = crc32.Update(s.crc, crc32.IEEETable, b)
 	s.size += uint32(len(b))
+	s.summed += int64(len(b))
 	s.crcPos = s.d.o
 }
 
@@ -183,6 +206,14 @@ func (s *stream) run(target int64) error {
 			if s.bitPos() >= target {
 				return nil
 			}
+			if s.every > 0 {
+				s.sum()
+				if s.summed >= s.lastCP+s.every {
+					s.lastCP = s.summed
+					d := &s.d
+					s.onCheckpoint(Checkpoint{In: s.bitPos(), Out: s.summed, Window: bytes.Clone(d.out[max(d.hist, d.o-window):d.o])})
+				}
+			}
 			if err := s.blockHeader(); err != nil {
 				return err
 			}
@@ -222,10 +253,12 @@ func (s *stream) run(target int64) error {
 			s.sum()
 			crc := binary.LittleEndian.Uint32(d.in[d.pos:])
 			size := binary.LittleEndian.Uint32(d.in[d.pos+4:])
-			if crc != s.crc {
+			switch {
+			case s.unverified:
+				s.unverified = false
+			case crc != s.crc:
 				return fmt.Errorf("gzip: member %d: checksum mismatch (CRC-32 %08x, trailer says %08x)", s.members+1, s.crc, crc)
-			}
-			if size != s.size {
+			case size != s.size:
 				return fmt.Errorf("gzip: member %d: size mismatch (%d bytes mod 2^32, trailer says %d)", s.members+1, s.size, size)
 			}
 			d.pos += 8
