@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -16,11 +17,10 @@ import (
 // openUncompressed returns the uncompressed tar stream of l. A layer stored
 // compressed is read through its Compressed stream and decompressed here,
 // as its first bytes say (gzip, zstd or none), rather than by
-// go-containerregistry, so the fastest inflater is used; workers is how
-// many goroutines may inflate it. A layer whose media type says it is
+// go-containerregistry, so the fastest inflater is used. A layer whose media type says it is
 // stored uncompressed is read as it is: asking such a layer for a
-// compressed stream may compress it.
-func openUncompressed(l v1.Layer, workers int) (io.ReadCloser, error) {
+// compressed stream may compress it. inf says how gzip is inflated.
+func openUncompressed(l v1.Layer, inf inflate.Options) (io.ReadCloser, error) {
 	mt, err := l.MediaType()
 	if err != nil || uncompressedMediaType(mt) {
 		return l.Uncompressed()
@@ -41,7 +41,7 @@ func openUncompressed(l v1.Layer, workers int) (io.ReadCloser, error) {
 	var r io.ReadCloser
 	switch {
 	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
-		r, err = inflate.NewReader(br, inflate.Options{Workers: workers})
+		r, err = inflate.NewReader(br, inf)
 	case bytes.Equal(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		var zr *zstd.Decoder
 		zr, err = zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
@@ -56,6 +56,14 @@ func openUncompressed(l v1.Layer, workers int) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return &closeBoth{Reader: r, first: r, second: rc}, nil
+}
+
+// inflateOptions returns how the gzip layers of one image are inflated:
+// a large layer on several cores, with all the layers together using no
+// more decoding goroutines than there are CPUs to run them.
+func inflateOptions() inflate.Options {
+	n := runtime.GOMAXPROCS(0)
+	return inflate.Options{Workers: n, Slots: make(chan struct{}, n)}
 }
 
 // peekReader is a buffered stream, as bufio.Reader.

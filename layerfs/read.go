@@ -17,6 +17,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/vigil-scanner/vigil/internal/inflate"
 )
 
 // errLayerTooBig stops reading a layer that exceeds Options.MaxLayerSize.
@@ -58,6 +60,7 @@ func ReadLayers(ctx context.Context, layers []v1.Layer, opts Options) (*Tree, er
 func readLayers(ctx context.Context, layers []v1.Layer, diffIDs []v1.Hash, opts Options) (*Tree, error) {
 	opts = opts.withDefaults()
 	data := make([]*layerData, len(layers))
+	inf := inflateOptions()
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Parallelism)
 	for i, l := range layers {
@@ -66,7 +69,7 @@ func readLayers(ctx context.Context, layers []v1.Layer, diffIDs []v1.Hash, opts 
 			if diffIDs != nil {
 				id = diffIDs[i]
 			}
-			ld, err := readLayer(ctx, layerName(i, l), l, id, &opts)
+			ld, err := readLayer(ctx, layerName(i, l), l, id, &opts, inf)
 			data[i] = ld
 			return err
 		})
@@ -79,14 +82,14 @@ func readLayers(ctx context.Context, layers []v1.Layer, diffIDs []v1.Hash, opts 
 
 // readLayer reads one layer, from the cache when it holds the layer's
 // record (diffID set) and else from the layer's stream.
-func readLayer(ctx context.Context, name string, l v1.Layer, diffID v1.Hash, opts *Options) (*layerData, error) {
+func readLayer(ctx context.Context, name string, l v1.Layer, diffID v1.Hash, opts *Options, inf inflate.Options) (*layerData, error) {
 	key := opts.cacheKey(diffID)
 	if key != "" {
 		if ld := loadLayer(name, key, diffID, opts); ld != nil {
 			return ld, nil
 		}
 	}
-	rc, err := openUncompressed(l, opts.Parallelism)
+	rc, err := openUncompressed(l, inf)
 	if err != nil {
 		return nil, fmt.Errorf("%s: opening: %w", name, err)
 	}

@@ -433,71 +433,125 @@ func (d *decoder) huff() error {
 }
 
 // huff16 is huff for speculative output: a reference before the start of
-// out16 becomes a marker for the window byte it names.
+// out16 becomes a marker for the window byte it names. lastMarker is kept
+// as the end of the output that may hold a marker: a copy from before it
+// may copy one.
 func (d *decoder) huff16() error {
+	in, pos, buf, nb := d.in, d.pos, d.buf, d.nb
 	lt, dt := d.lit.e, d.dist.e
+	out := d.out16
+	o := len(out)
+	out = out[:cap(out)]
+	last := d.lastMarker
+	save := func() {
+		d.pos, d.buf, d.nb = pos, buf, nb
+		d.out16 = out[:o]
+		d.lastMarker = last
+	}
 	for {
-		if d.nb < 48 {
-			d.refill()
-			if d.pos > len(d.in)+16 {
-				return errShort
+		if o+258 > len(out) {
+			if o >= d.limit {
+				save()
+				return errFull
+			}
+			n := make([]uint16, max(2*len(out), 64<<10))
+			copy(n, out[:o])
+			out = n
+		}
+		if nb < 48 {
+			if pos+8 <= len(in) {
+				buf |= binary.LittleEndian.Uint64(in[pos:]) << nb
+				pos += int(63-nb) >> 3
+				nb |= 56
+			} else {
+				d.pos, d.buf, d.nb = pos, buf, nb
+				d.refill()
+				pos, buf, nb = d.pos, d.buf, d.nb
+				if pos > len(in)+16 {
+					save()
+					return errShort
+				}
 			}
 		}
-		if len(d.out16) >= d.limit {
-			return errFull
-		}
-		e := lt[d.buf&(1<<litBits-1)]
+		e := lt[buf&(1<<litBits-1)]
 		if e&kindMask == kindLink {
-			d.buf >>= litBits
-			d.nb -= litBits
-			e = lt[int(e>>16)+int(d.buf&(1<<((e>>8)&15)-1))]
+			buf >>= litBits
+			nb -= litBits
+			e = lt[int(e>>16)+int(buf&(1<<((e>>8)&15)-1))]
 		}
 		n := uint(e & 31)
-		d.buf >>= n
-		d.nb -= n
+		buf >>= n
+		nb -= n
 		switch e & kindMask {
 		case kindLiteral:
-			d.out16 = append(d.out16, uint16(e>>16&0xff))
+			out[o] = uint16(e >> 16)
+			o++
 			continue
 		case kindLength:
 		case kindEnd:
+			save()
 			return nil
 		default:
+			save()
 			return errSymbol
 		}
-		ex := uint((e >> 8) & 15)
-		length := int(e>>16) + int(d.buf&(1<<ex-1))
-		d.buf >>= ex
-		d.nb -= ex
-		e = dt[d.buf&(1<<distBits-1)]
+		ex := (e >> 8) & 15
+		length := int(e>>16) + int(buf&(1<<ex-1))
+		buf >>= ex
+		nb -= uint(ex)
+		e = dt[buf&(1<<distBits-1)]
 		if e&kindMask == kindLink {
-			d.buf >>= distBits
-			d.nb -= distBits
-			e = dt[int(e>>16)+int(d.buf&(1<<((e>>8)&15)-1))]
+			buf >>= distBits
+			nb -= distBits
+			e = dt[int(e>>16)+int(buf&(1<<((e>>8)&15)-1))]
 		}
 		if e&kindMask != kindLength {
+			save()
 			return errNoDists
 		}
 		n = uint(e & 31)
-		d.buf >>= n
-		d.nb -= n
-		ex = uint((e >> 8) & 15)
-		dist := int(e>>16) + int(d.buf&(1<<ex-1))
-		d.buf >>= ex
-		d.nb -= ex
-		o := len(d.out16)
-		for k := range length {
-			p := o + k - dist
-			var v uint16
-			if p < 0 {
-				v = markerBit | uint16(window+p)
-			} else {
-				v = d.out16[p]
-			}
-			if v&markerBit != 0 {
-				d.lastMarker = o + k + 1
-			}
-			d.out16 = append(d.out16, v)
+		buf >>= n
+		nb -= n
+		ex = (e >> 8) & 15
+		dist := int(e>>16) + int(buf&(1<<ex-1))
+		buf >>= ex
+		nb -= uint(ex)
+		src := o - dist
+		dst := out[o : o+length]
+		k := 0
+		for ; k < length && src+k < 0; k++ {
+			dst[k] = markerBit | uint16(window+src+k)
 		}
+		if k > 0 {
+			last = o + k
+		}
+		if k < length {
+			if dist >= length {
+				if length-k <= 16 {
+					sp := out[src+k : src+length]
+					dp := dst[k:]
+					dp = dp[:len(sp)]
+					for j, v := range sp {
+						dp[j] = v
+					}
+				} else {
+					copy(dst[k:], out[src+k:src+length])
+				}
+			} else {
+				for j := k; j < length; j++ {
+					out[o+j] = out[src+j]
+				}
+			}
+			if src+k < last {
+				// The copy may hold markers: find the last one.
+				for j := length - 1; j >= k; j-- {
+					if dst[j]&markerBit != 0 {
+						last = o + j + 1
+						break
+					}
+				}
+			}
+		}
+		o += length
 	}
 }

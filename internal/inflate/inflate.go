@@ -23,6 +23,11 @@ type Options struct {
 	// at once. Below 2, the stream is decompressed sequentially.
 	Workers int
 
+	// Slots, when not nil, is shared by the Readers that run at once: a
+	// worker holds one of its elements while it decodes, so that all of
+	// them together run no more workers than its capacity.
+	Slots chan struct{}
+
 	chunk int // compressed bytes per chunk (default chunkSize); for tests
 }
 
@@ -41,7 +46,7 @@ func NewReader(r io.Reader, opts Options) (io.ReadCloser, error) {
 		n, err := io.ReadFull(r, first)
 		switch err {
 		case nil:
-			z := newParallel(io.MultiReader(bytes.NewReader(first), r), opts.Workers, csize)
+			z := newParallel(io.MultiReader(bytes.NewReader(first), r), opts.Workers, csize, opts.Slots)
 			if err := z.start(); err != nil {
 				return nil, err
 			}

@@ -40,7 +40,11 @@ import (
 
 const (
 	// chunkSize is the compressed bytes per chunk.
-	chunkSize = 4 << 20
+	chunkSize = 1 << 20
+	// overlap is how much of the next chunk a worker is given to finish
+	// the block that crosses its chunk's end. A block is rarely longer;
+	// when it is, the sequential decoder finishes it.
+	overlap = 256 << 10
 	// maxChunkOut bounds the output of one chunk's worker; past it the
 	// worker stops and the sequential decoder goes on.
 	maxChunkOut = 32 << 20
@@ -122,10 +126,15 @@ type parReader struct {
 	err     error
 
 	accepted, dropped int // tasks whose output was used, and not
+	n16, n8           int // output bytes of accepted tasks decoded with markers, in bytes
+	lut               [1 << 16]byte
 }
 
-func newParallel(r io.Reader, workers, csize int) *parReader {
-	return &parReader{r: r, workers: workers, csize: int64(csize), sem: make(chan struct{}, workers), s: newStream(), next: 1}
+func newParallel(r io.Reader, workers, csize int, slots chan struct{}) *parReader {
+	if slots == nil {
+		slots = make(chan struct{}, workers)
+	}
+	return &parReader{r: r, workers: workers, csize: int64(csize), sem: slots, s: newStream(), next: 1}
 }
 
 // start reads up to the first member's first block, so that input that is
@@ -197,13 +206,14 @@ func (z *parReader) readChunk() error {
 }
 
 // dispatch starts a task for every chunk whose successor has been read
-// (or that is the last), keeping at most workers+1 tasks outstanding.
+// (or that is the last), keeping at most workers tasks outstanding.
 func (z *parReader) dispatch() {
-	for len(z.tasks) <= z.workers && z.next < z.read && (z.next+1 < z.read || z.eof) {
+	for len(z.tasks) < z.workers && z.next < z.read && (z.next+1 < z.read || z.eof) {
 		k := z.next - z.first
 		in := z.chunks[k]
 		if k+1 < len(z.chunks) {
-			in = append(in[:len(in):len(in)], z.chunks[k+1]...)
+			next := z.chunks[k+1]
+			in = append(in[:len(in):len(in)], next[:min(len(next), overlap)]...)
 		}
 		base := int64(z.next) * z.csize
 		t := &task{from: base * 8, until: (base + int64(len(z.chunks[k]))) * 8, in: in, base: base, done: make(chan struct{})}
@@ -249,7 +259,7 @@ func (z *parReader) drop() {
 // fill produces the next output into pending, or sets err.
 func (z *parReader) fill() {
 	for len(z.pending) == 0 && z.err == nil {
-		if len(z.tasks) < z.workers+1 && !z.eof {
+		if len(z.tasks) < z.workers && !z.eof {
 			if err := z.readChunk(); err != nil {
 				z.err = err
 				return
@@ -307,20 +317,19 @@ func (z *parReader) accept(t *task) {
 	s := z.s
 	win := s.d.out[max(s.d.hist, s.d.o-window):s.d.o]
 	out := make([]byte, len(t.out16)+len(t.out))
-	missing := window - len(win) // window indexes below this are before the member
-	for i, v := range t.out16 {
-		if v&markerBit == 0 {
-			out[i] = byte(v)
-			continue
+	if missing := window - len(win); missing > 0 {
+		// Near the member's start: a marker may name a byte before it.
+		for _, v := range t.out16 {
+			if v&markerBit != 0 && int(v&^markerBit) < missing {
+				z.err = fmt.Errorf("gzip: corrupt deflate data near byte %d: %w", t.start/8, errDist)
+				return
+			}
 		}
-		j := int(v&^markerBit) - missing
-		if j < 0 {
-			z.err = fmt.Errorf("gzip: corrupt deflate data near byte %d: %w", t.start/8, errDist)
-			return
-		}
-		out[i] = win[j]
 	}
+	z.resolve(out, t.out16, win)
 	copy(out[len(t.out16):], t.out)
+	z.n16 += len(t.out16)
+	z.n8 += len(t.out)
 	s.crc = crc32.Update(s.crc, crc32.IEEETable, out)
 	s.size += uint32(len(out))
 	// The new window: the last bytes of the member's output.
@@ -346,4 +355,21 @@ func (z *parReader) accept(t *task) {
 	}
 	z.drop()
 	z.pending = out
+}
+
+// resolve writes to dst the bytes of the speculative output src, whose
+// markers name bytes of win, the window (its last byte is index
+// window-1; win may be shorter when the member is).
+func (z *parReader) resolve(dst []byte, src []uint16, win []byte) {
+	// One table lookup per symbol: bytes map to themselves, markers to
+	// the window byte they name.
+	lut := &z.lut
+	for i := range 256 {
+		lut[i] = byte(i)
+	}
+	copy(lut[markerBit+window-len(win):], win)
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = lut[v]
+	}
 }
