@@ -58,12 +58,32 @@ func openUncompressed(l v1.Layer, inf inflate.Options) (io.ReadCloser, error) {
 	return &closeBoth{Reader: r, first: r, second: rc}, nil
 }
 
-// inflateOptions returns how the gzip layers of one image are inflated:
-// a large layer on several cores, with all the layers together using no
-// more decoding goroutines than there are CPUs to run them.
-func inflateOptions() inflate.Options {
+// minParallelLayer is the compressed size from which a gzip layer may be
+// inflated on several cores.
+const minParallelLayer = 32 << 20
+
+// inflateOptions returns how each gzip layer of an image is inflated,
+// when parallelism layers are read at once. Inflating one stream on
+// several cores costs about a third more CPU and some memory, so only a
+// large layer that holds more than its share of the image is, the one
+// that would otherwise be read alone after the others are done. Workers
+// take a core only when a decoder leaves it idle (Slots).
+func inflateOptions(layers []v1.Layer, parallelism int) []inflate.Options {
 	n := runtime.GOMAXPROCS(0)
-	return inflate.Options{Workers: n, Slots: make(chan struct{}, n)}
+	sizes := make([]int64, len(layers))
+	var total int64
+	for i, l := range layers {
+		sizes[i], _ = l.Size()
+		total += sizes[i]
+	}
+	slots := make(chan struct{}, n)
+	opts := make([]inflate.Options, len(layers))
+	for i := range layers {
+		if n > 1 && sizes[i] >= minParallelLayer && sizes[i]*int64(min(parallelism, len(layers))) > total {
+			opts[i] = inflate.Options{Workers: n, Slots: slots}
+		}
+	}
+	return opts
 }
 
 // peekReader is a buffered stream, as bufio.Reader.

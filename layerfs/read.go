@@ -60,7 +60,7 @@ func ReadLayers(ctx context.Context, layers []v1.Layer, opts Options) (*Tree, er
 func readLayers(ctx context.Context, layers []v1.Layer, diffIDs []v1.Hash, opts Options) (*Tree, error) {
 	opts = opts.withDefaults()
 	data := make([]*layerData, len(layers))
-	inf := inflateOptions()
+	inf := inflateOptions(layers, opts.Parallelism)
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Parallelism)
 	for i, l := range layers {
@@ -69,7 +69,7 @@ func readLayers(ctx context.Context, layers []v1.Layer, diffIDs []v1.Hash, opts 
 			if diffIDs != nil {
 				id = diffIDs[i]
 			}
-			ld, err := readLayer(ctx, layerName(i, l), l, id, &opts, inf)
+			ld, err := readLayer(ctx, layerName(i, l), l, id, &opts, inf[i])
 			data[i] = ld
 			return err
 		})

@@ -28,7 +28,8 @@ type Options struct {
 	// them together run no more workers than its capacity.
 	Slots chan struct{}
 
-	chunk int // compressed bytes per chunk (default chunkSize); for tests
+	chunk int  // compressed bytes per chunk (default chunkSize); for tests
+	eager bool // for tests: a task for every chunk
 }
 
 // NewReader returns a reader of the decompressed contents of the gzip
@@ -47,6 +48,7 @@ func NewReader(r io.Reader, opts Options) (io.ReadCloser, error) {
 		switch err {
 		case nil:
 			z := newParallel(io.MultiReader(bytes.NewReader(first), r), opts.Workers, csize, opts.Slots)
+			z.eager = opts.eager
 			if err := z.start(); err != nil {
 				return nil, err
 			}

@@ -64,9 +64,9 @@ type task struct {
 	out   []byte   // output in bytes
 }
 
+// run decodes the task, then frees the slot it was started with.
 func (t *task) run(sem chan struct{}) {
 	defer close(t.done)
-	sem <- struct{}{}
 	defer func() { <-sem }()
 	d := &decoder{in: t.in, limit: maxChunkOut / 2}
 	d.out16 = make([]uint16, 0, 64<<10)
@@ -123,7 +123,11 @@ type parReader struct {
 	s       *stream
 	fed     int64 // stream offset up to which s has been given input
 	pending []byte
+	then    []byte // output that follows pending
 	err     error
+
+	// eager (for tests) starts a task for every chunk, slots or not.
+	eager bool
 
 	accepted, dropped int // tasks whose output was used, and not
 	n16, n8           int // output bytes of accepted tasks decoded with markers, in bytes
@@ -160,6 +164,10 @@ func (z *parReader) start() error {
 
 func (z *parReader) Read(p []byte) (int, error) {
 	for len(z.pending) == 0 {
+		if len(z.then) > 0 {
+			z.pending, z.then = z.then, nil
+			break
+		}
 		if z.err != nil {
 			return 0, z.err
 		}
@@ -205,10 +213,27 @@ func (z *parReader) readChunk() error {
 	return nil
 }
 
-// dispatch starts a task for every chunk whose successor has been read
-// (or that is the last), keeping at most workers tasks outstanding.
+// dispatch starts a task for the chunks whose successor has been read (or
+// that are the last), as long as a slot is free and fewer than workers
+// tasks are outstanding. A chunk the stream has reached gets no task: a
+// task only pays when it runs on a core that would otherwise be idle,
+// ahead of the stream.
 func (z *parReader) dispatch() {
+	pos := z.s.bitPos()
 	for len(z.tasks) < z.workers && z.next < z.read && (z.next+1 < z.read || z.eof) {
+		if !z.eager && int64(z.next)*z.csize*8 <= pos+8*z.csize/4 {
+			z.next++ // the stream is (about) there already
+			continue
+		}
+		if z.eager {
+			z.sem <- struct{}{}
+		} else {
+			select {
+			case z.sem <- struct{}{}:
+			default:
+				return
+			}
+		}
 		k := z.next - z.first
 		in := z.chunks[k]
 		if k+1 < len(z.chunks) {
@@ -258,8 +283,8 @@ func (z *parReader) drop() {
 
 // fill produces the next output into pending, or sets err.
 func (z *parReader) fill() {
-	for len(z.pending) == 0 && z.err == nil {
-		if len(z.tasks) < z.workers && !z.eof {
+	for len(z.pending) == 0 && len(z.then) == 0 && z.err == nil {
+		if len(z.tasks) < z.workers && !z.eof && (z.eager || int64(z.read) < z.s.bitPos()/8/z.csize+int64(z.workers)+2) {
 			if err := z.readChunk(); err != nil {
 				z.err = err
 				return
@@ -296,7 +321,16 @@ func (z *parReader) fill() {
 			target = t.start
 		}
 	run:
+		// The stream decodes holding a slot, like a worker, so that
+		// workers start only on cores that nothing else decoding needs.
+		if !z.eager {
+			z.sem <- struct{}{}
+		}
 		err := z.s.run(target)
+		if !z.eager {
+			<-z.sem
+		}
+		z.dispatch()
 		z.pending = z.s.take()
 		switch err {
 		case nil, errFull:
@@ -316,7 +350,7 @@ func (z *parReader) fill() {
 func (z *parReader) accept(t *task) {
 	s := z.s
 	win := s.d.out[max(s.d.hist, s.d.o-window):s.d.o]
-	out := make([]byte, len(t.out16)+len(t.out))
+	out := make([]byte, len(t.out16))
 	if missing := window - len(win); missing > 0 {
 		// Near the member's start: a marker may name a byte before it.
 		for _, v := range t.out16 {
@@ -327,17 +361,20 @@ func (z *parReader) accept(t *task) {
 		}
 	}
 	z.resolve(out, t.out16, win)
-	copy(out[len(t.out16):], t.out)
 	z.n16 += len(t.out16)
 	z.n8 += len(t.out)
 	s.crc = crc32.Update(s.crc, crc32.IEEETable, out)
-	s.size += uint32(len(out))
+	s.crc = crc32.Update(s.crc, crc32.IEEETable, t.out)
+	s.size += uint32(len(out) + len(t.out))
 	// The new window: the last bytes of the member's output.
 	var nw []byte
-	if len(out) >= window {
-		nw = out[len(out)-window:]
-	} else {
-		nw = append(win[max(0, len(win)+len(out)-window):len(win):len(win)], out...)
+	switch {
+	case len(t.out) >= window:
+		nw = t.out[len(t.out)-window:]
+	case len(out)+len(t.out) >= window:
+		nw = append(out[len(out)+len(t.out)-window:len(out):len(out)], t.out...)
+	default:
+		nw = append(append(win[max(0, len(win)+len(out)+len(t.out)-window):len(win):len(win)], out...), t.out...)
 	}
 	// Input for the stream from the byte holding t.end on.
 	b := t.end / 8
@@ -354,7 +391,8 @@ func (z *parReader) accept(t *task) {
 		s.end()
 	}
 	z.drop()
-	z.pending = out
+	z.pending, z.then = out, t.out
+	t.out16, t.out, t.in = nil, nil, nil
 }
 
 // resolve writes to dst the bytes of the speculative output src, whose
