@@ -249,3 +249,37 @@ func TestInventoryCache(t *testing.T) {
 		}
 	}
 }
+
+// countingPuts counts the entries written to a cache.
+type countingPuts struct {
+	layerfs.Cache
+	puts atomic.Int32
+}
+
+func (c *countingPuts) Put(key string, write func(io.Writer) error) error {
+	c.puts.Add(1)
+	return c.Cache.Put(key, write)
+}
+
+// TestNoInventoryCache: a caller that keeps inventories itself gets only
+// the layer records written, and a second scan still reads no layer.
+func TestNoInventoryCache(t *testing.T) {
+	var streams atomic.Int32
+	img := cachedImage(t, &streams)
+	cache := &countingPuts{Cache: diskcache.New(t.TempDir(), 0)}
+	opts := scan.Options{Now: scanDate, Read: layerfs.Options{Cache: cache}, NoInventoryCache: true}
+	if _, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "a:1"}, opts); err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	if int(cache.puts.Load()) != len(layers) {
+		t.Errorf("%d entries written for %d layers, want one per layer and no inventory", cache.puts.Load(), len(layers))
+	}
+	streams.Store(0)
+	if _, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "a:1"}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if streams.Load() != 0 {
+		t.Errorf("second scan streamed %d layers", streams.Load())
+	}
+}

@@ -37,6 +37,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the scan date, for end-of-support checks; zero means now.
 	Now time.Time
+	// NoInventoryCache leaves out the per-image inventory entry that Image
+	// otherwise reads from and writes to Read.Cache (layer records are
+	// still used): for callers that keep each image's inventory
+	// themselves and never scan the same image twice (registry watch).
+	NoInventoryCache bool
 }
 
 // ImageMeta is what the image source knows about an image besides its
@@ -99,7 +104,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		now = time.Now()
 	}
 	key := ""
-	if ro.Cache != nil && ro.CacheKey != "" {
+	if ro.Cache != nil && ro.CacheKey != "" && !opts.NoInventoryCache {
 		key = invCacheKey(ro.CacheKey, id)
 		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
 			opts.Logger.Debug("inventory from cache", "image", meta.Name, "id", id)

@@ -367,7 +367,7 @@ func pull(ctx context.Context, opts Options, digest string, tags []string) error
 	defer img.Close()
 	opts.Logger.Info("scanning", "image", ref)
 	inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: imageName(tags, digest), RepoDigests: img.RepoDigests, RepoTags: tags},
-		scan.Options{Logger: opts.Logger, Read: layerfs.Options{Cache: opts.Cache}})
+		scan.Options{Logger: opts.Logger, Read: layerfs.Options{Cache: opts.Cache}, NoInventoryCache: true})
 	if err != nil {
 		return err
 	}
