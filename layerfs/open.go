@@ -60,7 +60,7 @@ func openUncompressed(l v1.Layer, inf inflate.Options) (io.ReadCloser, error) {
 
 // minParallelLayer is the compressed size from which a gzip layer may be
 // inflated on several cores.
-const minParallelLayer = 32 << 20
+const minParallelLayer = 8 << 20
 
 // inflateOptions returns how each gzip layer of an image is inflated,
 // when parallelism layers are read at once. Inflating one stream on
