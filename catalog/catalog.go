@@ -27,7 +27,7 @@ type Cataloger interface {
 	Wants(path string, mode fs.FileMode, size int64) bool
 	// Catalog returns the results found in fsys, which holds the wanted
 	// files (and symlinks) of one filesystem state. Malformed input is
-	// logged through env.Logger with the file name and skipped; an error is
+	// recorded with env.Warn, naming the file, and skipped; an error is
 	// returned only when nothing sensible can be reported.
 	Catalog(ctx context.Context, fsys fs.FS, env Env) ([]inventory.Result, error)
 }
@@ -44,6 +44,30 @@ type Env struct {
 	// sets it (reporting false while OS catalogers run); nil means nothing
 	// is owned.
 	Owned func(path string) bool
+	// Warned, when set, receives every warning recorded with Warn (which
+	// also logs it). Run sets it to collect the scan's warnings.
+	Warned func(inventory.Warning)
+}
+
+// Warn records that the file at path could not be read as it should have
+// been: problem names the reader and what went wrong ("npm: malformed
+// lockfile"), err (which may be nil) the cause. The warning is logged and
+// passed to e.Warned, so the report says the scan is incomplete.
+func (e Env) Warn(path, problem string, err error) {
+	msg := problem
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	if e.Logger != nil {
+		if err != nil {
+			e.Logger.Warn(problem, "path", path, "err", err)
+		} else {
+			e.Logger.Warn(problem, "path", path)
+		}
+	}
+	if e.Warned != nil {
+		e.Warned(inventory.Warning{Path: path, Message: msg})
+	}
 }
 
 // OwnedByOS reports whether path belongs to an OS package; false when

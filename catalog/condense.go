@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+
+	"github.com/vigil-scanner/vigil/internal/bounded"
 )
 
 // CondenseFunc reduces a large input to the small summary its cataloger
@@ -42,8 +44,8 @@ func JoinCondense(fns ...CondenseFunc) CondenseFunc {
 		if size < 0 || size > maxJoined {
 			return nil, fmt.Errorf("%d bytes, more than the %d bytes condensed at once", size, maxJoined)
 		}
-		buf := make([]byte, size)
-		if _, err := io.ReadFull(r, buf); err != nil {
+		buf, err := bounded.ReadN(r, size)
+		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p, err)
 		}
 		var kept []byte

@@ -51,9 +51,9 @@ type classer interface{ Class() string }
 // present in the cataloger's output until the last layer. OS results are
 // returned first, then the others ordered by target.
 //
-// A cataloger that fails is logged and skipped; Run fails only when ctx is
-// done.
-func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*inventory.OS, []inventory.Result, error) {
+// A cataloger that fails is recorded as a warning and skipped; Run fails
+// only when ctx is done.
+func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Output, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -62,10 +62,13 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*in
 	if now.IsZero() {
 		now = time.Now()
 	}
+	var warnings []inventory.Warning
+	warned := func(w inventory.Warning) { warnings = append(warnings, w) }
 	final := tree.FS()
 	osRel, err := distro.DetectAt(final, now)
 	if err != nil {
 		logger.Warn("detecting the operating system", "err", err)
+		warned(inventory.Warning{Message: "detecting the operating system: " + err.Error()})
 	}
 
 	ordered := slices.Clone(cats)
@@ -74,26 +77,30 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*in
 	})
 
 	owned := make(map[string]struct{})
-	env := Env{OS: osRel, Logger: logger, Owned: func(p string) bool {
+	env := Env{OS: osRel, Logger: logger, Warned: warned, Owned: func(p string) bool {
 		_, ok := owned[p]
 		return ok
 	}}
 	var osResults, langResults []inventory.Result
 	for _, c := range ordered {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		results, err := c.Catalog(ctx, final, env)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, ctx.Err()
+				return nil, ctx.Err()
 			}
 			logger.Warn("cataloger failed", "cataloger", c.Name(), "err", err)
+			warned(inventory.Warning{Message: c.Name() + ": " + err.Error()})
 			continue
 		}
 		if len(opts.Layers) > 0 {
-			if err := attribute(ctx, tree, c, env, results, opts.Layers, logger); err != nil {
-				return nil, nil, err
+			// The earlier views repeat what the final one warned about.
+			quiet := env
+			quiet.Logger, quiet.Warned = slog.New(slog.DiscardHandler), nil
+			if err := attribute(ctx, tree, c, quiet, results, opts.Layers, logger); err != nil {
+				return nil, err
 			}
 		}
 		for _, r := range results {
@@ -127,7 +134,18 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*in
 		}
 	}
 	slices.SortStableFunc(langResults, func(a, b inventory.Result) int { return strings.Compare(a.Target, b.Target) })
-	return osRel, append(osResults, langResults...), nil
+	return &Output{OS: osRel, Results: append(osResults, langResults...), Warnings: warnings}, nil
+}
+
+// Output is what Run found.
+type Output struct {
+	// OS is the detected operating system, or nil.
+	OS *inventory.OS
+	// Results are the OS results first, then the others ordered by
+	// target.
+	Results []inventory.Result
+	// Warnings are what the catalogers could not read, in the order met.
+	Warnings []inventory.Warning
 }
 
 // rank orders OS catalogers (0) before the others (1).

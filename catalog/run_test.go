@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,10 @@ func (fakeLang) Catalog(_ context.Context, fsys fs.FS, env catalog.Env) ([]inven
 			continue
 		}
 		b, _ := fs.ReadFile(fsys, p)
+		if len(b) == 0 {
+			env.Warn(p, "fake-lang: empty file", nil)
+			continue
+		}
 		rs = append(rs, inventory.Result{Target: p, Class: inventory.ClassLangPkgs, Type: "fakelang",
 			Packages: []inventory.Package{{Name: d.Name(), Version: strings.TrimSpace(string(b)), FilePath: p}}})
 	}
@@ -71,7 +76,7 @@ func TestRunAttribution(t *testing.T) {
 	entries := [][]lt.Entry{
 		{{Name: "etc/os-release", Body: "ID=alpine\nVERSION_ID=3.10.4\n"}, {Name: "bin/sh", Body: "x"}},
 		{{Name: "var/lib/fake/db", Body: "a 1\nb 1 /app/owned.json\n"}},
-		{{Name: "app/z.json", Body: "1"}, {Name: "app/owned.json", Body: "9"}},
+		{{Name: "app/z.json", Body: "1"}, {Name: "app/owned.json", Body: "9"}, {Name: "app/empty.json"}},
 		{{Name: "var/lib/fake/db", Body: "a 1\nb 1 /app/owned.json\nc 1\n"}},
 		{{Name: "var/lib/fake/db", Body: "a 1\nb 2 /app/owned.json\nc 1\n"}, {Name: "app/y.json", Body: "2"}},
 		{{Name: "etc/motd", Body: "hi"}},
@@ -94,10 +99,16 @@ func TestRunAttribution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	osRel, results, err := catalog.Run(context.Background(), tree, cats, catalog.RunOptions{
+	out, err := catalog.Run(context.Background(), tree, cats, catalog.RunOptions{
 		Name: "img:1", Layers: layers, Now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	osRel, results := out.OS, out.Results
+	// The empty file is warned about once, though the cataloger also ran
+	// on earlier views to attribute packages to layers.
+	if want := []inventory.Warning{{Path: "app/empty.json", Message: "fake-lang: empty file"}}; !slices.Equal(out.Warnings, want) {
+		t.Errorf("warnings = %+v, want %+v", out.Warnings, want)
 	}
 	if osRel == nil || osRel.Family != "alpine" || osRel.Name != "3.10.4" || !osRel.EOSL {
 		t.Fatalf("OS = %+v", osRel)

@@ -36,6 +36,12 @@ type Image struct {
 	RepoDigests []string // "registry/repo@sha256:…" when known
 	RepoTags    []string
 	Platform    string // "linux/amd64", from the config
+	// DigestsVerified is set when the source checks each layer's bytes
+	// against the digest the manifest gives, as it delivers them: a
+	// registry (go-containerregistry verifies every blob it downloads).
+	// The layers of archives, layouts and daemon exports are files whose
+	// digests the image's own manifest claims.
+	DigestsVerified bool
 
 	closer io.Closer
 }
@@ -73,12 +79,8 @@ type Options struct {
 	// Platform is "os/arch[/variant]"; it chooses within multi-platform
 	// indexes and archives. Empty means linux on the host's architecture.
 	Platform string
-	// Insecure allows plain HTTP and unverified TLS to registries.
-	Insecure bool
-	// Username and Password are registry credentials. When Username is
-	// empty, VIGIL_USERNAME and VIGIL_PASSWORD are used, and else the
-	// Docker config file and its credential helpers.
-	Username, Password string
+	// Registry says how to reach and authenticate to registries.
+	Registry remote.Access
 	// DockerHost is the Docker daemon to ask ("unix:///var/run/docker.sock",
 	// "tcp://host:2375"); empty means $DOCKER_HOST or the default socket.
 	DockerHost string
@@ -303,19 +305,16 @@ func joinErrors(errs []error) error {
 }
 
 func fromRemote(ctx context.Context, ref string, opts Options, platform v1.Platform) (*Image, error) {
-	ropts := remote.Options{Platform: platform, Insecure: opts.Insecure, Username: opts.Username, Password: opts.Password}
-	if ropts.Username == "" {
-		ropts.Username, ropts.Password = os.Getenv("VIGIL_USERNAME"), os.Getenv("VIGIL_PASSWORD")
-	}
-	r, err := remote.Get(ctx, ref, ropts)
+	r, err := remote.Get(ctx, ref, remote.Options{Platform: platform, Access: opts.Registry})
 	if err != nil {
 		return nil, err
 	}
 	repo := remote.Familiar(r.Ref.Context())
 	img := &Image{
-		Image:       r.Image,
-		Name:        ref,
-		RepoDigests: []string{repo + "@" + r.Digest.String()},
+		Image:           r.Image,
+		Name:            ref,
+		RepoDigests:     []string{repo + "@" + r.Digest.String()},
+		DigestsVerified: true,
 	}
 	if t, ok := r.Ref.(name.Tag); ok {
 		img.RepoTags = []string{repo + ":" + t.TagStr()}

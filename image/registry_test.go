@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/vigil-scanner/vigil/image"
+	"github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/internal/testutil"
 )
 
@@ -181,19 +182,21 @@ func TestOpenRegistryAuth(t *testing.T) {
 		}
 	})
 	t.Run("options", func(t *testing.T) {
-		img, err := open(t, image.Options{Username: "vigil", Password: "s3cret"})
+		img, err := open(t, image.Options{Registry: remote.Access{Auth: remote.Basic("vigil", "s3cret")}})
 		ok(t, img, err)
 	})
-	t.Run("env", func(t *testing.T) {
+	t.Run("environment is not read", func(t *testing.T) {
+		// Credentials are resolved by the command line; the library
+		// reads no environment variables.
 		t.Setenv("VIGIL_USERNAME", "vigil")
 		t.Setenv("VIGIL_PASSWORD", "s3cret")
-		img, err := open(t, image.Options{})
-		ok(t, img, err)
+		_, err := open(t, image.Options{})
+		if err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+			t.Fatalf("error = %v, want UNAUTHORIZED", err)
+		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		t.Setenv("VIGIL_USERNAME", "vigil")
-		t.Setenv("VIGIL_PASSWORD", "wrong")
-		_, err := open(t, image.Options{})
+		_, err := open(t, image.Options{Registry: remote.Access{Auth: remote.Basic("vigil", "wrong")}})
 		if err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
 			t.Fatalf("error = %v, want UNAUTHORIZED", err)
 		}
@@ -203,7 +206,7 @@ func TestOpenRegistryAuth(t *testing.T) {
 		auth := base64.StdEncoding.EncodeToString([]byte("vigil:s3cret"))
 		writeFile(t, filepath.Join(dir, "config.json"), fmt.Appendf(nil, `{"auths":{%q:{"auth":%q}}}`, reg, auth))
 		t.Setenv("DOCKER_CONFIG", dir)
-		img, err := open(t, image.Options{})
+		img, err := open(t, image.Options{Registry: remote.Access{Keychain: authn.DefaultKeychain}})
 		ok(t, img, err)
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"maps"
@@ -32,14 +31,10 @@ type Cache interface {
 
 // recordFormat is the version of the layer record encoding below, and of
 // what readTar records of a layer. Bump it when either changes.
-const recordFormat = 1
+const recordFormat = 2
 
 // recordMagic starts every layer record.
 const recordMagic = "vigil layer record\n"
-
-// maxTrailer bounds what is read after a layer tar's end-of-archive marker
-// to check the layer's diff ID (tar writers pad to 10 KiB records).
-const maxTrailer = 1 << 20
 
 // Bounds on a record's fields, so a damaged record fails cleanly.
 const (
@@ -49,20 +44,25 @@ const (
 
 func (o *Options) caching() bool { return o.Cache != nil && o.CacheKey != "" }
 
-// cacheKey returns the cache key of the layer with diffID under o, or ""
-// when the layer is not to be cached.
-func (o *Options) cacheKey(diffID v1.Hash) string {
-	if !o.caching() || diffID.Algorithm != "sha256" || len(diffID.Hex) != 64 {
+// cacheKey returns the cache key of the layer id under o, or "" when the
+// layer is not to be cached. The key names the digest and the diff ID
+// together: a record is stored only once a layer was found to have both,
+// so an image that pairs a digest with another layer's diff ID (an
+// archive whose config lies) cannot find the other layer's record.
+func (o *Options) cacheKey(id layerID) string {
+	if !o.caching() || !isSHA256(id.diffID) || !isSHA256(id.digest) {
 		return ""
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s%d\x00%s\x00%d\x00%d\x00%s", recordMagic, recordFormat, o.CacheKey, o.MaxFileSize, o.MaxLayerSize, diffID)
+	fmt.Fprintf(h, "%s%d\x00%s\x00%d\x00%d\x00%s\x00%s", recordMagic, recordFormat, o.CacheKey, o.MaxFileSize, o.MaxLayerSize, id.digest, id.diffID)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+func isSHA256(h v1.Hash) bool { return h.Algorithm == "sha256" && len(h.Hex) == 64 }
+
 // loadLayer returns the layer's record from the cache, or nil. The
 // warnings recorded with it are logged again, as a read would.
-func loadLayer(name, key string, diffID v1.Hash, opts *Options) *layerData {
+func loadLayer(name, key string, id layerID, opts *Options) *layerData {
 	rc, err := opts.Cache.Get(key)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -73,7 +73,7 @@ func loadLayer(name, key string, diffID v1.Hash, opts *Options) *layerData {
 		return nil
 	}
 	defer rc.Close()
-	ld, err := decodeLayer(rc, name, diffID)
+	ld, err := decodeLayer(rc, name, id)
 	if err != nil {
 		opts.Logger.Debug("layer cache: ignoring an unreadable record", "layer", name, "key", key, "err", err)
 		return nil
@@ -85,36 +85,16 @@ func loadLayer(name, key string, diffID v1.Hash, opts *Options) *layerData {
 	return ld
 }
 
-// storeLayer stores ld in the cache once the layer's stream, of which
-// rest is what readTar left and sum the digest of what it read, is found
-// to match diffID: a record is never filed under a diff ID its layer
-// does not have.
-func storeLayer(ld *layerData, key string, diffID v1.Hash, rest io.Reader, sum hash.Hash, opts *Options) {
-	n, err := io.Copy(io.Discard, io.LimitReader(rest, maxTrailer+1))
-	if err != nil || n > maxTrailer {
-		opts.Logger.Debug("layer cache: not storing a layer with data after its tar", "layer", ld.name, "err", err)
-		return
-	}
-	if hex.EncodeToString(sum.Sum(nil)) != diffID.Hex {
-		opts.Logger.Warn("layer contents do not match the diff ID the image config records; not cached", "layer", ld.name)
-		return
-	}
-	err = opts.Cache.Put(key, func(w io.Writer) error { return encodeLayer(w, ld, diffID) })
-	if err != nil {
-		opts.Logger.Debug("layer cache: storing", "layer", ld.name, "err", err)
-	}
-}
-
 // encodeLayer writes ld as a zstd-compressed record:
 //
-//	magic, format, diffID
-//	entries: count, then per entry path, kind, mode, size, mtime (s, ns), target, data
+//	magic, format, digest, diffID
+//	entries: count, then per entry path, kind, mode, size, mtime (s, ns), target, data, truncated
 //	whiteouts, opaque dirs: count, then paths
 //	dir hashes, other hashes: count, then 8 bytes each
 //	warnings: count, then path and message
 //
 // Counts, lengths and integers are varints; strings are length-prefixed.
-func encodeLayer(w io.Writer, ld *layerData, diffID v1.Hash) error {
+func encodeLayer(w io.Writer, ld *layerData, id layerID) error {
 	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return err
@@ -122,7 +102,8 @@ func encodeLayer(w io.Writer, ld *layerData, diffID v1.Hash) error {
 	e := &encoder{w: bufio.NewWriterSize(zw, 64<<10)}
 	e.string(recordMagic)
 	e.uvarint(recordFormat)
-	e.string(diffID.String())
+	e.string(id.digest.String())
+	e.string(id.diffID.String())
 	paths := slices.Sorted(maps.Keys(ld.entries))
 	e.uvarint(uint64(len(paths)))
 	for _, p := range paths {
@@ -135,6 +116,7 @@ func encodeLayer(w io.Writer, ld *layerData, diffID v1.Hash) error {
 		e.uvarint(uint64(en.modTime.Nanosecond()))
 		e.string(en.target)
 		e.bytes(en.data)
+		e.bool(en.truncated)
 	}
 	for _, set := range []map[string]struct{}{ld.whiteouts, ld.opaque} {
 		e.uvarint(uint64(len(set)))
@@ -185,15 +167,22 @@ func (e *encoder) string(s string) {
 	}
 }
 
+func (e *encoder) bool(b bool) {
+	if b {
+		e.uvarint(1)
+	} else {
+		e.uvarint(0)
+	}
+}
+
 func (e *encoder) bytes(b []byte) {
 	e.uvarint(uint64(len(b)))
 	e.write(b)
 }
 
-// decodeLayer reads a record written by encodeLayer for diffID. Any
-// damage (a bad checksum, a truncated stream, another format or layer) is
-// an error.
-func decodeLayer(r io.Reader, name string, diffID v1.Hash) (*layerData, error) {
+// decodeLayer reads a record written by encodeLayer for id. Any damage (a
+// bad checksum, a truncated stream, another format or layer) is an error.
+func decodeLayer(r io.Reader, name string, id layerID) (*layerData, error) {
 	zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 	if err != nil {
 		return nil, err
@@ -203,8 +192,8 @@ func decodeLayer(r io.Reader, name string, diffID v1.Hash) (*layerData, error) {
 	if d.string() != recordMagic || d.uvarint() != recordFormat {
 		return nil, errors.Join(d.err, errors.New("not a layer record of this version"))
 	}
-	if got := d.string(); d.err == nil && got != diffID.String() {
-		return nil, fmt.Errorf("record is of layer %s", got)
+	if got, gotDiff := d.string(), d.string(); d.err == nil && (got != id.digest.String() || gotDiff != id.diffID.String()) {
+		return nil, fmt.Errorf("record is of layer %s (%s)", got, gotDiff)
 	}
 	ld := newLayerData(name)
 	for n := d.count(); n > 0 && d.err == nil; n-- {
@@ -216,6 +205,12 @@ func decodeLayer(r io.Reader, name string, diffID v1.Hash) (*layerData, error) {
 			modTime: time.Unix(d.varint(), int64(d.uvarint())),
 			target:  d.string(),
 			data:    d.bytes(),
+		}
+		switch t := d.uvarint(); t {
+		case 0, 1:
+			en.truncated = t == 1
+		default:
+			d.fail(fmt.Errorf("entry %q: bad truncation flag %d", p, t))
 		}
 		if en.kind > kindHardlink {
 			d.fail(fmt.Errorf("entry %q of unknown kind %d", p, en.kind))

@@ -3,8 +3,8 @@ package layerfs
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"io/fs"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +30,9 @@ type entry struct {
 	// target is the raw link target of a symlink, or the cleaned path a
 	// hardlink refers to.
 	target string
+	// truncated is set when data holds only the first MaxFileSize
+	// bytes of a larger file.
+	truncated bool
 }
 
 // layerData is what one layer contributes: its kept entries, its whiteouts
@@ -45,9 +48,15 @@ type layerData struct {
 	// devices, skipped files) also hide everything below it.
 	dirs, others []uint64
 	warnings     []Warning
+	// dropped counts the warnings beyond maxWarnings, not kept.
+	dropped int
 	// truncated is set when the layer was read only in part (MaxLayerSize).
 	truncated bool
 }
+
+// maxWarnings bounds the warnings kept for one layer: a hostile layer may
+// hold millions of odd entries.
+const maxWarnings = 100
 
 func newLayerData(name string) *layerData {
 	return &layerData{
@@ -81,30 +90,26 @@ func (ld *layerData) unkeptOther(p string) {
 	ld.others = append(ld.others, pathHash(p))
 }
 
-func (ld *layerData) warn(p, msg string) {
+// warn records a warning, unless the layer has too many already; it
+// reports whether it did.
+func (ld *layerData) warn(p, msg string) bool {
+	if len(ld.warnings) >= maxWarnings {
+		ld.dropped++
+		return false
+	}
 	ld.warnings = append(ld.warnings, Warning{Layer: ld.name, Path: p, Msg: msg})
+	return true
 }
 
-// finish sorts the hash lists and turns hardlinks to files kept in the same
-// layer into files sharing the contents.
+// finish sorts the hash lists and counts the warnings not kept.
 func (ld *layerData) finish() {
 	slices.Sort(ld.dirs)
 	ld.dirs = slices.Compact(ld.dirs)
 	slices.Sort(ld.others)
 	ld.others = slices.Compact(ld.others)
-	for p, e := range ld.entries {
-		if e.kind != kindHardlink {
-			continue
-		}
-		t := e
-		for i := 0; i < maxSymlinks && t != nil && t.kind == kindHardlink; i++ {
-			t = ld.entries[t.target]
-		}
-		if t != nil && t.kind == kindFile {
-			f := *t
-			f.mode = e.mode&^fs.ModeType | t.mode&fs.ModeType
-			ld.entries[p] = &f
-		}
+	if ld.dropped > 0 {
+		ld.warnings = append(ld.warnings, Warning{Layer: ld.name, Msg: fmt.Sprintf("%d more warnings about this layer not shown", ld.dropped)})
+		ld.dropped = 0
 	}
 }
 
@@ -144,18 +149,6 @@ func (ld *layerData) hides(p string) bool {
 func has(sorted []uint64, h uint64) bool {
 	_, ok := slices.BinarySearch(sorted, h)
 	return ok
-}
-
-// cleanPath turns a tar entry name into a path relative to the root, without
-// a leading slash. It returns "" for the root itself and ok=false for names
-// that escape the root.
-func cleanPath(name string) (p string, ok bool) {
-	p = path.Clean("/" + name)
-	// Cleaning from "/" would silently clamp "../x" to "x": check first.
-	if escapes(name) {
-		return "", false
-	}
-	return strings.TrimPrefix(p, "/"), true
 }
 
 // escapes reports whether a relative path climbs above its start.

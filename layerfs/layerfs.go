@@ -4,11 +4,27 @@
 //
 // Each layer's uncompressed tar is read exactly once (layers in parallel),
 // never unpacked to disk. A Want function decides which regular files have
-// their contents kept in memory; symbolic and hard links are always kept,
-// and directories are implied by what is kept. Whiteouts (".wh.NAME") and
-// opaque directories (".wh..wh..opq") are applied as the OCI image layer
-// specification describes:
+// their contents kept in memory; symbolic links are always kept, hard
+// links take their target's contents, and directories are implied by what
+// is kept. Whiteouts (".wh.NAME") and opaque directories (".wh..wh..opq")
+// are applied as the OCI image layer specification describes:
 // https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts
+//
+// Hostile layers are read the way a container runtime applies them
+// (containerd is the model), never escaping the image root: absolute
+// entry names are read from the root, ".." stops at the root (in entry
+// names, hard link targets and symbolic links alike), and a symbolic link
+// is resolved inside the image as the kernel resolves it for a
+// container's "/". Entries a runtime would read differently from how they
+// are written (absolute or climbing names, whiteouts that name nothing,
+// devices and fifos where a reader expects a file, hard links to nothing,
+// looping symbolic links) are recorded as Warnings naming the layer and
+// the entry. Memory follows the bytes read, never a size a header
+// declares; files and layers are cut at the size limits, with a warning.
+//
+// ReadImage checks every layer against its diff ID (and its digest), so a
+// layer that is not what the image config says is an error, from the
+// cache too.
 //
 // The result, a Tree, offers the merged filesystem as an fs.FS, the
 // filesystem as it stood after any one layer, and the list of layers that
@@ -50,8 +66,10 @@ type Options struct {
 	Condense func(path string, mode fs.FileMode, size int64) Condenser
 
 	// MaxFileSize is the largest file whose contents are kept whole
-	// (default DefaultMaxFileSize). A wanted file above it is skipped with
-	// a warning.
+	// (default DefaultMaxFileSize). Of a wanted file above it only the
+	// first MaxFileSize bytes are kept, with a warning; reading the file
+	// then ends with io.ErrUnexpectedEOF instead of io.EOF, so that its
+	// reader knows it saw only a part.
 	MaxFileSize int64
 
 	// MaxLayerSize bounds the uncompressed bytes read from one layer, a
@@ -71,10 +89,20 @@ type Options struct {
 	// Cache, when set together with CacheKey, keeps what ReadImage takes
 	// from each layer (kept files, links, whiteouts, the hashes of the
 	// other paths, warnings) so that a layer read before is not streamed
-	// again. Layers are identified by the diff IDs of the image config,
+	// again. Layers are identified by their digest and diff ID together,
 	// and a layer's record is stored only once its contents were found to
-	// match its diff ID. Errors of the cache never fail a read.
+	// match both. Errors of the cache never fail a read.
 	Cache Cache
+
+	// TrustDigests says that the image source checks each layer's stored
+	// bytes against the layer's digest as it delivers them, as a registry
+	// pull does (go-containerregistry verifies every blob it downloads).
+	// A layer whose record is in the cache is then used without reading
+	// it. Otherwise (archives, OCI layouts, daemon exports, whose digests
+	// are what the image's own files claim) ReadImage hashes a layer's
+	// stored bytes before it uses the layer's record, and after it read
+	// the layer's stream.
+	TrustDigests bool
 
 	// CacheKey identifies the behaviour of Want and Condense: two reads
 	// whose Want or Condense could decide differently for some file must

@@ -3,7 +3,10 @@ package layerfs
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"runtime"
 
@@ -20,23 +23,26 @@ import (
 // go-containerregistry, so the fastest inflater is used. A layer whose media type says it is
 // stored uncompressed is read as it is: asking such a layer for a
 // compressed stream may compress it. inf says how gzip is inflated.
-func openUncompressed(l v1.Layer, inf inflate.Options) (io.ReadCloser, error) {
+//
+// A layer read through its Compressed stream also gets the digest of its
+// stored bytes computed on the way (storedSum), which spares reading them
+// a second time to check the layer's digest.
+func openUncompressed(l v1.Layer, inf inflate.Options) (io.ReadCloser, *storedSum, error) {
 	mt, err := l.MediaType()
 	if err != nil || uncompressedMediaType(mt) {
-		return l.Uncompressed()
+		rc, err := l.Uncompressed()
+		return rc, nil, err
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	br, ok := rc.(peekReader)
-	if !ok {
-		br = bufio.NewReaderSize(rc, 256<<10)
-	}
+	sum := &storedSum{h: sha256.New(), r: rc}
+	br := bufio.NewReaderSize(sum, 256<<10)
 	head, err := br.Peek(4)
 	if err != nil && len(head) == 0 && err != io.EOF {
 		rc.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	var r io.ReadCloser
 	switch {
@@ -53,9 +59,34 @@ func openUncompressed(l v1.Layer, inf inflate.Options) (io.ReadCloser, error) {
 	}
 	if err != nil {
 		rc.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return &closeBoth{Reader: r, first: r, second: rc}, nil
+	return &closeBoth{Reader: r, first: r, second: rc}, sum, nil
+}
+
+// storedSum hashes a layer's stored bytes as they are read.
+type storedSum struct {
+	h   hash.Hash
+	r   io.Reader
+	eof bool // r was read to its end: h covers every stored byte
+}
+
+func (s *storedSum) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.h.Write(p[:n])
+	if err == io.EOF {
+		s.eof = true
+	}
+	return n, err
+}
+
+// digest returns the stored bytes' sha256 digest in hex, or "" when they
+// were not all read.
+func (s *storedSum) digest() string {
+	if s == nil || !s.eof {
+		return ""
+	}
+	return hex.EncodeToString(s.h.Sum(nil))
 }
 
 // minParallelLayer is the compressed size from which a gzip layer may be
@@ -84,13 +115,6 @@ func inflateOptions(layers []v1.Layer, parallelism int) []inflate.Options {
 		}
 	}
 	return opts
-}
-
-// peekReader is a buffered stream, as bufio.Reader.
-type peekReader interface {
-	io.Reader
-	io.ByteReader
-	Peek(n int) ([]byte, error)
 }
 
 func uncompressedMediaType(mt types.MediaType) bool {

@@ -1,8 +1,10 @@
 package layerfs
 
 import (
+	"errors"
 	"io/fs"
 	"slices"
+	"strconv"
 	"sync"
 )
 
@@ -32,8 +34,11 @@ type change struct {
 	old, new *entry
 }
 
-// build merges the layers, base first.
-func build(layers []*layerData) *Tree {
+// build merges the layers, base first. Hard links to files of lower
+// layers are resolved here, to the file as it stood when the link's layer
+// was applied (as a runtime applying the layers links to the file it
+// has). opts.Want decides which odd links are worth a warning.
+func build(layers []*layerData, opts *Options) *Tree {
 	t := &Tree{
 		n:       len(layers),
 		history: make(map[string][]version),
@@ -51,14 +56,116 @@ func build(layers []*layerData) *Tree {
 			cs = append(cs, change{path: p, old: e})
 			t.history[p] = append(t.history[p], version{layer: i})
 		}
+		links := t.resolveLinks(layers[:i], ld, cur, opts)
 		for p, e := range ld.entries {
+			if e.kind == kindHardlink {
+				e = links[p]
+			}
+			if e == nil {
+				if old, ok := cur[p]; ok {
+					delete(cur, p)
+					cs = append(cs, change{path: p, old: old})
+					t.history[p] = append(t.history[p], version{layer: i})
+				}
+				continue
+			}
 			cs = append(cs, change{path: p, old: cur[p], new: e})
 			cur[p] = e
 			t.history[p] = append(t.history[p], version{layer: i, e: e})
 		}
 		t.changes[i] = cs
 	}
+	t.checkSymlinks(layers, opts)
 	return t
+}
+
+// resolveLinks resolves the hard links of ld to files of lower layers,
+// which cur holds as they stand below ld. A link whose target is not kept
+// resolves to nil: it is dropped, with a warning when its target does not
+// exist, or when a cataloger would have read the link.
+func (t *Tree) resolveLinks(lower []*layerData, ld *layerData, cur map[string]*entry, opts *Options) map[string]*entry {
+	var links map[string]*entry
+	var paths []string
+	for p, e := range ld.entries {
+		if e.kind == kindHardlink {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths) // warnings in a stable order
+	for _, p := range paths {
+		e := ld.entries[p]
+		if links == nil {
+			links = make(map[string]*entry)
+		}
+		if te := cur[e.target]; te != nil {
+			links[p] = linkedEntry(te, e.mode)
+			continue
+		}
+		switch {
+		case !existsUnkept(lower, e.target):
+			t.warn(ld, p, "hard link to "+strconv.Quote(e.target)+", which no lower layer holds; dropped")
+		case opts.Want != nil && opts.Want(p, e.mode, 0):
+			t.warn(ld, p, "hard link to "+strconv.Quote(e.target)+" of a lower layer, whose contents were not read; dropped")
+		}
+		links[p] = nil
+	}
+	return links
+}
+
+func (t *Tree) warn(ld *layerData, p, msg string) {
+	t.warnings = append(t.warnings, Warning{Layer: ld.name, Path: p, Msg: msg})
+}
+
+// existsUnkept reports whether the top of layers holds an entry at p that
+// is not a directory and whose contents were not kept.
+func existsUnkept(layers []*layerData, p string) bool {
+	h := pathHash(p)
+	for j := len(layers) - 1; j >= 0; j-- {
+		ld := layers[j]
+		if _, ok := ld.entries[p]; ok {
+			return false
+		}
+		if has(ld.others, h) {
+			return true
+		}
+		if ld.hides(p) {
+			return false
+		}
+	}
+	return false
+}
+
+// checkSymlinks warns about the symbolic links of the final tree at paths
+// where a cataloger expects a regular file, when they loop or lead to a
+// file whose contents were not kept (a link the walk could not follow,
+// since layers are read before their links are known).
+func (t *Tree) checkSymlinks(layers []*layerData, opts *Options) {
+	if opts.Want == nil || t.n == 0 {
+		return
+	}
+	var paths []string
+	for p, vs := range t.history {
+		if e := vs[len(vs)-1].e; e != nil && e.kind == kindSymlink && opts.Want(p, regularMode, 0) {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		return
+	}
+	slices.Sort(paths)
+	v := t.FS().(*view)
+	for _, p := range paths {
+		vs := t.history[p]
+		ld := layers[vs[len(vs)-1].layer]
+		_, err := v.resolve("open", p, true)
+		var nf *notFound
+		switch {
+		case errors.Is(err, ErrSymlinkLoop):
+			t.warn(ld, p, "symbolic link loop, or a chain of more than 40 links; not followed")
+		case errors.As(err, &nf) && existsUnkept(layers, nf.path):
+			t.warn(ld, p, "symbolic link to "+strconv.Quote(nf.path)+", a file whose contents were not read")
+		}
+	}
 }
 
 // Len returns the number of layers.

@@ -54,7 +54,7 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 		e := v.entries[next]
 		if e == nil {
 			if _, ok := v.dirs[next]; !ok {
-				return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+				return "", &fs.PathError{Op: op, Path: name, Err: &notFound{path: path.Clean(joinPath(next, rest))}}
 			}
 			cur = next
 			continue
@@ -83,19 +83,18 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 	return cur, nil
 }
 
-// file returns the entry at the resolved path p with hard links followed,
-// or nil when p is a directory.
+// notFound is the error of a path that does not exist; path is where the
+// resolution of symbolic links led.
+type notFound struct{ path string }
+
+func (e *notFound) Error() string        { return fs.ErrNotExist.Error() }
+func (e *notFound) Is(target error) bool { return target == fs.ErrNotExist }
+
+// lookup returns the entry at the resolved path p, or nil when p is a
+// directory. (Hard links were resolved to their targets' contents when
+// the layers were merged.)
 func (v *view) lookup(op, name, p string) (*entry, error) {
 	e := v.entries[p]
-	for i := 0; e != nil && e.kind == kindHardlink; i++ {
-		if i == maxSymlinks {
-			return nil, &fs.PathError{Op: op, Path: name, Err: ErrSymlinkLoop}
-		}
-		e = v.entries[e.target]
-		if e == nil {
-			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
-		}
-	}
 	if e == nil {
 		if _, ok := v.dirs[p]; !ok {
 			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
@@ -117,7 +116,7 @@ func (v *view) Open(name string) (fs.File, error) {
 	if e == nil {
 		return &openDir{info: dirInfo(name), v: v, path: p}, nil
 	}
-	f := &openFile{info: fileInfo(path.Base(name), e)}
+	f := &openFile{info: fileInfo(path.Base(name), e), truncated: e.truncated}
 	f.Reset(e.data)
 	return f, nil
 }
@@ -134,6 +133,9 @@ func (v *view) ReadFile(name string) ([]byte, error) {
 	}
 	if e == nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
+	}
+	if e.truncated {
+		return slices.Clone(e.data), &fs.PathError{Op: "read", Path: name, Err: io.ErrUnexpectedEOF}
 	}
 	return slices.Clone(e.data), nil
 }
@@ -164,11 +166,6 @@ func (v *view) lstat(p, name string) info {
 	e := v.entries[p]
 	if e == nil {
 		return dirInfo(name)
-	}
-	if e.kind == kindHardlink {
-		if t, err := v.lookup("lstat", p, p); err == nil && t != nil {
-			return fileInfo(name, &entry{kind: kindFile, mode: e.mode, modTime: e.modTime, data: t.data})
-		}
 	}
 	return fileInfo(name, e)
 }
@@ -242,9 +239,35 @@ func (i info) Info() (fs.FileInfo, error) { return i, nil }
 func (i info) String() string             { return fs.FormatFileInfo(i) }
 
 // openFile is an open regular file: a bytes.Reader over its contents.
+// The contents of a truncated file end with io.ErrUnexpectedEOF.
 type openFile struct {
 	bytes.Reader
-	info info
+	info      info
+	truncated bool
+}
+
+func (f *openFile) Read(p []byte) (int, error) {
+	n, err := f.Reader.Read(p)
+	if err == io.EOF && f.truncated {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (f *openFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.Reader.ReadAt(p, off)
+	if err == io.EOF && f.truncated {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (f *openFile) WriteTo(w io.Writer) (int64, error) {
+	n, err := f.Reader.WriteTo(w)
+	if err == nil && f.truncated {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
 }
 
 func (f *openFile) Stat() (fs.FileInfo, error) { return f.info, nil }

@@ -164,3 +164,23 @@ func NormalizePyPI(name string) string {
 	}
 	return b.String()
 }
+
+// Compared returns the version scheme of package p of result r, in an
+// inventory whose OS is os, and the version the matcher compares against
+// advisories: for Debian and Ubuntu the source version, else the package's
+// own. ok is false for a package the matcher does not look up.
+func Compared(os *inventory.OS, r *inventory.Result, p *inventory.Package) (scheme, version string, ok bool) {
+	if r.Class == inventory.ClassOSPkgs {
+		eco, sch, known := distroEcosystem(os)
+		if !known {
+			return "", "", false
+		}
+		q := osQuery(p, eco, sch)
+		return q.scheme, q.version, true
+	}
+	q, err := langQuery(p, r.Type)
+	if err != nil {
+		return "", "", false
+	}
+	return q.scheme, q.version, true
+}

@@ -98,6 +98,8 @@ type Finding struct {
 	// Reachability is Unreachable when analysis showed the vulnerable code
 	// cannot be called; empty when unknown or reachable.
 	Reachability string `json:"reachability,omitempty"`
+	// Risk ranks the finding (RiskOf); the matcher sets it.
+	Risk Risk `json:"risk,omitzero"`
 }
 
 // CVSS is one source's CVSS vectors and base scores; empty fields are

@@ -201,6 +201,12 @@ var typeEcosystems = map[string]string{
 }
 
 func langQuery(p *inventory.Package, resultType string) (query, error) {
+	switch {
+	case p.Root:
+		return query{}, errors.New("the scanned project itself")
+	case p.Origin != "":
+		return query{}, fmt.Errorf("not from the registry: %s", p.Origin)
+	}
 	var u packageurl.PackageURL
 	if p.Purl != "" {
 		var err error
@@ -302,6 +308,7 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 	for _, id := range order {
 		f := byID[id]
 		f.Reachability = reachability(p.Symbols, symbols[id])
+		f.Risk = RiskOf(f)
 		out = append(out, *f)
 	}
 	return out, nil

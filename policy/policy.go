@@ -10,22 +10,16 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/report"
-	"github.com/vigil-scanner/vigil/vulndb"
 )
 
 // Options are the policy flags of a scan.
 type Options struct {
-	// Severities keeps only findings of these severities; empty keeps all.
-	Severities []string
-	// IgnoreUnfixed drops findings with no fixed version.
-	IgnoreUnfixed bool
-	// IgnoreUnreachable drops findings whose vulnerable symbols are absent
-	// from the binary (Finding.Reachability is match.Unreachable).
-	IgnoreUnreachable bool
-	// IgnoreStatuses drops findings with these statuses.
-	IgnoreStatuses []vulndb.Status
+	// Filter says which findings count; the others are removed from the
+	// report.
+	Filter Filter
 	// IgnoreFile is the ignore file; IgnoreFileOptional says a missing one
 	// is fine (the default .vigilignore).
 	IgnoreFile         string
@@ -90,10 +84,8 @@ func Load(opts Options) (*Policy, error) {
 			}
 		}
 	}
-	for _, s := range opts.Severities {
-		if match.SeverityRank(s) == 0 && s != match.SeverityUnknown {
-			return nil, fmt.Errorf("unknown severity %q (want CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)", s)
-		}
+	if err := opts.Filter.Validate(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -115,8 +107,7 @@ type Outcome struct {
 }
 
 // Apply filters r's findings in place and returns the gate's outcome.
-// Filtered findings (severity, status, unfixed, unreachable, baseline)
-// are removed;
+// Filtered findings (Options.Filter, baseline) are removed;
 // findings suppressed by an ignore rule or a VEX statement stay in the
 // report with Suppressed set and do not trip the gate.
 func (p *Policy) Apply(r *report.Report) Outcome {
@@ -128,7 +119,7 @@ func (p *Policy) Apply(r *report.Report) Outcome {
 		res := &r.Results[i]
 		kept := res.Vulnerabilities[:0]
 		for _, f := range res.Vulnerabilities {
-			if !p.keep(&f) {
+			if !p.opts.Filter.Keep(&f) {
 				continue
 			}
 			if p.baseline != nil && p.baseline[keyOf(res.Target, &f)] {
@@ -146,6 +137,9 @@ func (p *Policy) Apply(r *report.Report) Outcome {
 	for _, where := range slices.Sorted(maps.Keys(expired)) {
 		out.Notes = append(out.Notes, fmt.Sprintf("ignore rule %s has expired and no longer applies", where))
 	}
+	if p.opts.Filter.ExcludeBase && (r.Artifact.Base == nil || r.Artifact.Base.Layers == 0) && r.Artifact.Type == inventory.TypeContainerImage {
+		out.Notes = append(out.Notes, "--exclude-base: no base image layers were identified, so every finding counts as the image's own")
+	}
 	if baselined > 0 {
 		out.Notes = append(out.Notes, fmt.Sprintf("%d findings already present in the baseline %s are not reported", baselined, p.opts.Baseline))
 	}
@@ -156,19 +150,6 @@ func (p *Policy) Apply(r *report.Report) Outcome {
 		out.ExitCode = p.opts.ExitOnEOL
 	}
 	return out
-}
-
-func (p *Policy) keep(f *match.Finding) bool {
-	if len(p.opts.Severities) > 0 && !slices.Contains(p.opts.Severities, f.Severity) {
-		return false
-	}
-	if p.opts.IgnoreUnfixed && len(f.FixedVersions) == 0 && f.FixedVersion == "" {
-		return false
-	}
-	if p.opts.IgnoreUnreachable && f.Reachability == match.Unreachable {
-		return false
-	}
-	return !slices.Contains(p.opts.IgnoreStatuses, f.Status)
 }
 
 func (p *Policy) suppression(f *match.Finding, target string, expired map[string]bool) *match.Suppression {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/vulndb"
@@ -41,6 +42,16 @@ func sample() *report.Report {
 	r.Results[1].Vulnerabilities[0].Aliases = []string{"GHSA-35jh-r3h4-6jhm"}
 	r.Results[1].Vulnerabilities[1].Aliases = []string{"GHSA-xvch-5gv4-984h"}
 	r.Results[1].Vulnerabilities[0].Reachability = match.Unreachable
+	r.Results[1].Vulnerabilities[0].KEV = &vulndb.KEV{DateAdded: "2024-01-01"}
+	r.Results[0].Vulnerabilities[0].EPSS = &vulndb.EPSS{Score: 0.2, Percentile: 0.96}
+	r.Results[0].Vulnerabilities[3].EPSS = &vulndb.EPSS{Score: 0.1, Percentile: 0.95}
+	r.Results[1].Vulnerabilities[1].EPSS = &vulndb.EPSS{Score: 0.05, Percentile: 0.93}
+	// The OS packages came with the base image.
+	r.Artifact.Type = inventory.TypeContainerImage
+	r.Artifact.Base = &inventory.Base{Name: "alpine:3.19", Layers: 1, IdentifiedBy: []string{inventory.BaseByHistory}}
+	for i := range r.Results[0].Vulnerabilities {
+		r.Results[0].Vulnerabilities[i].Layer = inventory.LayerRef{DiffID: "sha256:aa", Base: true}
+	}
 	return r
 }
 
@@ -67,15 +78,27 @@ func TestApply(t *testing.T) {
 		wantExit int
 	}{
 		{"no policy", Options{}, []string{"busybox/CVE-2099-0001", "libcrypto3/CVE-2023-6129", "libcrypto3/CVE-2023-6237", "libcrypto3/CVE-2024-0727", "libssl3/CVE-2024-0727", "lodash/CVE-2021-23337", "minimist/CVE-2021-44906"}, 0},
-		{"gate high critical", Options{Severities: []string{"HIGH", "CRITICAL"}, ExitCode: 1}, []string{"lodash/CVE-2021-23337", "minimist/CVE-2021-44906"}, 1},
-		{"ignore unfixed", Options{IgnoreUnfixed: true, Severities: []string{"LOW"}, ExitCode: 1}, nil, 0},
-		{"ignore unreachable", Options{IgnoreUnreachable: true, Severities: []string{"HIGH", "CRITICAL"}, ExitCode: 1}, []string{"minimist/CVE-2021-44906"}, 1},
-		{"ignore status", Options{IgnoreStatuses: []vulndb.Status{vulndb.StatusFixed}, ExitCode: 4}, []string{"busybox/CVE-2099-0001"}, 4},
-		{"plain ignore file", Options{IgnoreFile: "testdata/plain.vigilignore", Severities: []string{"HIGH", "CRITICAL"}, ExitCode: 1}, nil, 0},
-		{"scoped yaml ignore, expired entry applies no more", Options{IgnoreFile: "testdata/scoped.yaml", Severities: []string{"MEDIUM"}}, []string{"libcrypto3/CVE-2023-6129", "libcrypto3/CVE-2023-6237", "libcrypto3/CVE-2024-0727"}, 0},
-		{"openvex", Options{VEX: []string{"testdata/openvex.json"}, Severities: []string{"CRITICAL", "MEDIUM"}}, []string{"libcrypto3/CVE-2023-6129", "libcrypto3/CVE-2023-6237", "libcrypto3/CVE-2024-0727", "libssl3/CVE-2024-0727"}, 0},
-		{"cyclonedx vex", Options{VEX: []string{"testdata/cdx-vex.json"}, Severities: []string{"HIGH"}, ExitCode: 1}, nil, 0},
-		{"missing optional ignore file", Options{IgnoreFile: "testdata/absent", IgnoreFileOptional: true, Severities: []string{"CRITICAL"}, ExitCode: 1}, []string{"minimist/CVE-2021-44906"}, 1},
+		{"gate high critical", Options{Filter: Filter{Severities: []string{"HIGH", "CRITICAL"}}, ExitCode: 1}, []string{"lodash/CVE-2021-23337", "minimist/CVE-2021-44906"}, 1},
+		{"ignore unfixed", Options{Filter: Filter{IgnoreUnfixed: true, Severities: []string{"LOW"}}, ExitCode: 1}, nil, 0},
+		{"ignore unreachable", Options{Filter: Filter{IgnoreUnreachable: true, Severities: []string{"HIGH", "CRITICAL"}}, ExitCode: 1}, []string{"minimist/CVE-2021-44906"}, 1},
+		{"ignore status", Options{Filter: Filter{IgnoreStatuses: []vulndb.Status{vulndb.StatusFixed}}, ExitCode: 4}, []string{"busybox/CVE-2099-0001"}, 4},
+		{"plain ignore file", Options{IgnoreFile: "testdata/plain.vigilignore", Filter: Filter{Severities: []string{"HIGH", "CRITICAL"}}, ExitCode: 1}, nil, 0},
+		{"scoped yaml ignore, expired entry applies no more", Options{IgnoreFile: "testdata/scoped.yaml", Filter: Filter{Severities: []string{"MEDIUM"}}}, []string{"libcrypto3/CVE-2023-6129", "libcrypto3/CVE-2023-6237", "libcrypto3/CVE-2024-0727"}, 0},
+		{"openvex", Options{VEX: []string{"testdata/openvex.json"}, Filter: Filter{Severities: []string{"CRITICAL", "MEDIUM"}}}, []string{"libcrypto3/CVE-2023-6129", "libcrypto3/CVE-2023-6237", "libcrypto3/CVE-2024-0727", "libssl3/CVE-2024-0727"}, 0},
+		{"cyclonedx vex", Options{VEX: []string{"testdata/cdx-vex.json"}, Filter: Filter{Severities: []string{"HIGH"}}, ExitCode: 1}, nil, 0},
+		{"missing optional ignore file", Options{IgnoreFile: "testdata/absent", IgnoreFileOptional: true, Filter: Filter{Severities: []string{"CRITICAL"}}, ExitCode: 1}, []string{"minimist/CVE-2021-44906"}, 1},
+		// Exploitation: lodash is in KEV; libcrypto3 CVE-2023-6129 has
+		// EPSS 0.2 (percentile 0.96), minimist 0.05 (0.93), libssl3
+		// CVE-2024-0727 0.1 exactly (0.95).
+		{"kev", Options{Filter: Filter{KEV: true}, ExitCode: 1}, []string{"lodash/CVE-2021-23337"}, 1},
+		{"min epss", Options{Filter: Filter{MinEPSS: 0.1}, ExitCode: 1}, []string{"libcrypto3/CVE-2023-6129", "libssl3/CVE-2024-0727"}, 1},
+		{"min epss percentile", Options{Filter: Filter{MinEPSSPercentile: 0.93}, ExitCode: 1}, []string{"libcrypto3/CVE-2023-6129", "libssl3/CVE-2024-0727", "minimist/CVE-2021-44906"}, 1},
+		{"kev or likely exploited", Options{Filter: Filter{KEV: true, MinEPSS: 0.15}, ExitCode: 1}, []string{"libcrypto3/CVE-2023-6129", "lodash/CVE-2021-23337"}, 1},
+		{"kev and severity", Options{Filter: Filter{KEV: true, Severities: []string{"CRITICAL"}}, ExitCode: 1}, nil, 0},
+		{"likely exploited, own layers", Options{Filter: Filter{MinEPSS: 0.01, ExcludeBase: true}, ExitCode: 1}, []string{"minimist/CVE-2021-44906"}, 1},
+		{"exclude base", Options{Filter: Filter{ExcludeBase: true}, ExitCode: 1}, []string{"lodash/CVE-2021-23337", "minimist/CVE-2021-44906"}, 1},
+		{"exploited, fixable, own layers, not ignored", Options{IgnoreFile: "testdata/plain.vigilignore", Filter: Filter{KEV: true, MinEPSS: 0.01, IgnoreUnfixed: true, ExcludeBase: true}, ExitCode: 3}, nil, 0},
+		{"exploited, vex", Options{VEX: []string{"testdata/openvex.json"}, Filter: Filter{MinEPSSPercentile: 0.9}, ExitCode: 3}, []string{"libcrypto3/CVE-2023-6129", "libssl3/CVE-2024-0727"}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,7 +176,7 @@ func TestBaseline(t *testing.T) {
 }
 
 func TestExitOnEOL(t *testing.T) {
-	p, err := Load(Options{ExitOnEOL: 5, Severities: []string{"CRITICAL"}, IgnoreUnfixed: true})
+	p, err := Load(Options{ExitOnEOL: 5, Filter: Filter{Severities: []string{"CRITICAL"}, IgnoreUnfixed: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +209,9 @@ func TestLoadErrors(t *testing.T) {
 		"missing ignore":   {IgnoreFile: filepath.Join(dir, "absent")},
 		"vex not json":     {VEX: []string{write("e.json", "{")}},
 		"vex unknown kind": {VEX: []string{write("f.json", `{"hello":1}`)}},
-		"bad severity":     {Severities: []string{"SEVERE"}},
+		"bad severity":     {Filter: Filter{Severities: []string{"SEVERE"}}},
+		"epss above 1":     {Filter: Filter{MinEPSS: 10}},
+		"negative pct":     {Filter: Filter{MinEPSSPercentile: -0.5}},
 		"bad baseline":     {Baseline: write("g.json", `{"schemaVersion": 99}`)},
 	} {
 		if _, err := Load(opts); err == nil {

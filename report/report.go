@@ -30,6 +30,16 @@ type Report struct {
 	CreatedAt time.Time          `json:"createdAt"`
 	Artifact  inventory.Artifact `json:"artifact"`
 	Results   []Result           `json:"results"`
+	// Warnings list what the scan could not read: a report with warnings
+	// is incomplete, whatever its findings.
+	Warnings []inventory.Warning `json:"warnings,omitempty"`
+	// FixPlan groups the findings shown by the upgrade that removes them,
+	// most risk removed first (package fixplan).
+	FixPlan []Fix `json:"fixPlan,omitempty"`
+	// BaseUpdates are the newer tags of the base image's release line and
+	// what each changes, most risk removed first (package baseupdate;
+	// only with --base-updates).
+	BaseUpdates []BaseUpdate `json:"baseUpdates,omitempty"`
 }
 
 // Result is one inventory.Result with the findings for its packages.
@@ -56,7 +66,23 @@ type Options struct {
 	// so the report's lack of findings means nothing: the table prints no
 	// vulnerability counts.
 	NoVulnScan bool
+	// Sort is the order of findings in the table: SortRisk (also when
+	// empty), SortSeverity or SortPackage.
+	Sort string
 }
+
+// Orders of findings, the values of Options.Sort.
+const (
+	// SortRisk: highest risk score first (match.CompareRisk).
+	SortRisk = "risk"
+	// SortSeverity: most severe first, then by risk.
+	SortSeverity = "severity"
+	// SortPackage: by package name and version, then most severe first.
+	SortPackage = "package"
+)
+
+// Sorts lists the orders of findings, the default first.
+func Sorts() []string { return []string{SortRisk, SortSeverity, SortPackage} }
 
 // FromInventory returns a report of inv's artifact and results, without
 // findings. CreatedAt is left zero for the caller to set. The report shares
@@ -66,6 +92,7 @@ func FromInventory(inv *inventory.Inventory) *Report {
 		SchemaVersion: SchemaVersion,
 		Artifact:      inv.Artifact,
 		Results:       make([]Result, 0, len(inv.Results)),
+		Warnings:      append([]inventory.Warning(nil), inv.Warnings...),
 	}
 	for _, res := range inv.Results {
 		r.Results = append(r.Results, Result{
@@ -86,6 +113,7 @@ func (r *Report) Inventory() *inventory.Inventory {
 	inv := &inventory.Inventory{
 		Artifact: r.Artifact,
 		Results:  make([]inventory.Result, 0, len(r.Results)),
+		Warnings: append([]inventory.Warning(nil), r.Warnings...),
 	}
 	for _, res := range r.Results {
 		inv.Results = append(inv.Results, inventory.Result{

@@ -349,8 +349,10 @@ func (b *builder) vigilPkg(n *node) (pkg inventory.Package, class, typ, target s
 		Vendor:          n.supplier,
 		Maintainer:      get("maintainer"),
 		Modularitylabel: get("modularitylabel"),
+		Root:            get("root") == "true",
 		Dev:             get("dev") == "true",
 		Indirect:        get("indirect") == "true",
+		Origin:          get("origin"),
 		FilePath:        get("filePath"),
 		Layer:           inventory.LayerRef{Digest: get("layerDigest"), DiffID: get("layerDiffID"), CreatedBy: get("layerCreatedBy")},
 	}

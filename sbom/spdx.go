@@ -14,7 +14,8 @@ import (
 
 // readSPDX reads an SPDX 2.2 or 2.3 JSON document: the package the
 // document DESCRIBES is the artifact, an OPERATING-SYSTEM package the OS,
-// and CONTAINS / DEPENDS_ON relationships (and their inverses) link
+// and CONTAINS / DEPENDS_ON relationships (and their inverses, the
+// scoped *_DEPENDENCY_OF ones included) link
 // APPLICATION packages (lockfiles, binaries) to their packages. Package
 // properties are read from annotations and attribution texts written as
 // "name: value".
@@ -42,7 +43,8 @@ func readSPDX(data []byte, file string) (*inventory.Inventory, error) {
 			}
 		case "CONTAINS", "DEPENDS_ON":
 			out[a] = append(out[a], string(b))
-		case "CONTAINED_BY", "DEPENDENCY_OF":
+		case "CONTAINED_BY", "DEPENDENCY_OF", "DEV_DEPENDENCY_OF", "RUNTIME_DEPENDENCY_OF", "OPTIONAL_DEPENDENCY_OF",
+			"BUILD_DEPENDENCY_OF", "TEST_DEPENDENCY_OF", "PROVIDED_DEPENDENCY_OF":
 			out[b] = append(out[b], string(a))
 		}
 	}

@@ -1,10 +1,12 @@
 package scan
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"strings"
 
+	"github.com/vigil-scanner/vigil/internal/glob"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -25,6 +27,10 @@ type Filter struct {
 	// directory pattern matches any number of directories.
 	SkipDirs  []string
 	SkipFiles []string
+	// IncludeDevDeps keeps development dependencies (Package.Dev); by
+	// default they are left out, as Trivy does without its
+	// --include-dev-deps.
+	IncludeDevDeps bool
 }
 
 // Validate reports a pattern or package type Apply cannot use.
@@ -35,8 +41,8 @@ func (f Filter) Validate() error {
 		}
 	}
 	for _, p := range append(append([]string{}, f.SkipDirs...), f.SkipFiles...) {
-		if _, err := path.Match(strings.ReplaceAll(p, "**", "*"), ""); err != nil {
-			return fmt.Errorf("pattern %q: %w", p, err)
+		if err := glob.Validate(p); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -64,10 +70,16 @@ func (f Filter) Apply(inv *inventory.Inventory) {
 				continue
 			}
 			pkgs := r.Packages[:0]
+			dropped := false
 			for _, p := range r.Packages {
-				if !f.skipped(pathOf(r, p)) {
-					pkgs = append(pkgs, p)
+				if f.skipped(pathOf(r, p)) || (p.Dev && !f.IncludeDevDeps) {
+					dropped = true
+					continue
 				}
+				pkgs = append(pkgs, p)
+			}
+			if dropped {
+				pruneDependsOn(pkgs)
 			}
 			r.Packages = pkgs
 			if len(r.Packages) == 0 {
@@ -77,6 +89,31 @@ func (f Filter) Apply(inv *inventory.Inventory) {
 		kept = append(kept, r)
 	}
 	inv.Results = kept
+}
+
+// pruneDependsOn drops from each package's DependsOn the ids of packages
+// no longer in pkgs, so the graph stays closed.
+func pruneDependsOn(pkgs []inventory.Package) {
+	ids := make(map[string]bool, len(pkgs))
+	for _, p := range pkgs {
+		ids[cmp.Or(p.ID, p.Name+"@"+p.Version)] = true
+	}
+	for i := range pkgs {
+		deps := pkgs[i].DependsOn
+		if len(deps) == 0 {
+			continue
+		}
+		kept := make([]string, 0, len(deps))
+		for _, d := range deps {
+			if ids[d] {
+				kept = append(kept, d)
+			}
+		}
+		if len(kept) == 0 {
+			kept = nil
+		}
+		pkgs[i].DependsOn = kept
+	}
 }
 
 // pathOf is the file a language package was read from.
@@ -89,49 +126,17 @@ func pathOf(r inventory.Result, p inventory.Package) string {
 
 func (f Filter) skipped(file string) bool {
 	for _, pat := range f.SkipFiles {
-		if globMatch(strings.TrimPrefix(pat, "/"), file) {
+		if glob.Match(strings.TrimPrefix(pat, "/"), file) {
 			return true
 		}
 	}
 	for _, pat := range f.SkipDirs {
 		pat = strings.TrimSuffix(strings.TrimPrefix(pat, "/"), "/")
 		for dir := path.Dir(file); dir != "." && dir != "/"; dir = path.Dir(dir) {
-			if globMatch(pat, dir) {
+			if glob.Match(pat, dir) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// globMatch is path.Match where a "**" element matches any number of path
-// elements.
-func globMatch(pattern, name string) bool {
-	if !strings.Contains(pattern, "**") {
-		ok, _ := path.Match(pattern, name)
-		return ok
-	}
-	pe, ne := strings.Split(pattern, "/"), strings.Split(name, "/")
-	var match func(p, n []string) bool
-	match = func(p, n []string) bool {
-		for len(p) > 0 {
-			if p[0] == "**" {
-				for i := 0; i <= len(n); i++ {
-					if match(p[1:], n[i:]) {
-						return true
-					}
-				}
-				return false
-			}
-			if len(n) == 0 {
-				return false
-			}
-			if ok, _ := path.Match(p[0], n[0]); !ok {
-				return false
-			}
-			p, n = p[1:], n[1:]
-		}
-		return len(n) == 0
-	}
-	return match(pe, ne)
 }

@@ -15,6 +15,11 @@ func sampleInventory() *inventory.Inventory {
 			{Name: "b", FilePath: "usr/lib/node_modules/npm/node_modules/b/package.json"},
 		}},
 		{Target: "srv/test/fixtures/package-lock.json", Class: inventory.ClassLangPkgs, Packages: []inventory.Package{{Name: "c"}}},
+		{Target: "web/package-lock.json", Class: inventory.ClassLangPkgs, Packages: []inventory.Package{
+			{ID: "web@1", Name: "web", Version: "1", Root: true, DependsOn: []string{"e@1", "f@1"}},
+			{ID: "e@1", Name: "e", Version: "1", Dev: true},
+			{ID: "f@1", Name: "f", Version: "1"},
+		}},
 		{Target: "usr/local/bin/tool", Class: inventory.ClassLangPkgs, Packages: []inventory.Package{{Name: "d", FilePath: "usr/local/bin/tool"}}},
 	}}
 }
@@ -35,15 +40,16 @@ func TestFilter(t *testing.T) {
 		f    Filter
 		want []string
 	}{
-		{"nothing", Filter{}, []string{"libc6", "a", "b", "c", "d"}},
+		{"nothing", Filter{}, []string{"libc6", "a", "b", "c", "web", "f", "d"}},
 		{"os only", Filter{PkgTypes: []string{"os"}}, []string{"libc6"}},
-		{"library only", Filter{PkgTypes: []string{"library"}}, []string{"a", "b", "c", "d"}},
-		{"both", Filter{PkgTypes: []string{"os", "library"}}, []string{"libc6", "a", "b", "c", "d"}},
-		{"skip dir", Filter{SkipDirs: []string{"usr/lib/node_modules"}}, []string{"libc6", "a", "c", "d"}},
-		{"skip dir glob", Filter{SkipDirs: []string{"**/fixtures"}}, []string{"libc6", "a", "b", "d"}},
-		{"skip dir with leading slash", Filter{SkipDirs: []string{"/usr/local/"}}, []string{"libc6", "a", "b", "c"}},
-		{"skip file", Filter{SkipFiles: []string{"usr/local/bin/tool"}}, []string{"libc6", "a", "b", "c"}},
+		{"library only", Filter{PkgTypes: []string{"library"}}, []string{"a", "b", "c", "web", "f", "d"}},
+		{"both", Filter{PkgTypes: []string{"os", "library"}}, []string{"libc6", "a", "b", "c", "web", "f", "d"}},
+		{"skip dir", Filter{SkipDirs: []string{"usr/lib/node_modules"}}, []string{"libc6", "a", "c", "web", "f", "d"}},
+		{"skip dir glob", Filter{SkipDirs: []string{"**/fixtures"}}, []string{"libc6", "a", "b", "web", "f", "d"}},
+		{"skip dir with leading slash", Filter{SkipDirs: []string{"/usr/local/"}}, []string{"libc6", "a", "b", "c", "web", "f"}},
+		{"skip file", Filter{SkipFiles: []string{"usr/local/bin/tool"}}, []string{"libc6", "a", "b", "c", "web", "f"}},
 		{"skip file glob", Filter{SkipFiles: []string{"**/package-lock.json"}}, []string{"libc6", "a", "b", "d"}},
+		{"dev deps", Filter{IncludeDevDeps: true}, []string{"libc6", "a", "b", "c", "web", "e", "f", "d"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.f.Validate(); err != nil {
@@ -55,6 +61,27 @@ func TestFilter(t *testing.T) {
 				t.Errorf("packages = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestFilterDevPrunesGraph(t *testing.T) {
+	inv := sampleInventory()
+	Filter{}.Apply(inv)
+	for _, r := range inv.Results {
+		for _, p := range r.Packages {
+			if p.Name == "web" && !slices.Equal(p.DependsOn, []string{"f@1"}) {
+				t.Errorf("root depends on %v after dev packages were left out, want [f@1]", p.DependsOn)
+			}
+		}
+	}
+	inv = sampleInventory()
+	Filter{IncludeDevDeps: true}.Apply(inv)
+	for _, r := range inv.Results {
+		for _, p := range r.Packages {
+			if p.Name == "web" && len(p.DependsOn) != 2 {
+				t.Errorf("root depends on %v with --include-dev-deps", p.DependsOn)
+			}
+		}
 	}
 }
 

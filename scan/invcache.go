@@ -18,13 +18,14 @@ import (
 
 // The inventory cache keeps what the catalogers found in an image, keyed by
 // the image's config digest (which names every layer's content through its
-// diff IDs) and the layer cache key (which names the catalogers and vigil's
-// build). A warm scan of an image seen before then reads neither layers nor
-// layer records. Entries are only written after a full read, whose layers
-// were each checked against their diff IDs when first read.
+// diff IDs), its layers' digests (which name their stored bytes) and the
+// layer cache key (which names the catalogers and vigil's build). A warm
+// scan of an image seen before then reads neither layers nor layer
+// records. Entries are only written after a full read, whose layers were
+// each checked against their digests and diff IDs.
 
 // invCacheFormat is the version of the entry encoding below.
-const invCacheFormat = 2
+const invCacheFormat = 3
 
 // invEntry is what is stored, gob-encoded (a Debian image's file lists
 // decode five times faster than as JSON): the inventory's OS and results,
@@ -38,9 +39,12 @@ type invEntry struct {
 	Symbols map[int]map[int][]string
 }
 
-func invCacheKey(layerKey, imageID string) string {
+func invCacheKey(layerKey, imageID string, layers []inventory.Layer) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "vigil inventory\x00%d\x00%s\x00%s", invCacheFormat, layerKey, imageID)
+	for _, l := range layers {
+		fmt.Fprintf(h, "\x00%s", l.Digest)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/vigil-scanner/vigil/baseimage"
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/all"
 	"github.com/vigil-scanner/vigil/distro"
@@ -42,6 +44,9 @@ type Options struct {
 	// still used): for callers that keep each image's inventory
 	// themselves and never scan the same image twice (registry watch).
 	NoInventoryCache bool
+	// BaseImages are known base images, matched by layers when Image
+	// identifies an image's base (package baseimage); nil means none.
+	BaseImages *baseimage.Known
 }
 
 // ImageMeta is what the image source knows about an image besides its
@@ -50,6 +55,12 @@ type ImageMeta struct {
 	Name        string // as the user wrote it: "alpine:3.19", "img.tar"
 	RepoDigests []string
 	RepoTags    []string
+	// DigestsVerified says that the source checks each layer's stored
+	// bytes against the digest the manifest gives, as it delivers them (a
+	// registry pull). Otherwise (archives, layouts, daemon exports) the
+	// layers' bytes are hashed before anything cached about them is used;
+	// see layerfs.Options.TrustDigests.
+	DigestsVerified bool
 }
 
 // Image returns the inventory of img.
@@ -70,10 +81,11 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 	}
 	layers := imageLayers(m, cfg)
 	ro := readOptions(opts)
+	ro.TrustDigests = meta.DigestsVerified
 	if ro.CacheKey == "" && defaultCatalogers && opts.Read.Condense == nil {
 		ro.CacheKey = all.CacheKey(all.Installed) + "; " + buildID()
 	}
-	osRel, results, err := imageContents(ctx, img, meta, opts, ro, id.String(), layers)
+	osRel, results, warnings, err := imageContents(ctx, img, meta, opts, ro, id.String(), layers)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +93,7 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 	if cfg.Variant != "" {
 		platform += "/" + cfg.Variant
 	}
-	return &inventory.Inventory{
+	inv := &inventory.Inventory{
 		Artifact: inventory.Artifact{
 			Name:        meta.Name,
 			Type:        inventory.TypeContainerImage,
@@ -92,43 +104,66 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 			OS:          osRel,
 			Layers:      layers,
 		},
-		Results: results,
-	}, nil
+		Results:  results,
+		Warnings: warnings,
+	}
+	baseimage.Mark(inv, baseimage.Identify(m, cfg, opts.BaseImages))
+	return inv, nil
 }
 
 // imageContents reads the image's layers and runs the catalogers, or takes
 // their result from the inventory cache when the image was read before.
-func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Options, ro layerfs.Options, id string, layers []inventory.Layer) (*inventory.OS, []inventory.Result, error) {
+// Only a read without warnings is cached, so a cached result has none.
+// The cache is keyed by the config digest and every layer's digest, and a
+// cached result is used only once the layers are known to hold what their
+// digests say (checked by the source or hashed here): a result was stored
+// only after a read that found each layer to match its digest and diff ID.
+func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Options, ro layerfs.Options, id string, layers []inventory.Layer) (*inventory.OS, []inventory.Result, []inventory.Warning, error) {
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
 	key := ""
 	if ro.Cache != nil && ro.CacheKey != "" && !opts.NoInventoryCache {
-		key = invCacheKey(ro.CacheKey, id)
+		key = invCacheKey(ro.CacheKey, id, layers)
 		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
+			if !ro.TrustDigests {
+				if err := layerfs.VerifyDigests(ctx, img, ro.Parallelism); err != nil {
+					return nil, nil, nil, err
+				}
+			}
 			opts.Logger.Debug("inventory from cache", "image", meta.Name, "id", id)
-			return osRel, results, nil
+			return osRel, results, nil, nil
 		}
 	}
 	tree, err := layerfs.ReadImage(ctx, img, ro)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if tree.Len() != len(layers) {
-		return nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
+		return nil, nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
 	}
-	osRel, results, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
 		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if key != "" && len(tree.Warnings()) == 0 {
-		if err := storeInventory(ro.Cache, key, osRel, results); err != nil {
+	warnings := append(treeWarnings(tree), out.Warnings...)
+	if key != "" && len(warnings) == 0 {
+		if err := storeInventory(ro.Cache, key, out.OS, out.Results); err != nil {
 			opts.Logger.Debug("inventory cache: not stored", "err", err)
 		}
 	}
-	return osRel, results, nil
+	return out.OS, out.Results, warnings, nil
+}
+
+// treeWarnings are the layer walk's warnings as the inventory records them.
+func treeWarnings(tree *layerfs.Tree) []inventory.Warning {
+	var ws []inventory.Warning
+	for _, w := range tree.Warnings() {
+		ws = append(ws, inventory.Warning{Layer: w.Layer, Path: w.Path, Message: w.Msg})
+	}
+	return ws
 }
 
 // imageLayers describes the manifest's layers, base first. CreatedBy comes
@@ -170,14 +205,15 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 	if err != nil {
 		return nil, err
 	}
-	osRel, results, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
+	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
 		Name: root, Logger: opts.Logger, Now: opts.Now})
 	if err != nil {
 		return nil, err
 	}
 	return &inventory.Inventory{
-		Artifact: inventory.Artifact{Name: root, Type: artifactType, OS: osRel},
-		Results:  results,
+		Artifact: inventory.Artifact{Name: root, Type: artifactType, OS: out.OS},
+		Results:  out.Results,
+		Warnings: append(treeWarnings(tree), out.Warnings...),
 	}, nil
 }
 
@@ -290,4 +326,12 @@ func executableStamp() string {
 		return ""
 	}
 	return fmt.Sprintf(" exe %d %d", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// InventoryKey names what an image inventory depends on besides the
+// image: the installed-package catalogers, their layer-cache version and
+// vigil's build. A stored inventory with another key was made by an older
+// vigil or cataloger set and is catalogued again.
+func InventoryKey() string {
+	return all.CacheKey(all.Installed) + "; " + buildID()
 }

@@ -120,13 +120,15 @@ func base(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 // isLockfile reports project lockfiles and manifests.
 func isLockfile(p string, _ fs.FileMode) bool {
 	switch b := base(p); b {
-	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "composer.lock", "Gemfile.lock",
-		"packages.lock.json", "packages.config", "Directory.Packages.props", "Packages.props":
+	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "go.sum", "composer.lock", "Gemfile.lock",
+		"packages.lock.json", "packages.config", "Directory.Packages.props", "Packages.props",
+		"pyproject.toml", "Pipfile", "requirements.in":
 		return true
 	case "package.json":
 		return !strings.Contains(p, "node_modules/")
 	default:
-		return strings.HasPrefix(b, "requirements") && strings.HasSuffix(b, ".txt")
+		return strings.HasPrefix(b, "requirements") && strings.HasSuffix(b, ".txt") ||
+			strings.HasPrefix(b, "pylock.") && strings.HasSuffix(b, ".toml")
 	}
 }
 

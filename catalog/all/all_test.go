@@ -62,10 +62,11 @@ func TestOSOwnedFilesAreNotLanguagePackages(t *testing.T) {
 		"app/requirements.txt": {Data: []byte("flask==2.0.0\n")},
 	}
 	cats := Catalogers(Installed)
-	_, results, err := catalog.Run(context.Background(), flatTree{wanted(cats, files)}, cats, catalog.RunOptions{Name: "img"})
+	out, err := catalog.Run(context.Background(), flatTree{wanted(cats, files)}, cats, catalog.RunOptions{Name: "img"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	results := out.Results
 	var got []string
 	for _, r := range results {
 		for _, p := range r.Packages {
@@ -79,10 +80,11 @@ func TestOSOwnedFilesAreNotLanguagePackages(t *testing.T) {
 
 	// In a project directory the lockfile is read, installed copies are not.
 	cats = Catalogers(Project)
-	_, results, err = catalog.Run(context.Background(), flatTree{wanted(cats, files)}, cats, catalog.RunOptions{Name: "dir"})
+	out, err = catalog.Run(context.Background(), flatTree{wanted(cats, files)}, cats, catalog.RunOptions{Name: "dir"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	results = out.Results
 	got = got[:0]
 	for _, r := range results {
 		for _, p := range r.Packages {

@@ -68,7 +68,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var results []inventory.Result
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("dotnet: cannot walk", "path", p, "err", err)
+			env.Warn(p, "dotnet: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -80,7 +80,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		}
 		b, err := langpkg.ReadFile(fsys, p, maxFile)
 		if err != nil {
-			env.Logger.Warn("dotnet: cannot read", "path", p, "err", err)
+			env.Warn(p, "dotnet: cannot read", err)
 			return nil
 		}
 		var pkgs []inventory.Package
@@ -95,7 +95,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 			pkgs, err = ParsePackagesProps(b)
 		}
 		if err != nil {
-			env.Logger.Warn("dotnet: malformed file", "path", p, "err", err)
+			env.Warn(p, "dotnet: malformed file", err)
 			return nil
 		}
 		for i := range pkgs {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/internal/bounded"
 )
 
 // symPrefix starts a summary line listing the symbols of one package:
@@ -42,9 +43,8 @@ func condense(p string, r io.Reader, size int64) ([]byte, error) {
 	if !isExecutable(head[:n]) {
 		return []byte{}, nil
 	}
-	buf := make([]byte, size)
-	copy(buf, head[:n])
-	if _, err := io.ReadFull(r, buf[n:]); err != nil {
+	buf, err := bounded.ReadN(io.MultiReader(bytes.NewReader(head[:n]), r), size)
+	if err != nil {
 		return nil, fmt.Errorf("reading executable: %w", err)
 	}
 	return summarizeExecutable(bytes.NewReader(buf))

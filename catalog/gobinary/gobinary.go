@@ -71,7 +71,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var results []inventory.Result
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("gobinary: cannot walk", "path", p, "err", err)
+			env.Warn(p, "gobinary: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -85,7 +85,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		case errors.Is(err, errNotGo):
 			return nil
 		case err != nil:
-			env.Logger.Warn("gobinary: cannot read build info", "path", p, "err", err)
+			env.Warn(p, "gobinary: cannot read build info", err)
 			return nil
 		}
 		pkgs := Packages(bi, p)

@@ -23,6 +23,7 @@ import (
 	"io"
 	"io/fs"
 	"regexp"
+	"strconv"
 	"strings"
 
 	packageurl "github.com/package-url/packageurl-go"
@@ -93,7 +94,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var pkgs []inventory.Package
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("java: cannot walk", "path", p, "err", err)
+			env.Warn(p, "java: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -104,10 +105,10 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		}
 		b, err := langpkg.ReadFile(fsys, p, c.limits.MaxArchive)
 		if err != nil {
-			env.Logger.Warn("java: cannot read archive", "path", p, "err", err)
+			env.Warn(p, "java: cannot read archive", err)
 			return nil
 		}
-		s := &scan{limits: c.limits, logger: env, budget: c.limits.MaxTotal}
+		s := &scan{limits: c.limits, env: env, budget: c.limits.MaxTotal}
 		pkgs = append(pkgs, s.archive(ctx, p, b, 0)...)
 		return nil
 	})
@@ -119,12 +120,15 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 
 type scan struct {
 	limits Limits
-	logger catalog.Env
+	env    catalog.Env
 	budget int64 // bytes still allowed to be decompressed
 }
 
 func (s *scan) warn(msg, archive, entry string, err error) {
-	s.logger.Logger.Warn("java: "+msg, "path", archive, "entry", entry, "err", err)
+	if entry != "" {
+		msg += " (entry " + strconv.Quote(entry) + ")"
+	}
+	s.env.Warn(archive, "java: "+msg, err)
 }
 
 // read decompresses one entry within the limits.

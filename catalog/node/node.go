@@ -18,10 +18,14 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
+	"path"
 	"strings"
+
+	packageurl "github.com/package-url/packageurl-go"
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/langpkg"
+	"github.com/vigil-scanner/vigil/internal/glob"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -100,7 +104,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	manifests := map[string]bool{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("node: cannot walk", "path", p, "err", err)
+			env.Warn(p, "node: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -126,21 +130,19 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	}
 	var results []inventory.Result
 	for _, p := range lockfiles {
-		var root *packageJSON
-		if mp := langpkg.Join(langpkg.Dir(p), "package.json"); manifests[mp] {
-			root = readManifest(fsys, mp, env)
-		}
-		results = append(results, catalogLockfile(fsys, p, root, env)...)
+		proj := &project{fsys: fsys, env: env, dir: langpkg.Dir(p), manifests: manifests, read: map[string]*packageJSON{}}
+		proj.root = proj.manifest(".")
+		results = append(results, catalogLockfile(fsys, p, proj, env)...)
 	}
 	results = append(results, catalogInstalled(ctx, fsys, installed, env)...)
 	langpkg.SortResults(results)
 	return results, nil
 }
 
-func catalogLockfile(fsys fs.FS, p string, root *packageJSON, env catalog.Env) []inventory.Result {
+func catalogLockfile(fsys fs.FS, p string, proj *project, env catalog.Env) []inventory.Result {
 	b, err := langpkg.ReadFile(fsys, p, maxLockfile)
 	if err != nil {
-		env.Logger.Warn("node: cannot read lockfile", "path", p, "err", err)
+		env.Warn(p, "node: cannot read lockfile", err)
 		return nil
 	}
 	var (
@@ -150,22 +152,137 @@ func catalogLockfile(fsys fs.FS, p string, root *packageJSON, env catalog.Env) [
 	switch langpkg.Base(p) {
 	case "package-lock.json":
 		typ = TypeNpm
-		pkgs, err = parsePackageLock(b, root)
+		pkgs, err = parsePackageLock(b, proj)
 	case "yarn.lock":
 		typ = TypeYarn
-		pkgs, err = parseYarnLock(b, root)
+		pkgs, err = parseYarnLock(b, proj)
 	case "pnpm-lock.yaml":
 		typ = TypePnpm
-		pkgs, err = parsePnpmLock(b)
+		pkgs, err = parsePnpmLock(b, proj)
 	}
 	if err != nil {
-		env.Logger.Warn("node: malformed lockfile", "path", p, "err", err)
+		env.Warn(p, "node: malformed lockfile", err)
 		return nil
 	}
 	for i := range pkgs {
 		pkgs[i].FilePath = p
 	}
 	return langpkg.Result(p, typ, pkgs)
+}
+
+// project is what a lockfile was written for: the package.json beside it
+// (the root project) and those of its workspace members, read from the
+// manifests the layer walk kept.
+type project struct {
+	fsys      fs.FS
+	env       catalog.Env
+	dir       string          // the lockfile's directory, "" at the root
+	manifests map[string]bool // every package.json outside node_modules
+	read      map[string]*packageJSON
+	root      *packageJSON // nil when no package.json sits beside the lockfile
+}
+
+// manifest returns the package.json of the folder rel (slash-separated,
+// relative to the lockfile's directory), or nil when there is none or it
+// is unreadable (which is warned about).
+func (p *project) manifest(rel string) *packageJSON {
+	if p == nil {
+		return nil
+	}
+	dir, ok := p.folder(rel)
+	if !ok {
+		return nil
+	}
+	mp := langpkg.Join(dir, "package.json")
+	if m, ok := p.read[mp]; ok {
+		return m
+	}
+	var m *packageJSON
+	if p.manifests[mp] {
+		m = readManifest(p.fsys, mp, p.env)
+	}
+	p.read[mp] = m
+	return m
+}
+
+// folder returns the artifact path of the folder rel, relative to the
+// lockfile's directory; false when rel leaves the artifact.
+func (p *project) folder(rel string) (string, bool) {
+	dir := path.Clean(path.Join(p.dir, rel))
+	if dir == "." {
+		dir = ""
+	}
+	if dir == ".." || strings.HasPrefix(dir, "../") || strings.HasPrefix(dir, "/") {
+		return "", false
+	}
+	return dir, true
+}
+
+// members returns the workspace members of the root project: the folders
+// (relative to the lockfile's directory) whose package.json its
+// "workspaces" globs match, and their manifests.
+func (p *project) members() map[string]*packageJSON {
+	if p == nil || p.root == nil || len(p.root.Workspaces) == 0 {
+		return nil
+	}
+	out := map[string]*packageJSON{}
+	for mp := range p.manifests {
+		dir := langpkg.Dir(mp)
+		rel := dir
+		if p.dir != "" {
+			var ok bool
+			if rel, ok = strings.CutPrefix(dir, p.dir+"/"); !ok {
+				continue
+			}
+		}
+		if dir == p.dir || !workspaceMatch(p.root.Workspaces, rel) {
+			continue
+		}
+		if m := p.manifest(rel); m != nil {
+			out[rel] = m
+		}
+	}
+	return out
+}
+
+// workspaceMatch reports whether the folder rel is matched by the
+// workspaces globs (path.Match per element, "**" for any number of
+// elements), and by no later "!"-negated one. A glob with more than
+// maxStars "**" elements (after merging repeated ones) is ignored: its
+// matching time grows as the path's depth to that power.
+func workspaceMatch(globs []string, rel string) bool {
+	matched := false
+	for _, g := range globs {
+		neg := strings.HasPrefix(g, "!")
+		g = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(g, "!"), "./"), "/")
+		g = strings.TrimSuffix(g, "/")
+		for strings.Contains(g, "**/**") {
+			g = strings.ReplaceAll(g, "**/**", "**")
+		}
+		if strings.Count(g, "**") > maxStars {
+			continue
+		}
+		if glob.Match(g, rel) {
+			matched = !neg
+		}
+	}
+	return matched
+}
+
+const maxStars = 3
+
+// rootPackage returns the project package of the manifest m (nil when the
+// lockfile names a project whose manifest is absent) at the folder rel,
+// depending on deps. Without a name, the project is named by its folder.
+func (p *project) rootPackage(m *packageJSON, name, version, rel string, deps []string) inventory.Package {
+	if m != nil {
+		name, version = m.Name, m.Version
+	}
+	fallback := "."
+	if dir, ok := p.folder(rel); ok && dir != "" {
+		fallback = dir
+	}
+	return langpkg.Project(packageurl.TypeNPM, name, version, fallback, deps)
 }
 
 // packageJSON is the subset of package.json that matters here. Fields of
@@ -177,17 +294,20 @@ type packageJSON struct {
 	Dependencies         map[string]string
 	DevDependencies      map[string]string
 	OptionalDependencies map[string]string
+	// Workspaces are the globs of the workspace members' folders
+	// ("workspaces": [...] or {"packages": [...]}).
+	Workspaces []string
 }
 
 func readManifest(fsys fs.FS, p string, env catalog.Env) *packageJSON {
 	b, err := langpkg.ReadFile(fsys, p, maxPackageJSON)
 	if err != nil {
-		env.Logger.Warn("node: cannot read package.json", "path", p, "err", err)
+		env.Warn(p, "node: cannot read package.json", err)
 		return nil
 	}
 	m, err := parsePackageJSON(b)
 	if err != nil {
-		env.Logger.Warn("node: malformed package.json", "path", p, "err", err)
+		env.Warn(p, "node: malformed package.json", err)
 		return nil
 	}
 	return m
@@ -204,6 +324,13 @@ func parsePackageJSON(b []byte) (*packageJSON, error) {
 	m.Dependencies = stringMap(raw["dependencies"])
 	m.DevDependencies = stringMap(raw["devDependencies"])
 	m.OptionalDependencies = stringMap(raw["optionalDependencies"])
+	m.Workspaces = stringList(raw["workspaces"])
+	if m.Workspaces == nil {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw["workspaces"], &obj) == nil {
+			m.Workspaces = stringList(obj["packages"])
+		}
+	}
 	m.Licenses = licenses(raw["license"])
 	if len(m.Licenses) == 0 {
 		m.Licenses = licenses(raw["licenses"])
@@ -219,6 +346,21 @@ func (m *packageJSON) prodDeps() map[string]string {
 	}
 	for k, v := range m.OptionalDependencies {
 		out[k] = v
+	}
+	return out
+}
+
+// stringList reads a JSON array of strings, skipping other elements.
+func stringList(raw json.RawMessage) []string {
+	var list []any
+	if len(raw) == 0 || json.Unmarshal(raw, &list) != nil {
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if s, ok := v.(string); ok && s != "" {
+			out = append(out, s)
+		}
 	}
 	return out
 }
@@ -304,4 +446,44 @@ func registryVersion(v string) bool {
 		return false
 	}
 	return !strings.ContainsAny(v, ":/#")
+}
+
+// registryTarball reads a tarball URL laid out as npm registries serve
+// them, ".../<name>/-/<basename>-<version>.tgz" (name possibly scoped),
+// into the package's name and version: such a URL names a registry
+// package, whatever registry or mirror serves it.
+func registryTarball(u string) (name, version string, ok bool) {
+	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return "", "", false
+	}
+	u, _, _ = strings.Cut(u, "#")
+	u, _, _ = strings.Cut(u, "?")
+	before, file, found := strings.Cut(u, "/-/")
+	if !found || !strings.HasSuffix(file, ".tgz") || strings.Contains(file, "/") {
+		return "", "", false
+	}
+	i := strings.Index(before, "://")
+	parts := strings.Split(before[i+3:], "/")
+	if len(parts) < 2 {
+		return "", "", false
+	}
+	name = parts[len(parts)-1]
+	if scope := parts[len(parts)-2]; strings.HasPrefix(scope, "@") {
+		name = scope + "/" + name
+	}
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	version, found = strings.CutPrefix(strings.TrimSuffix(file, ".tgz"), base+"-")
+	if !found || !registryVersion(version) {
+		return "", "", false
+	}
+	return name, version, true
+}
+
+// originPackage returns a package that does not come from the registry,
+// with its origin (a git URL, a tarball URL, a local path).
+func originPackage(name, version, origin string) inventory.Package {
+	p := newPackage(name, version)
+	p.Origin = origin
+	p.Purl = langpkg.WithOrigin(p.Purl, origin)
+	return p
 }

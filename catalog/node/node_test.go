@@ -54,7 +54,7 @@ func TestWants(t *testing.T) {
 }
 
 func TestLockfiles(t *testing.T) {
-	for _, dir := range []string{"npmv1", "npmv3", "yarnv1", "berry", "pnpm5", "pnpm6", "pnpm9"} {
+	for _, dir := range []string{"npmv1", "npmv3", "yarnv1", "berry", "pnpm5", "pnpm6", "pnpm9", "yarnws", "berryws"} {
 		t.Run(dir, func(t *testing.T) {
 			res, logs := langtest.Run(t, New(), langtest.Dir(dir), catalog.Env{})
 			if l := logs.Lines(); len(l) > 0 {
@@ -75,47 +75,83 @@ func summary(p *inventory.Package) string {
 
 func TestLockfileSemantics(t *testing.T) {
 	tests := []struct {
-		dir  string
-		want map[string]string // package name → summary
+		dir     string
+		want    map[string]string // package name → summary
+		roots   map[string]bool
+		origins map[string]string // ID → origin
 	}{
 		{"npmv1", map[string]string{
 			"a":    "a@1.0.0 dev=false indirect=false deps=[b@2.0.0]",
 			"real": "real@1.2.0 dev=false indirect=false deps=[]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[b@1.0.0]",
-		}},
+			"b":    "b@1.0.0 dev=true indirect=true deps=[]",
+			"app":  "app@1.0.0 dev=false indirect=false deps=[a@1.0.0 d@1.0.0 real@1.2.0]",
+		}, map[string]bool{"app@1.0.0": true}, map[string]string{"gitdep@": "git+https://example.com/x.git#abc"}},
 		{"npmv3", map[string]string{
 			"a":    "a@1.0.0 dev=false indirect=false deps=[b@2.0.0]",
 			"@s/e": "@s/e@1.0.0 dev=false indirect=false deps=[b@1.0.0]",
 			"real": "real@1.2.0 dev=false indirect=false deps=[]",
 			"f":    "f@3.0.0 dev=false indirect=false deps=[]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[b@1.0.0]",
-		}},
+			// The fixture's "dev" on b is wrong: the optional runtime
+			// dependency @s/e needs it too (npm would write devOptional).
+			"b":  "b@1.0.0 dev=false indirect=true deps=[]",
+			"ws": "ws@0.1.0 dev=false indirect=false deps=[f@3.0.0]",
+		}, map[string]bool{"app@1.0.0": true, "ws@0.1.0": true}, map[string]string{"tar@": "file:../tar.tgz"}},
 		{"yarnv1", map[string]string{
 			"@babel/code-frame": "@babel/code-frame@7.12.13 dev=false indirect=false deps=[@babel/highlight@7.13.10]",
 			"js-tokens":         "js-tokens@4.0.0 dev=false indirect=true deps=[]",
 			"left-pad":          "left-pad@1.3.0 dev=true indirect=true deps=[]",
 			"real":              "real@1.2.0 dev=false indirect=false deps=[]",
-		}},
+		}, map[string]bool{"app@1.0.0": true}, nil},
 		{"berry", map[string]string{
 			"@babel/code-frame": "@babel/code-frame@7.12.13 dev=false indirect=false deps=[@babel/highlight@7.13.10]",
-			"d":                 "d@1.0.0 dev=true indirect=false deps=[]",
+			"d":                 "d@1.0.0 dev=true indirect=false deps=[fsevents@2.3.2]",
 			"js-tokens":         "js-tokens@4.0.0 dev=false indirect=true deps=[]",
-		}},
+			// A patched registry package is that registry package.
+			"fsevents": "fsevents@2.3.2 dev=true indirect=true deps=[]",
+		}, map[string]bool{"app@1.0.0": true}, nil},
 		{"pnpm5", map[string]string{
 			"@s/e": "@s/e@1.0.0 dev=false indirect=false deps=[a@1.0.0 real@1.2.0]",
 			"b":    "b@2.0.0 dev=false indirect=true deps=[]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[b@2.0.0]",
-		}},
+		}, map[string]bool{".": true}, nil},
 		{"pnpm6", map[string]string{
 			"@s/e": "@s/e@1.0.0 dev=false indirect=false deps=[a@1.0.0 real@1.2.0]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[b@2.0.0]",
-		}},
+		}, map[string]bool{".": true}, nil},
 		{"pnpm9", map[string]string{
 			"@s/e": "@s/e@1.0.0 dev=false indirect=false deps=[a@1.0.0]",
 			"b":    "b@2.0.0 dev=false indirect=true deps=[]",
 			"d":    "d@1.0.0 dev=true indirect=false deps=[a@1.0.0 b@2.0.0]",
 			"real": "real@1.2.0 dev=false indirect=false deps=[]",
-		}},
+			".":    ". dev=false indirect=false deps=[@s/e@1.0.0 a@1.0.0 d@1.0.0 packages/web]",
+		}, map[string]bool{".": true, "packages/web": true}, nil},
+		// A workspace member (app) needs at runtime what the root needs
+		// in development only (helper, through lint); the member
+		// packages/ignored is left out by a negated glob.
+		{"yarnws", map[string]string{
+			"mono":   "mono dev=false indirect=false deps=[app@2.0.0 lint@1.2.0 shared@1.0.0]",
+			"app":    "app@2.0.0 dev=false indirect=false deps=[gitpkg@0.3.0 helper@1.4.0 shared@1.0.0]",
+			"shared": "shared@1.0.0 dev=false indirect=false deps=[lint@1.2.0 tiny@3.1.0]",
+			"helper": "helper@1.4.0 dev=false indirect=false deps=[tiny@3.1.0]",
+			"lint":   "lint@1.2.0 dev=true indirect=false deps=[helper@1.4.0 tool@5.0.1]",
+			"tool":   "tool@5.0.1 dev=true indirect=true deps=[]",
+			"tiny":   "tiny@3.1.0 dev=false indirect=false deps=[]",
+			"gitpkg": "gitpkg@0.3.0 dev=false indirect=false deps=[tiny@3.1.0]",
+		}, map[string]bool{"mono": true, "app@2.0.0": true, "shared@1.0.0": true},
+			map[string]string{"gitpkg@0.3.0": "git+https://github.com/o/gitpkg.git#0123456789abcdef0123456789abcdef01234567"}},
+		{"berryws", map[string]string{
+			"mono":   "mono dev=false indirect=false deps=[app@2.0.0 lint@1.2.0 shared@1.0.0]",
+			"app":    "app@2.0.0 dev=false indirect=false deps=[gitpkg@0.3.0 helper@1.4.0 shared@1.0.0]",
+			"shared": "shared@1.0.0 dev=false indirect=false deps=[lint@1.2.0 tiny@3.1.0]",
+			"helper": "helper@1.4.0 dev=false indirect=false deps=[tiny@3.1.0]",
+			"lint":   "lint@1.2.0 dev=true indirect=false deps=[helper@1.4.0 tool@5.0.1]",
+			"tool":   "tool@5.0.1 dev=true indirect=true deps=[]",
+			"tiny":   "tiny@3.1.0 dev=false indirect=false deps=[]",
+			"gitpkg": "gitpkg@0.3.0 dev=false indirect=false deps=[tiny@3.1.0]",
+		}, map[string]bool{"mono": true, "app@2.0.0": true, "shared@1.0.0": true},
+			map[string]string{"gitpkg@0.3.0": "https://github.com/o/gitpkg.git#commit=0123456789abcdef0123456789abcdef01234567"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
@@ -128,13 +164,24 @@ func TestLockfileSemantics(t *testing.T) {
 			}
 			for _, r := range res {
 				for _, p := range r.Packages {
-					if strings.Contains(p.Version, ":") || p.Name == "fsevents" || p.Name == "gitdep" || p.Name == "ws" || p.Name == "app" {
-						t.Errorf("non-registry or project package reported: %s", p.ID)
-					}
-					if !strings.HasPrefix(p.Purl, "pkg:npm/") {
-						t.Errorf("%s: purl %q", p.ID, p.Purl)
+					switch {
+					case p.Root:
+						if !tt.roots[p.ID] {
+							t.Errorf("unexpected root %s", p.ID)
+						}
+						delete(tt.roots, p.ID)
+					case p.Origin != "":
+						if tt.origins[p.ID] != p.Origin {
+							t.Errorf("%s: origin %q, want %q", p.ID, p.Origin, tt.origins[p.ID])
+						}
+						delete(tt.origins, p.ID)
+					case strings.ContainsAny(p.Version, ":/#") || !strings.HasPrefix(p.Purl, "pkg:npm/"):
+						t.Errorf("%s: not a registry package (purl %q)", p.ID, p.Purl)
 					}
 				}
+			}
+			if len(tt.roots)+len(tt.origins) > 0 {
+				t.Errorf("missing roots %v, origins %v", tt.roots, tt.origins)
 			}
 		})
 	}
@@ -229,4 +276,28 @@ func BenchmarkNodeModules(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "files/s")
+}
+
+func TestWorkspaceMatch(t *testing.T) {
+	globs := []string{"packages/*", "./apps/**", "!packages/private", "tools/*/"}
+	tests := map[string]bool{
+		"packages/a":       true,
+		"packages/private": false,
+		"packages/a/b":     false,
+		"apps":             true,
+		"apps/web/site":    true,
+		"tools/lint":       true,
+		"other":            false,
+	}
+	for rel, want := range tests {
+		if got := workspaceMatch(globs, rel); got != want {
+			t.Errorf("workspaceMatch(%q) = %v, want %v", rel, got, want)
+		}
+	}
+	// Many "**" are merged or refused, never matched in exponential time.
+	deep := strings.Repeat("a/", 40) + "b"
+	hostile := []string{strings.Repeat("**/", 50) + "c", strings.Repeat("**/a/", 20) + "c"}
+	if workspaceMatch(hostile, deep) {
+		t.Error("hostile globs matched")
+	}
 }

@@ -2,12 +2,14 @@ package node
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-scanner/vigil/catalog/internal/langpkg"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -30,16 +32,53 @@ type pnpmImporter struct {
 type pnpmPackage struct {
 	Name                 string            `yaml:"name"`
 	Version              string            `yaml:"version"`
-	Dev                  *bool             `yaml:"dev"`
+	Resolution           pnpmResolution    `yaml:"resolution"`
 	Dependencies         map[string]string `yaml:"dependencies"`
 	OptionalDependencies map[string]string `yaml:"optionalDependencies"`
 }
 
+// pnpmResolution says where a package comes from: the registry
+// (integrity only, or a registry tarball), a tarball URL, a git
+// repository or a local directory.
+type pnpmResolution struct {
+	Tarball   string `yaml:"tarball"`
+	Type      string `yaml:"type"`
+	Repo      string `yaml:"repo"`
+	Commit    string `yaml:"commit"`
+	Directory string `yaml:"directory"`
+}
+
+// origin returns where a package not from the registry comes from, or "".
+func (r pnpmResolution) origin() string {
+	switch {
+	case r.Type == "git" || r.Repo != "":
+		o := r.Repo
+		if !strings.HasPrefix(o, "git+") && !strings.HasPrefix(o, "git:") {
+			o = "git+" + o
+		}
+		if r.Commit != "" {
+			o += "#" + r.Commit
+		}
+		return o
+	case r.Directory != "":
+		return "file:" + r.Directory
+	case r.Tarball != "":
+		if _, _, ok := registryTarball(r.Tarball); ok {
+			return ""
+		}
+		return r.Tarball
+	}
+	return ""
+}
+
 // parsePnpmLock reads pnpm-lock.yaml: v5 keys "/name/1.0.0_peer@2",
 // v6 keys "/name@1.0.0(peer@2)", v9 keys "name@1.0.0" with the
-// dependency graph under snapshots and direct dependencies under
-// importers.
-func parsePnpmLock(b []byte) ([]inventory.Package, error) {
+// dependency graph under snapshots. Each importer (the project ".", and
+// every workspace member by its folder) is a root; "link:" dependencies
+// between importers link their roots. Dev and Indirect come from a walk
+// of the whole graph (langpkg.Scope), which gives what the "dev" flags of
+// v5 and v6 record.
+func parsePnpmLock(b []byte, proj *project) ([]inventory.Package, error) {
 	var lf pnpmLock
 	if err := yaml.Unmarshal(b, &lf); err != nil {
 		return nil, err
@@ -69,24 +108,36 @@ func parsePnpmLock(b []byte) ([]inventory.Package, error) {
 			}
 			return name, version, true
 		}
-		i := strings.LastIndexByte(key, '@')
-		if i <= 0 {
+		name, version = descriptorName(key)
+		if version == "" || strings.ContainsAny(name, ":") {
 			return "", "", false
 		}
-		return key[:i], key[i+1:], true
+		return name, version, true
 	}
 	// depID resolves a dependency's value ("1.0.0", "1.0.0_peer@2",
-	// "1.0.0(peer@2)", an alias "/real/1.0.0" or "real@1.0.0") to an ID.
+	// "1.0.0(peer@2)", an alias "/real/1.0.0" or "real@1.0.0") to the
+	// key ID of its entry.
 	depID := func(name, val string) (string, bool) {
-		if strings.HasPrefix(val, "link:") || strings.HasPrefix(val, "file:") {
+		if strings.HasPrefix(val, "link:") {
 			return "", false
 		}
 		if i := strings.IndexByte(val, '('); i > 0 {
 			val = val[:i]
 		}
-		if strings.HasPrefix(val, "/") || (!v5 && strings.LastIndexByte(val, '@') > 0) {
-			n, ver, ok := keyID(val)
-			return n + "@" + ver, ok
+		if strings.HasPrefix(val, "file:") {
+			return name + "@" + val, true
+		}
+		if strings.HasPrefix(val, "/") {
+			if n, ver, ok := keyID(val); ok {
+				return n + "@" + ver, true
+			}
+			return strings.TrimPrefix(val, "/"), true // "/github.com/o/r/<commit>"
+		}
+		if !v5 {
+			// An alias: "real@1.2.0" (but not a URL with a user).
+			if n, ver, ok := keyID(val); ok && npmName(n) {
+				return n + "@" + ver, true
+			}
 		}
 		if v5 {
 			if j := strings.IndexByte(val, '_'); j > 0 {
@@ -96,6 +147,51 @@ func parsePnpmLock(b []byte) ([]inventory.Package, error) {
 		return name + "@" + val, true
 	}
 
+	// The package of each entry, by the ID its key gives.
+	keys := make([]string, 0, len(lf.Packages))
+	for k := range lf.Packages {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	idOf := map[string]string{}
+	var pkgs []inventory.Package
+	for _, key := range keys {
+		e := lf.Packages[key]
+		n, ver, ok := keyID(key)
+		if !ok {
+			if e.Name == "" {
+				continue
+			}
+			// A v5/v6 key that is a path: "/github.com/o/r/<commit>".
+			n, ver = e.Name, ""
+		}
+		name, version := n, ver
+		if e.Name != "" && e.Version != "" {
+			name, version = e.Name, e.Version
+		}
+		var p inventory.Package
+		switch origin := e.Resolution.origin(); {
+		case origin != "":
+			if !registryVersion(version) {
+				version = e.Version
+			}
+			p = originPackage(name, version, origin)
+		case registryVersion(version):
+			p = newPackage(name, version)
+		default:
+			continue
+		}
+		if ok {
+			idOf[n+"@"+ver] = p.ID
+		}
+		idOf[strings.TrimPrefix(key, "/")] = p.ID
+		pkgs = append(pkgs, p)
+	}
+	lookup := func(kid string) (string, bool) {
+		id, ok := idOf[kid]
+		return id, ok
+	}
+
 	// Dependencies live under snapshots from v9, under packages before.
 	graph := lf.Packages
 	if len(lf.Snapshots) > 0 {
@@ -103,112 +199,96 @@ func parsePnpmLock(b []byte) ([]inventory.Package, error) {
 	}
 	deps := map[string][]string{}
 	for key, e := range graph {
-		n, ver, ok := keyID(key)
+		k := strings.TrimPrefix(key, "/")
+		if n, ver, ok := keyID(key); ok {
+			k = n + "@" + ver
+		}
+		id, ok := lookup(k)
 		if !ok {
 			continue
 		}
-		id := n + "@" + ver
 		for _, m := range []map[string]string{e.Dependencies, e.OptionalDependencies} {
 			for dep, val := range m {
-				if did, ok := depID(dep, val); ok {
-					deps[id] = append(deps[id], did)
+				if kid, ok := depID(dep, val); ok {
+					if did, ok := lookup(kid); ok && did != id {
+						deps[id] = append(deps[id], did)
+					}
 				}
 			}
 		}
 	}
-
-	keys := make([]string, 0, len(lf.Packages))
-	for k := range lf.Packages {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var pkgs []inventory.Package
-	known := map[string]bool{}
-	recordedDev := false
-	for _, key := range keys {
-		e := lf.Packages[key]
-		n, ver, ok := keyID(key)
-		if !ok {
-			continue
-		}
-		id := n + "@" + ver
-		name, version := n, ver
-		if e.Name != "" && e.Version != "" {
-			name, version = e.Name, e.Version
-		}
-		if !registryVersion(version) {
-			continue
-		}
-		p := newPackage(name, version)
-		p.ID = id
-		if name != n || version != ver {
-			p.ID = langpkgID(name, version)
-		}
-		p.DependsOn = deps[id]
-		if e.Dev != nil {
-			p.Dev = *e.Dev
-			recordedDev = true
-		}
-		known[p.ID] = true
-		pkgs = append(pkgs, p)
-	}
 	for i := range pkgs {
-		pkgs[i].DependsOn = filter(pkgs[i].DependsOn, known)
+		pkgs[i].DependsOn = deps[pkgs[i].ID]
 	}
 
+	// The importers are the roots.
 	importers := lf.Importers
 	if len(importers) == 0 {
 		importers = map[string]pnpmImporter{".": lf.pnpmImporter}
 	}
-	var prod, dev []string
-	for _, imp := range importers {
-		for _, m := range []map[string]yaml.Node{imp.Dependencies, imp.OptionalDependencies} {
-			prod = append(prod, importerIDs(m, depID)...)
+	rels := make([]string, 0, len(importers))
+	for rel := range importers {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	rootID := map[string]string{}
+	roots := make([]inventory.Package, len(rels))
+	for i, rel := range rels {
+		roots[i] = proj.rootPackage(proj.manifest(rel), "", "", rel, nil)
+		rootID[path.Clean(rel)] = roots[i].ID
+	}
+	resolve := func(rel string, m map[string]yaml.Node) []string {
+		var ids []string
+		for name, node := range m {
+			val := node.Value
+			if node.Kind == yaml.MappingNode {
+				var v struct {
+					Version string `yaml:"version"`
+				}
+				if node.Decode(&v) != nil {
+					continue
+				}
+				val = v.Version
+			}
+			if target, ok := strings.CutPrefix(val, "link:"); ok {
+				if id, ok := rootID[path.Clean(path.Join(rel, target))]; ok {
+					ids = append(ids, id)
+				}
+				continue
+			}
+			if kid, ok := depID(name, val); ok {
+				if id, ok := lookup(kid); ok {
+					ids = append(ids, id)
+				}
+			}
 		}
-		dev = append(dev, importerIDs(imp.DevDependencies, depID)...)
+		return ids
 	}
-	devFlags := make([]bool, len(pkgs))
-	for i := range pkgs {
-		devFlags[i] = pkgs[i].Dev
-	}
-	classify(pkgs, prod, dev)
-	if recordedDev {
-		for i := range pkgs {
-			pkgs[i].Dev = devFlags[i]
+	var runtime, dev []string
+	for i, rel := range rels {
+		imp := importers[rel]
+		run := append(resolve(rel, imp.Dependencies), resolve(rel, imp.OptionalDependencies)...)
+		dv := resolve(rel, imp.DevDependencies)
+		runtime, dev = append(runtime, run...), append(dev, dv...)
+		roots[i].DependsOn = append(run, dv...)
+		if path.Clean(rel) == "." {
+			for j := range roots {
+				if j != i {
+					roots[i].DependsOn = append(roots[i].DependsOn, roots[j].ID)
+				}
+			}
 		}
 	}
+	pkgs = append(pkgs, roots...)
+	langpkg.Scope(pkgs, runtime, dev)
 	return pkgs, nil
 }
 
-func langpkgID(name, version string) string { return name + "@" + version }
-
-func filter(ids []string, known map[string]bool) []string {
-	out := ids[:0]
-	for _, id := range ids {
-		if known[id] {
-			out = append(out, id)
-		}
+// npmName reports whether n has the shape of an npm package name: "name"
+// or "@scope/name".
+func npmName(n string) bool {
+	if strings.HasPrefix(n, "@") {
+		return strings.Count(n, "/") == 1 && !strings.HasSuffix(n, "/")
 	}
-	return out
-}
-
-// importerIDs resolves an importer's dependency map to IDs.
-func importerIDs(m map[string]yaml.Node, depID func(name, val string) (string, bool)) []string {
-	var ids []string
-	for name, node := range m {
-		val := node.Value
-		if node.Kind == yaml.MappingNode {
-			var v struct {
-				Version string `yaml:"version"`
-			}
-			if node.Decode(&v) != nil {
-				continue
-			}
-			val = v.Version
-		}
-		if id, ok := depID(name, val); ok {
-			ids = append(ids, id)
-		}
-	}
-	return ids
+	return n != "" && !strings.Contains(n, "/")
 }

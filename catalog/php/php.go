@@ -54,7 +54,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var results []inventory.Result
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("composer: cannot walk", "path", p, "err", err)
+			env.Warn(p, "composer: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -69,7 +69,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		}
 		b, err := langpkg.ReadFile(fsys, p, maxFile)
 		if err != nil {
-			env.Logger.Warn("composer: cannot read", "path", p, "err", err)
+			env.Warn(p, "composer: cannot read", err)
 			return nil
 		}
 		typ, parse := TypeLock, parseLock
@@ -78,7 +78,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		}
 		pkgs, err := parse(b)
 		if err != nil {
-			env.Logger.Warn("composer: malformed file", "path", p, "err", err)
+			env.Warn(p, "composer: malformed file", err)
 			return nil
 		}
 		for i := range pkgs {

@@ -29,7 +29,7 @@ func isEgg(base string) bool {
 func readEgg(fsys fs.FS, p string, env catalog.Env) (inventory.Package, []string, bool) {
 	zr, err := openZip(fsys, p)
 	if err != nil {
-		env.Logger.Warn("python: cannot read egg", "path", p, "err", err)
+		env.Warn(p, "python: cannot read egg", err)
 		return inventory.Package{}, nil, false
 	}
 	var pkgInfo, requires *zip.File
@@ -42,23 +42,23 @@ func readEgg(fsys fs.FS, p string, env catalog.Env) (inventory.Package, []string
 		}
 	}
 	if pkgInfo == nil {
-		env.Logger.Warn("python: egg without EGG-INFO/PKG-INFO", "path", p)
+		env.Warn(p, "python: egg without EGG-INFO/PKG-INFO", nil)
 		return inventory.Package{}, nil, false
 	}
 	b, err := readZipEntry(pkgInfo, maxMetadata)
 	if err != nil {
-		env.Logger.Warn("python: cannot read egg metadata", "path", p, "err", err)
+		env.Warn(p, "python: cannot read egg metadata", err)
 		return inventory.Package{}, nil, false
 	}
 	m := parseMetadata(b)
 	if m.name == "" || m.version == "" {
-		env.Logger.Warn("python: egg metadata without Name or Version", "path", p)
+		env.Warn(p, "python: egg metadata without Name or Version", nil)
 		return inventory.Package{}, nil, false
 	}
 	if requires != nil {
 		b, err := readZipEntry(requires, maxMetadata)
 		if err != nil {
-			env.Logger.Warn("python: cannot read egg requirements", "path", p, "err", err)
+			env.Warn(p, "python: cannot read egg requirements", err)
 		} else {
 			m.requires = append(m.requires, parseRequiresTxt(b)...)
 		}

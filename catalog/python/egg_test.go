@@ -13,7 +13,7 @@ import (
 )
 
 // makeZip returns a zip archive holding files (name → contents), deflated.
-func makeZip(t *testing.T, files map[string]string) []byte {
+func makeZip(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := zip.NewWriter(&b)

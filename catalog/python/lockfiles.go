@@ -3,13 +3,17 @@ package python
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	packageurl "github.com/package-url/packageurl-go"
 
+	"github.com/vigil-scanner/vigil/catalog/internal/langpkg"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -81,6 +85,63 @@ func requirementLine(line string) (inventory.Package, bool) {
 	return newPackage(name, version), true
 }
 
+// graph collects the packages of one lockfile and resolves dependencies
+// by normalised name (and version, when the lockfile gives one).
+type graph struct {
+	pkgs   []inventory.Package
+	byName map[string][]int // normalised name → indexes into pkgs
+}
+
+func newGraph() *graph { return &graph{byName: map[string][]int{}} }
+
+func (g *graph) add(p inventory.Package) int {
+	g.pkgs = append(g.pkgs, p)
+	n := normalize(p.Name)
+	g.byName[n] = append(g.byName[n], len(g.pkgs)-1)
+	return len(g.pkgs) - 1
+}
+
+// ids returns the IDs of the packages named name (of version version,
+// when given and present).
+func (g *graph) ids(name, version string) []string {
+	idx := g.byName[normalize(name)]
+	if version != "" {
+		for _, i := range idx {
+			if g.pkgs[i].Version == version {
+				return []string{g.pkgs[i].ID}
+			}
+		}
+	}
+	out := make([]string, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, g.pkgs[i].ID)
+	}
+	return out
+}
+
+// direct returns the IDs of the packages reqs name.
+func (g *graph) direct(reqs []requirement) []string {
+	var out []string
+	for _, r := range reqs {
+		out = append(out, g.ids(r.name, "")...)
+	}
+	return out
+}
+
+// withRoot adds the project of m, depending on what it names, and sets
+// Dev and Indirect from the graph (langpkg.Scope); without m the packages
+// are returned as they are. fallback names a project without a name.
+func (g *graph) withRoot(m *manifest, fallback string) []inventory.Package {
+	if m == nil {
+		return g.pkgs
+	}
+	run, dev := g.direct(m.runtime), g.direct(m.dev)
+	root := langpkg.Project(packageurl.TypePyPi, m.name, m.version, fallback, append(append([]string(nil), run...), dev...))
+	pkgs := append(g.pkgs, root)
+	langpkg.Scope(pkgs, run, dev)
+	return pkgs
+}
+
 type pipfileLock struct {
 	Default map[string]pipfileEntry `json:"default"`
 	Develop map[string]pipfileEntry `json:"develop"`
@@ -88,11 +149,17 @@ type pipfileLock struct {
 
 type pipfileEntry struct {
 	Version string `json:"version"`
+	Git     string `json:"git"`
+	Ref     string `json:"ref"`
+	Path    string `json:"path"`
+	File    string `json:"file"`
 }
 
-// parsePipfileLock reads the default and develop sections; entries
-// without an "==" version (VCS, paths) are skipped.
-func parsePipfileLock(b []byte) ([]inventory.Package, error) {
+// parsePipfileLock reads the default and develop sections. A package in
+// develop only is Dev. Entries from git, a path or a file URL are
+// reported with that origin. The lock has no graph: with the Pipfile,
+// the packages it names are direct and the others Indirect.
+func parsePipfileLock(b []byte, m *manifest, fallback string) ([]inventory.Package, error) {
 	var lf pipfileLock
 	if err := json.Unmarshal(b, &lf); err != nil {
 		return nil, err
@@ -100,77 +167,201 @@ func parsePipfileLock(b []byte) ([]inventory.Package, error) {
 	if lf.Default == nil && lf.Develop == nil {
 		return nil, fmt.Errorf("no default or develop section")
 	}
-	var pkgs []inventory.Package
-	for _, sec := range []struct {
+	g := newGraph()
+	inSection := [2]map[string]string{{}, {}} // normalised name → ID, for default and develop
+	for si, sec := range []struct {
 		m   map[string]pipfileEntry
 		dev bool
 	}{{lf.Default, false}, {lf.Develop, true}} {
-		for name, e := range sec.m {
-			v, ok := strings.CutPrefix(e.Version, "==")
-			if !ok || v == "" {
+		for _, name := range slices.Sorted(maps.Keys(sec.m)) {
+			e := sec.m[name]
+			var p inventory.Package
+			switch v, ok := strings.CutPrefix(e.Version, "=="); {
+			case e.Git != "":
+				origin := e.Git
+				if e.Ref != "" {
+					origin += "#" + e.Ref
+				}
+				p = originPackage(name, strings.TrimPrefix(v, "="), origin)
+			case e.Path != "" || e.File != "":
+				p = originPackage(name, strings.TrimPrefix(v, "="), cmp.Or(e.File, "file:"+e.Path))
+			case ok && v != "":
+				p = newPackage(name, strings.TrimPrefix(v, "="))
+			default:
 				continue
 			}
-			p := newPackage(name, strings.TrimPrefix(v, "="))
 			p.Dev = sec.dev
-			pkgs = append(pkgs, p)
+			g.add(p)
+			inSection[si][normalize(name)] = p.ID
 		}
 	}
-	return pkgs, nil
+	if m == nil {
+		return g.pkgs, nil
+	}
+	// Without a graph, the sections say what is dev; the Pipfile, what
+	// is direct: [packages] name default entries, [dev-packages]
+	// develop ones.
+	var run, dev []string
+	for si, reqs := range [2][]requirement{m.runtime, m.dev} {
+		for _, r := range reqs {
+			if id, ok := inSection[si][r.name]; ok {
+				if si == 0 {
+					run = append(run, id)
+				} else {
+					dev = append(dev, id)
+				}
+			}
+		}
+	}
+	direct := map[string]bool{}
+	for _, id := range append(append([]string(nil), run...), dev...) {
+		direct[id] = true
+	}
+	for i := range g.pkgs {
+		g.pkgs[i].Indirect = !direct[g.pkgs[i].ID]
+	}
+	return append(g.pkgs, langpkg.Project(packageurl.TypePyPi, m.name, m.version, fallback, append(run, dev...))), nil
+}
+
+type poetryDep struct {
+	optional bool
+	extras   []string
 }
 
 type poetryLock struct {
 	Package []struct {
-		Name         string         `toml:"name"`
-		Version      string         `toml:"version"`
-		Category     string         `toml:"category"`
-		Groups       []string       `toml:"groups"`
-		Dependencies map[string]any `toml:"dependencies"`
+		Name         string              `toml:"name"`
+		Version      string              `toml:"version"`
+		Category     string              `toml:"category"`
+		Groups       []string            `toml:"groups"`
+		Optional     bool                `toml:"optional"`
+		Dependencies map[string]any      `toml:"dependencies"`
+		Extras       map[string][]string `toml:"extras"`
+		Source       struct {
+			Type              string `toml:"type"`
+			URL               string `toml:"url"`
+			Reference         string `toml:"reference"`
+			ResolvedReference string `toml:"resolved_reference"`
+		} `toml:"source"`
 	} `toml:"package"`
 }
 
-// parsePoetryLock reads poetry.lock. Development packages are those with
-// category "dev" (lock format 1) or not in the "main" group (groups, lock
-// format 2.1). The lockfile does not record which packages are direct.
-func parsePoetryLock(b []byte) ([]inventory.Package, error) {
+// poetryDeps reads a package's dependencies: "name = spec", a table
+// {version, optional, extras, markers} or a list of such tables.
+func poetryDeps(deps map[string]any) map[string]poetryDep {
+	out := make(map[string]poetryDep, len(deps))
+	read := func(name string, v any) {
+		d := out[normalize(name)]
+		t, ok := v.(map[string]any)
+		if !ok {
+			out[normalize(name)] = d
+			return
+		}
+		d.optional, _ = t["optional"].(bool)
+		if list, ok := t["extras"].([]any); ok {
+			for _, e := range list {
+				if s, ok := e.(string); ok {
+					d.extras = append(d.extras, normalize(s))
+				}
+			}
+		}
+		out[normalize(name)] = d
+	}
+	for name, v := range deps {
+		if list, ok := v.([]any); ok {
+			for _, e := range list {
+				read(name, e)
+			}
+		} else {
+			read(name, v)
+		}
+	}
+	return out
+}
+
+// parsePoetryLock reads poetry.lock. A package's optional dependencies
+// are followed only for the extras some dependent asks for. With the
+// pyproject.toml, the project is the root and Dev and Indirect come from
+// the graph; without it, Dev is what the lockfile records: category
+// "dev" (lock format 1) or no "main" group (2.1). git, directory, file
+// and url sources are reported with that origin.
+func parsePoetryLock(b []byte, m *manifest, fallback string) ([]inventory.Package, error) {
 	var lf poetryLock
 	if _, err := toml.Decode(string(b), &lf); err != nil {
 		return nil, err
 	}
-	idOf := map[string]string{}
-	for _, p := range lf.Package {
-		if _, seen := idOf[normalize(p.Name)]; !seen {
-			idOf[normalize(p.Name)] = p.Name + "@" + p.Version
+	g := newGraph()
+	deps := make([]map[string]poetryDep, len(lf.Package))
+	requested := map[string]map[string]bool{} // normalised name → extras asked for
+	request := func(name string, extras []string) {
+		for _, e := range extras {
+			if requested[name] == nil {
+				requested[name] = map[string]bool{}
+			}
+			requested[name][e] = true
 		}
 	}
-	var pkgs []inventory.Package
-	for _, e := range lf.Package {
+	var index []int // package → graph index, -1 when skipped
+	for i, e := range lf.Package {
+		deps[i] = poetryDeps(e.Dependencies)
+		for n, d := range deps[i] {
+			request(n, d.extras)
+		}
 		if e.Name == "" || e.Version == "" {
+			index = append(index, -1)
 			continue
 		}
-		p := newPackage(e.Name, e.Version)
-		p.Dev = e.Category == "dev" || (len(e.Groups) > 0 && !contains(e.Groups, "main"))
-		for dep := range e.Dependencies {
-			if id, ok := idOf[normalize(dep)]; ok {
-				p.DependsOn = append(p.DependsOn, id)
+		var p inventory.Package
+		switch src := e.Source; src.Type {
+		case "", "legacy":
+			p = newPackage(e.Name, e.Version)
+		case "git":
+			ref := cmp.Or(src.ResolvedReference, src.Reference)
+			origin := "git+" + strings.TrimPrefix(src.URL, "git+")
+			if ref != "" {
+				origin += "#" + ref
+			}
+			p = originPackage(e.Name, e.Version, origin)
+		case "directory", "file":
+			p = originPackage(e.Name, e.Version, "file:"+src.URL)
+		default:
+			p = originPackage(e.Name, e.Version, src.URL)
+		}
+		p.Dev = e.Category == "dev" || (len(e.Groups) > 0 && !slices.Contains(e.Groups, "main"))
+		index = append(index, g.add(p))
+	}
+	if m != nil {
+		for _, r := range append(append([]requirement(nil), m.runtime...), m.dev...) {
+			request(r.name, r.extras)
+		}
+	}
+	for i, e := range lf.Package {
+		if index[i] < 0 {
+			continue
+		}
+		follow := map[string]bool{}
+		for extra := range requested[normalize(e.Name)] {
+			for _, spec := range e.Extras[extra] {
+				if r, ok := parsePEP508(spec); ok {
+					follow[r.name] = true
+				}
 			}
 		}
-		pkgs = append(pkgs, p)
-	}
-	return pkgs, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
+		p := &g.pkgs[index[i]]
+		for n, d := range deps[i] {
+			if !d.optional || follow[n] {
+				p.DependsOn = append(p.DependsOn, g.ids(n, "")...)
+			}
 		}
 	}
-	return false
+	return g.withRoot(m, fallback), nil
 }
 
 type uvDep struct {
-	Name    string `toml:"name"`
-	Version string `toml:"version"`
+	Name    string         `toml:"name"`
+	Version string         `toml:"version"`
+	Extra   []string       `toml:"extra"`
+	Source  map[string]any `toml:"source"`
 }
 
 type uvLock struct {
@@ -185,105 +376,114 @@ type uvLock struct {
 }
 
 // parseUVLock reads uv.lock. Packages whose source is the project itself
-// (editable, virtual) are the roots: their dependencies are direct, those
-// only reachable through dev-dependencies are Dev, and the roots
-// themselves are not reported.
+// or a workspace member (editable, virtual) are the roots: their
+// dependencies and those of their extras are runtime, those of their
+// dependency groups (dev-dependencies) development ones. A package's
+// extras are followed only where a dependent asks for them. git, path,
+// directory and url sources that are not members are reported with that
+// origin.
 func parseUVLock(b []byte) ([]inventory.Package, error) {
 	var lf uvLock
 	if _, err := toml.Decode(string(b), &lf); err != nil {
 		return nil, err
 	}
-	versions := map[string][]string{} // normalised name → versions
-	for _, p := range lf.Package {
-		n := normalize(p.Name)
-		versions[n] = append(versions[n], p.Name+"@"+p.Version)
-	}
-	resolve := func(d uvDep) (string, bool) {
-		ids := versions[normalize(d.Name)]
-		if d.Version != "" {
-			for _, id := range ids {
-				if strings.HasSuffix(id, "@"+d.Version) {
-					return id, true
-				}
+	g := newGraph()
+	index := make([]int, len(lf.Package))
+	requested := map[string]map[string]bool{}
+	request := func(d uvDep) {
+		for _, e := range d.Extra {
+			n := normalize(d.Name)
+			if requested[n] == nil {
+				requested[n] = map[string]bool{}
 			}
+			requested[n][normalize(e)] = true
 		}
-		if len(ids) == 0 {
-			return "", false
-		}
-		return ids[0], true
 	}
-	graph := map[string][]string{}
-	var prodRoots, devRoots []string
-	var pkgs []inventory.Package
-	for _, e := range lf.Package {
-		id := e.Name + "@" + e.Version
-		var deps []string
+	for i, e := range lf.Package {
+		index[i] = -1
 		for _, d := range e.Dependencies {
-			if did, ok := resolve(d); ok {
-				deps = append(deps, did)
-			}
+			request(d)
 		}
-		var optional []string
-		for _, list := range e.OptionalDependencies {
+		for _, list := range e.DevDependencies {
 			for _, d := range list {
-				if did, ok := resolve(d); ok {
-					optional = append(optional, did)
-				}
+				request(d)
 			}
 		}
-		graph[id] = append(deps, optional...)
-		if isLocalSource(e.Source) {
-			prodRoots = append(prodRoots, graph[id]...)
+		if e.Name == "" {
+			continue
+		}
+		var p inventory.Package
+		switch origin, local := uvOrigin(e.Source); {
+		case local:
+			p = langpkg.Project(packageurl.TypePyPi, e.Name, e.Version, e.Name, nil)
+		case origin != "":
+			p = originPackage(e.Name, e.Version, origin)
+		case e.Version != "":
+			p = newPackage(e.Name, e.Version)
+		default:
+			continue
+		}
+		index[i] = g.add(p)
+	}
+	resolve := func(list []uvDep) []string {
+		var ids []string
+		for _, d := range list {
+			ids = append(ids, g.ids(d.Name, d.Version)...)
+		}
+		return ids
+	}
+	var run, dev []string
+	for i, e := range lf.Package {
+		if index[i] < 0 {
+			continue
+		}
+		p := &g.pkgs[index[i]]
+		p.DependsOn = resolve(e.Dependencies)
+		for extra, list := range e.OptionalDependencies {
+			if p.Root || requested[normalize(e.Name)][normalize(extra)] {
+				p.DependsOn = append(p.DependsOn, resolve(list)...)
+			}
+		}
+		if p.Root {
+			run = append(run, p.DependsOn...)
 			for _, list := range e.DevDependencies {
-				for _, d := range list {
-					if did, ok := resolve(d); ok {
-						devRoots = append(devRoots, did)
-					}
-				}
+				ids := resolve(list)
+				dev = append(dev, ids...)
+				p.DependsOn = append(p.DependsOn, ids...)
 			}
-			continue
-		}
-		if e.Name == "" || e.Version == "" {
-			continue
-		}
-		p := newPackage(e.Name, e.Version)
-		p.DependsOn = graph[id]
-		pkgs = append(pkgs, p)
-	}
-	if len(prodRoots)+len(devRoots) > 0 {
-		prod, dev := reach(graph, prodRoots), reach(graph, devRoots)
-		direct := map[string]bool{}
-		for _, r := range append(append([]string(nil), prodRoots...), devRoots...) {
-			direct[r] = true
-		}
-		for i := range pkgs {
-			pkgs[i].Indirect = !direct[pkgs[i].ID]
-			pkgs[i].Dev = dev[pkgs[i].ID] && !prod[pkgs[i].ID]
 		}
 	}
-	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].ID < pkgs[j].ID })
-	return pkgs, nil
+	if len(run)+len(dev) > 0 {
+		langpkg.Scope(g.pkgs, run, dev)
+	}
+	return g.pkgs, nil
 }
 
-func isLocalSource(src map[string]any) bool {
-	for _, k := range []string{"editable", "virtual"} {
-		if _, ok := src[k]; ok {
-			return true
-		}
+// uvOrigin reads a uv source: local (the project or a workspace member:
+// editable, virtual), an origin (git, url, path, directory), or the
+// registry ("", false).
+func uvOrigin(src map[string]any) (origin string, local bool) {
+	str := func(k string) string { s, _ := src[k].(string); return s }
+	switch {
+	case src["editable"] != nil, src["virtual"] != nil:
+		return "", true
+	case str("git") != "":
+		return "git+" + strings.TrimPrefix(str("git"), "git+"), false
+	case str("url") != "":
+		return str("url"), false
+	case str("path") != "":
+		return "file:" + str("path"), false
+	case str("directory") != "":
+		return "file:" + str("directory"), false
 	}
-	return false
+	return "", false
 }
 
-func reach(graph map[string][]string, roots []string) map[string]bool {
-	seen := map[string]bool{}
-	stack := append([]string(nil), roots...)
-	for len(stack) > 0 {
-		id := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if !seen[id] {
-			seen[id] = true
-			stack = append(stack, graph[id]...)
-		}
-	}
-	return seen
+// originPackage returns a package that does not come from PyPI, with its
+// origin.
+func originPackage(name, version, origin string) inventory.Package {
+	p := newPackage(name, version)
+	p.Origin = origin
+	p.Purl = langpkg.WithOrigin(p.Purl, origin)
+	return p
 }

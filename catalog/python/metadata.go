@@ -118,12 +118,12 @@ func (m metadata) requiredNames() []string {
 func readMetadata(fsys fs.FS, p string, env catalog.Env) (inventory.Package, []string, bool) {
 	b, err := langpkg.ReadFile(fsys, p, maxMetadata)
 	if err != nil {
-		env.Logger.Warn("python: cannot read metadata", "path", p, "err", err)
+		env.Warn(p, "python: cannot read metadata", err)
 		return inventory.Package{}, nil, false
 	}
 	m := parseMetadata(b)
 	if m.name == "" || m.version == "" {
-		env.Logger.Warn("python: metadata without Name or Version", "path", p)
+		env.Warn(p, "python: metadata without Name or Version", nil)
 		return inventory.Package{}, nil, false
 	}
 	pkg := newPackage(m.name, m.version)

@@ -1,10 +1,15 @@
 // Package python catalogs Python packages: installed distributions
 // (*.dist-info/METADATA, *.egg-info/PKG-INFO, *.egg-info files,
 // EGG-INFO/PKG-INFO of unpacked eggs, zipped *.egg files) and the lockfiles
-// requirements*.txt (pinned "==" lines only), Pipfile.lock, poetry.lock
-// and uv.lock.
+// requirements*.txt (pinned "==" lines only), Pipfile.lock, poetry.lock,
+// uv.lock and PEP 751 pylock.toml (and pylock.<name>.toml).
 //
-// Each lockfile is one result whose target is the lockfile's path.
+// Each lockfile is one result whose target is the lockfile's path. The
+// project a lockfile was written for is its root package (with its
+// workspace members, for uv), when the lockfile or the manifest beside it
+// (Pipfile, pyproject.toml, requirements.in) names it; Dev and Indirect
+// then come from a walk of the graph from the roots. See
+// docs/lockfiles.md.
 // Installed distributions are grouped into one result, target "Python",
 // type "python-pkg", each package's FilePath naming its metadata file;
 // distributions whose metadata belongs to an OS package are skipped.
@@ -13,6 +18,7 @@
 package python
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"regexp"
@@ -32,6 +38,7 @@ const (
 	TypePipenv       = "pipenv"
 	TypePoetry       = "poetry"
 	TypeUV           = "uv"
+	TypePylock       = "pylock"
 )
 
 // InstalledTarget is the target of the result holding installed packages.
@@ -61,7 +68,7 @@ func (Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
 		return size <= maxMetadata
 	case kindEgg:
 		return size <= maxEgg
-	case kindRequirements, kindPipfile, kindPoetry, kindUV:
+	case kindRequirements, kindPipfile, kindPoetry, kindUV, kindPylock, kindPyproject, kindPipfileManifest, kindRequirementsIn:
 		return size <= maxLockfile
 	}
 	return false
@@ -77,6 +84,11 @@ const (
 	kindPipfile
 	kindPoetry
 	kindUV
+	kindPylock
+	// Manifests, read only beside a lockfile.
+	kindPyproject
+	kindPipfileManifest
+	kindRequirementsIn
 )
 
 func kind(p string) fileKind {
@@ -96,6 +108,17 @@ func kind(p string) fileKind {
 		return kindPoetry
 	case "uv.lock":
 		return kindUV
+	case "pylock.toml":
+		return kindPylock
+	case "pyproject.toml":
+		return kindPyproject
+	case "Pipfile":
+		return kindPipfileManifest
+	case "requirements.in":
+		return kindRequirementsIn
+	}
+	if strings.HasPrefix(base, "pylock.") && strings.HasSuffix(base, ".toml") && len(base) > len("pylock..toml") {
+		return kindPylock // pylock.<name>.toml
 	}
 	if strings.HasSuffix(base, ".egg-info") {
 		return kindMetadata
@@ -113,10 +136,11 @@ func kind(p string) fileKind {
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var installed []inventory.Package
 	var installedDeps [][]string
-	var results []inventory.Result
+	var lockfiles []string
+	manifests := map[string]bool{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("python: cannot walk", "path", p, "err", err)
+			env.Warn(p, "python: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -125,11 +149,9 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		k := kind(p)
-		if k == kindNone {
-			return nil
-		}
-		if k == kindMetadata || k == kindEgg {
+		switch k := kind(p); k {
+		case kindNone:
+		case kindMetadata, kindEgg:
 			if env.OwnedByOS(p) {
 				return nil
 			}
@@ -142,13 +164,19 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 				installed = append(installed, pkg)
 				installedDeps = append(installedDeps, deps)
 			}
-			return nil
+		case kindPyproject, kindPipfileManifest, kindRequirementsIn:
+			manifests[p] = true
+		default:
+			lockfiles = append(lockfiles, p)
 		}
-		results = append(results, catalogLockfile(fsys, p, k, env)...)
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	var results []inventory.Result
+	for _, p := range lockfiles {
+		results = append(results, catalogLockfile(fsys, p, manifests, env)...)
 	}
 	linkInstalled(installed, installedDeps)
 	results = append(results, langpkg.Result(InstalledTarget, TypeInstalled, installed)...)
@@ -156,12 +184,57 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	return results, nil
 }
 
-func catalogLockfile(fsys fs.FS, p string, k fileKind, env catalog.Env) []inventory.Result {
+// manifestFor returns the manifest beside the lockfile at p that says what
+// its project requires directly, or nil: the Pipfile of a Pipfile.lock,
+// the pyproject.toml of a poetry.lock, and for a pylock.toml the Pipfile,
+// pyproject.toml or requirements.in (in that order) it was locked from.
+func manifestFor(fsys fs.FS, p string, k fileKind, manifests map[string]bool, env catalog.Env) *manifest {
+	var names []string
+	switch k {
+	case kindPipfile:
+		names = []string{"Pipfile"}
+	case kindPoetry:
+		names = []string{"pyproject.toml"}
+	case kindPylock:
+		names = []string{"Pipfile", "pyproject.toml", "requirements.in"}
+	}
+	for _, n := range names {
+		mp := langpkg.Join(langpkg.Dir(p), n)
+		if !manifests[mp] {
+			continue
+		}
+		b, err := langpkg.ReadFile(fsys, mp, maxLockfile)
+		if err != nil {
+			env.Warn(mp, "python: cannot read manifest", err)
+			return nil
+		}
+		var m *manifest
+		switch n {
+		case "Pipfile":
+			m, err = parsePipfile(b)
+		case "pyproject.toml":
+			m, err = parsePyproject(b)
+		default:
+			m = parseRequirementsIn(b)
+		}
+		if err != nil {
+			env.Warn(mp, "python: malformed manifest", err)
+			return nil
+		}
+		return m
+	}
+	return nil
+}
+
+func catalogLockfile(fsys fs.FS, p string, manifests map[string]bool, env catalog.Env) []inventory.Result {
 	b, err := langpkg.ReadFile(fsys, p, maxLockfile)
 	if err != nil {
-		env.Logger.Warn("python: cannot read lockfile", "path", p, "err", err)
+		env.Warn(p, "python: cannot read lockfile", err)
 		return nil
 	}
+	k := kind(p)
+	m := manifestFor(fsys, p, k, manifests, env)
+	fallback := cmp.Or(langpkg.Dir(p), ".")
 	var (
 		pkgs []inventory.Package
 		typ  string
@@ -172,16 +245,19 @@ func catalogLockfile(fsys fs.FS, p string, k fileKind, env catalog.Env) []invent
 		pkgs = parseRequirements(b)
 	case kindPipfile:
 		typ = TypePipenv
-		pkgs, err = parsePipfileLock(b)
+		pkgs, err = parsePipfileLock(b, m, fallback)
 	case kindPoetry:
 		typ = TypePoetry
-		pkgs, err = parsePoetryLock(b)
+		pkgs, err = parsePoetryLock(b, m, fallback)
 	case kindUV:
 		typ = TypeUV
 		pkgs, err = parseUVLock(b)
+	case kindPylock:
+		typ = TypePylock
+		pkgs, err = parsePylock(b, m, fallback)
 	}
 	if err != nil {
-		env.Logger.Warn("python: malformed lockfile", "path", p, "err", err)
+		env.Warn(p, "python: malformed lockfile", err)
 		return nil
 	}
 	for i := range pkgs {

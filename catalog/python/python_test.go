@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/langtest"
+	"github.com/vigil-scanner/vigil/inventory"
 )
 
 func TestWants(t *testing.T) {
@@ -87,21 +88,14 @@ func TestLockfiles(t *testing.T) {
 	got := map[string][]string{}
 	for _, r := range res {
 		for _, p := range r.Packages {
-			flags := ""
-			if p.Dev {
-				flags += " dev"
-			}
-			if p.Indirect {
-				flags += " indirect"
-			}
-			got[r.Type] = append(got[r.Type], p.ID+flags)
+			got[r.Type] = append(got[r.Type], strings.TrimSpace(p.ID+" "+flags(p)))
 		}
 	}
 	want := map[string][]string{
 		TypeRequirements: {"Flask_Cors@4.0.0", "numpy@1.26.4", "pkg@1.0+local", "requests@2.31.0", "urllib3@2.0.7"},
-		TypePipenv:       {"pytest@7.4.0 dev", "requests@2.31.0"},
+		TypePipenv:       {"mylib@ origin=file:.", "pytest@7.4.0 dev", "requests@2.31.0"},
 		TypePoetry:       {"certifi@2023.7.22", "pluggy@1.2.0 dev", "pytest@7.4.0 dev", "requests@2.31.0", "urllib3@2.0.7"},
-		TypeUV:           {"certifi@2024.2.2 indirect", "iniconfig@2.0.0 dev indirect", "pytest@8.1.1 dev", "requests@2.31.0"},
+		TypeUV:           {"app@0.1.0 root", "certifi@2024.2.2 indirect", "iniconfig@2.0.0 dev indirect", "pytest@8.1.1 dev", "requests@2.31.0"},
 	}
 	for typ, w := range want {
 		if !slices.Equal(got[typ], w) {
@@ -135,4 +129,86 @@ func TestHostile(t *testing.T) {
 	}
 	res, _ := langtest.Run(t, New(), fsys, catalog.Env{})
 	_ = res // only: no panic, bounded time
+}
+
+// flags renders a package's scope as the tests write it.
+func flags(p inventory.Package) string {
+	var f []string
+	if p.Root {
+		f = append(f, "root")
+	}
+	if p.Dev {
+		f = append(f, "dev")
+	}
+	if p.Indirect {
+		f = append(f, "indirect")
+	}
+	if p.Origin != "" {
+		f = append(f, "origin="+p.Origin)
+	}
+	return strings.Join(f, " ")
+}
+
+// TestProjects pins the scope rules on hand-made projects: a pylock.toml
+// with dependency groups, extras and markers; Poetry groups and extras;
+// a uv workspace with dependency groups.
+func TestProjects(t *testing.T) {
+	tests := []struct {
+		dir  string
+		want []string
+	}{
+		{"pylock", []string{
+			"app@1.0.0 root",
+			"colorama@0.4.6 dev",       // dev group, on Windows only
+			"mylib@0.2.0 origin=git+https://github.com/o/mylib.git#0123456789abcdef0123456789abcdef01234567",
+			"pluggy@1.5.0 dev indirect", // dev group, and python_version (unknown)
+			"pysocks@1.7.1",             // an extra of the project: runtime
+			"pytest@8.3.4 dev",
+			"pywin32@308", // a platform marker only: installed by default where it applies
+			"requests@2.32.3",
+			"urllib3@2.2.3 indirect",
+		}},
+		{"poetry", []string{
+			"anyio@4.6.2 indirect",
+			"brotli@1.1.0 indirect", // httpx's extra brotli is asked for by no one
+			"h2@4.1.0",              // httpx[http2] at runtime, and the docs group
+			"hpack@4.0.0 indirect",
+			"httpx@0.27.2",
+			"iniconfig@2.0.0 dev indirect",
+			"pytest@8.3.3 dev",
+			"svc@0.4.0 root",
+		}},
+		{"uvws", []string{
+			"attrs@24.2.0",
+			"core@0.2.0 root",
+			"flask@3.0.3",
+			"hypothesis@6.112.0 dev",
+			"iniconfig@2.0.0 dev indirect",
+			"orjson@3.10.7", // an extra of the member core
+			"pytest@8.3.3 dev",
+			"sortedcontainers@2.4.0 dev indirect",
+			"tool@1.0.0 indirect origin=git+https://github.com/o/tool?rev=v1#fedcba9876543210fedcba9876543210fedcba98",
+			"web@0.1.0 root",
+			"werkzeug@3.0.4", // flask needs it; the dev group names it too
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			res, logs := langtest.Run(t, New(), langtest.Dir("projects/"+tt.dir), catalog.Env{})
+			if l := logs.Lines(); len(l) > 0 {
+				t.Errorf("warnings: %v", l)
+			}
+			langtest.CheckGraph(t, res)
+			if len(res) != 1 {
+				t.Fatalf("%d results", len(res))
+			}
+			var got []string
+			for _, p := range res[0].Packages {
+				got = append(got, strings.TrimSpace(p.ID+" "+flags(p)))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("packages:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
 }

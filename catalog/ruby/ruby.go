@@ -78,7 +78,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var results []inventory.Result
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("ruby: cannot walk", "path", p, "err", err)
+			env.Warn(p, "ruby: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -91,12 +91,12 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		case isGemspec(p):
 			b, err := langpkg.ReadFile(fsys, p, maxGemspec)
 			if err != nil {
-				env.Logger.Warn("ruby: cannot read", "path", p, "err", err)
+				env.Warn(p, "ruby: cannot read", err)
 				return nil
 			}
 			pkg, err := ParseGemspec(b)
 			if err != nil {
-				env.Logger.Warn("ruby: malformed gemspec", "path", p, "err", err)
+				env.Warn(p, "ruby: malformed gemspec", err)
 				return nil
 			}
 			pkg.FilePath = p
@@ -104,12 +104,12 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		case langpkg.Base(p) == "Gemfile.lock":
 			b, err := langpkg.ReadFile(fsys, p, maxLockfile)
 			if err != nil {
-				env.Logger.Warn("ruby: cannot read", "path", p, "err", err)
+				env.Warn(p, "ruby: cannot read", err)
 				return nil
 			}
 			pkgs, err := ParseLockfile(b)
 			if err != nil {
-				env.Logger.Warn("ruby: malformed Gemfile.lock", "path", p, "err", err)
+				env.Warn(p, "ruby: malformed Gemfile.lock", err)
 				return nil
 			}
 			for i := range pkgs {

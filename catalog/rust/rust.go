@@ -43,7 +43,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var results []inventory.Result
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("cargo: cannot walk", "path", p, "err", err)
+			env.Warn(p, "cargo: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -54,12 +54,12 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		}
 		b, err := langpkg.ReadFile(fsys, p, maxLockfile)
 		if err != nil {
-			env.Logger.Warn("cargo: cannot read", "path", p, "err", err)
+			env.Warn(p, "cargo: cannot read", err)
 			return nil
 		}
 		pkgs, err := Parse(b)
 		if err != nil {
-			env.Logger.Warn("cargo: malformed Cargo.lock", "path", p, "err", err)
+			env.Warn(p, "cargo: malformed Cargo.lock", err)
 			return nil
 		}
 		for i := range pkgs {

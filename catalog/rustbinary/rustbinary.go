@@ -36,6 +36,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/langpkg"
+	"github.com/vigil-scanner/vigil/internal/bounded"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -103,9 +104,8 @@ func condense(_ string, r io.Reader, size int64) ([]byte, error) {
 		if !isExecutable(head[:n]) {
 			return []byte{}, nil
 		}
-		buf := make([]byte, size)
-		copy(buf, head[:n])
-		if _, err := io.ReadFull(r, buf[n:]); err != nil {
+		buf, err := bounded.ReadN(io.MultiReader(bytes.NewReader(head[:n]), r), size)
+		if err != nil {
 			return nil, fmt.Errorf("reading executable: %w", err)
 		}
 		ra = bytes.NewReader(buf)
@@ -162,8 +162,8 @@ func ReadSection(r io.ReaderAt) ([]byte, error) {
 	if sr.Size() < 0 || sr.Size() > maxSection {
 		return nil, fmt.Errorf("section %s: %d bytes, limit %d", Section, sr.Size(), maxSection)
 	}
-	b := make([]byte, sr.Size())
-	if _, err := io.ReadFull(sr, b); err != nil {
+	b, err := bounded.ReadN(sr, sr.Size())
+	if err != nil {
 		return nil, fmt.Errorf("section %s: %w", Section, err)
 	}
 	return b, nil
@@ -180,7 +180,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var results []inventory.Result
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			env.Logger.Warn("rust-binary: cannot walk", "path", p, "err", err)
+			env.Warn(p, "rust-binary: cannot walk", err)
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -194,12 +194,12 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		case errors.Is(err, ErrNoSection):
 			return nil
 		case err != nil:
-			env.Logger.Warn("rust-binary: cannot read", "path", p, "err", err)
+			env.Warn(p, "rust-binary: cannot read", err)
 			return nil
 		}
 		pkgs, err := Parse(sec)
 		if err != nil {
-			env.Logger.Warn("rust-binary: malformed dependency section", "path", p, "err", err)
+			env.Warn(p, "rust-binary: malformed dependency section", err)
 			return nil
 		}
 		for i := range pkgs {

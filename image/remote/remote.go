@@ -19,18 +19,66 @@ import (
 	"github.com/vigil-scanner/vigil/image/pick"
 )
 
+// Access says how to reach and authenticate to a registry. It is vigil's
+// one registry-options type: image pulls, the registry watch, and database
+// pulls and pushes all take it. The command line resolves it (flags,
+// VIGIL_USERNAME/VIGIL_PASSWORD, the Docker config) and passes it down;
+// nothing below reads the environment.
+type Access struct {
+	// Insecure allows plain HTTP and registries whose TLS certificate does
+	// not verify.
+	Insecure bool
+	// Auth, when set, is sent to the registry.
+	Auth authn.Authenticator
+	// Keychain resolves credentials when Auth is nil; nil means anonymous.
+	// authn.DefaultKeychain reads the Docker config file and its
+	// credential helpers.
+	Keychain authn.Keychain
+	// Transport is the base HTTP transport; nil means a clone of
+	// http.DefaultTransport (with verification off when Insecure).
+	Transport http.RoundTripper
+}
+
+// Basic returns Access with a user name and password.
+func Basic(username, password string) authn.Authenticator {
+	return authn.FromConfig(authn.AuthConfig{Username: username, Password: password})
+}
+
+// NameOptions are the reference-parsing options for a.
+func (a Access) NameOptions() []name.Option {
+	if a.Insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+// Options returns the go-containerregistry options for a request with a —
+// context, credentials, transport — for callers that talk to the registry
+// themselves (listing repositories and tags, pushing).
+func (a Access) Options(ctx context.Context) []ggcr.Option {
+	o := []ggcr.Option{ggcr.WithContext(ctx), ggcr.WithUserAgent("vigil")}
+	switch {
+	case a.Auth != nil:
+		o = append(o, ggcr.WithAuth(a.Auth))
+	case a.Keychain != nil:
+		o = append(o, ggcr.WithAuthFromKeychain(a.Keychain))
+	}
+	switch {
+	case a.Transport != nil:
+		o = append(o, ggcr.WithTransport(a.Transport))
+	case a.Insecure:
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+		o = append(o, ggcr.WithTransport(t))
+	}
+	return o
+}
+
 // Options configure a pull.
 type Options struct {
 	// Platform chooses the image of a multi-platform index.
 	Platform v1.Platform
-	// Insecure allows plain HTTP and registries whose TLS certificate does
-	// not verify.
-	Insecure bool
-	// Username and Password, when Username is set, are sent to the
-	// registry; otherwise credentials come from the Docker config file
-	// ($DOCKER_CONFIG/config.json or ~/.docker/config.json, credential
-	// helpers included), and else the pull is anonymous.
-	Username, Password string
+	Access
 }
 
 // Image is a pulled image.
@@ -45,16 +93,12 @@ type Image struct {
 
 // Get resolves ref ("alpine:3.19", "ghcr.io/o/r@sha256:…") in its registry
 // and returns its image for opts.Platform.
-func Get(ctx context.Context, ref string, opts Options) (*Image, error) {
-	var nameOpts []name.Option
-	if opts.Insecure {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, nameOpts...)
+func Get(ctx context.Context, ref string, opts Options, extra ...ggcr.Option) (*Image, error) {
+	r, err := name.ParseReference(ref, opts.NameOptions()...)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := ggcr.Get(r, RegistryOptions(ctx, opts)...)
+	desc, err := ggcr.Get(r, append(opts.Options(ctx), extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -71,24 +115,6 @@ func Get(ctx context.Context, ref string, opts Options) (*Image, error) {
 		return nil, err
 	}
 	return &Image{Image: img, Ref: r, Digest: desc.Digest}, nil
-}
-
-// RegistryOptions returns the go-containerregistry options a pull with
-// opts uses — context, credentials, transport — for callers that talk to
-// the registry themselves (listing repositories and tags).
-func RegistryOptions(ctx context.Context, opts Options) []ggcr.Option {
-	o := []ggcr.Option{ggcr.WithContext(ctx), ggcr.WithUserAgent("vigil")}
-	if opts.Username != "" {
-		o = append(o, ggcr.WithAuth(&authn.Basic{Username: opts.Username, Password: opts.Password}))
-	} else {
-		o = append(o, ggcr.WithAuthFromKeychain(authn.DefaultKeychain))
-	}
-	if opts.Insecure {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-		o = append(o, ggcr.WithTransport(t))
-	}
-	return o
 }
 
 // Familiar returns repo as Docker prints it: Docker Hub's registry and

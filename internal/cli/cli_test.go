@@ -40,6 +40,9 @@ func TestFlagErrorsExitTwo(t *testing.T) {
 		"bad mirror":          {"db", "build", "--sources", "alpine", "--mirror", "alpine", "--cache-dir", t.TempDir()},
 		"unknown backend":     {"image", "--input", demo, "--scanners", "none", "--cache-backend", "redis://x"},
 		"clean nothing":       {"clean"},
+		"unknown sort":        {"image", "--input", demo, "--scanners", "none", "--sort", "cvss"},
+		"epss above one":      {"image", "--input", demo, "--min-epss", "10", "--cache-dir", t.TempDir()},
+		"epss not a number":   {"image", "--input", demo, "--min-epss-percentile", "high"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, _, stderr := run(t, args...)

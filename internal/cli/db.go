@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -16,27 +15,6 @@ import (
 	"github.com/vigil-scanner/vigil/vulndb/oci"
 	"github.com/vigil-scanner/vigil/vulndb/sources"
 )
-
-// registryFlags are the flags for reaching the database registry.
-type registryFlags struct {
-	insecure bool
-	username string
-	password string
-}
-
-func (f *registryFlags) add(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification")
-	cmd.Flags().StringVar(&f.username, "username", os.Getenv("VIGIL_USERNAME"), "registry user name (default $VIGIL_USERNAME)")
-	cmd.Flags().StringVar(&f.password, "password", os.Getenv("VIGIL_PASSWORD"), "registry password (default $VIGIL_PASSWORD)")
-}
-
-func (f *registryFlags) options() oci.RegistryOptions {
-	o := oci.RegistryOptions{Insecure: f.insecure}
-	if f.username != "" || f.password != "" {
-		o.Auth = authn.FromConfig(authn.AuthConfig{Username: f.username, Password: f.password})
-	}
-	return o
-}
 
 func dbPath(g *globals) string { return oci.DefaultPath(g.cacheDir) }
 
@@ -112,7 +90,7 @@ func newDBUpdateCmd(g *globals) *cobra.Command {
 	var (
 		repos []string
 		force bool
-		reg   registryFlags
+		reg   accessFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "update",
@@ -120,7 +98,7 @@ func newDBUpdateCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := oci.Update(cmd.Context(), oci.UpdateOptions{
-				Path: dbPath(g), Repositories: repos, Force: force, RegistryOptions: reg.options(), Logger: g.logger,
+				Path: dbPath(g), Repositories: repos, Force: force, Registry: reg.access(g), Logger: g.logger,
 			})
 			if err != nil {
 				return err
@@ -142,7 +120,7 @@ func newDBUpdateCmd(g *globals) *cobra.Command {
 }
 
 func newDBPushCmd(g *globals) *cobra.Command {
-	var reg registryFlags
+	var reg accessFlags
 	cmd := &cobra.Command{
 		Use:   "push REF",
 		Short: "Publish the local database as an OCI artifact (to host a mirror)",
@@ -153,7 +131,7 @@ func newDBPushCmd(g *globals) *cobra.Command {
 				return err
 			}
 			db.Close()
-			digest, err := oci.Push(cmd.Context(), dbPath(g), args[0], reg.options())
+			digest, err := oci.Push(cmd.Context(), dbPath(g), args[0], reg.access(g))
 			if err != nil {
 				return err
 			}

@@ -48,11 +48,14 @@ type globals struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	logger   *slog.Logger
+	// getenv reads the environment; the command line is the one place
+	// vigil does.
+	getenv func(string) string
 }
 
 // Main runs vigil with args and returns the process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -109,6 +112,7 @@ func newRoot(g *globals) *cobra.Command {
 		newRepoCmd(g),
 		newSBOMCmd(g),
 		newWatchCmd(g),
+		newServerCmd(g),
 		newDBCmd(g),
 		newCleanCmd(g),
 		newVersionCmd(g),

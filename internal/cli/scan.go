@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-scanner/vigil/baseupdate"
+	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/layerfs"
@@ -22,6 +24,7 @@ import (
 	"github.com/vigil-scanner/vigil/report/format"
 	"github.com/vigil-scanner/vigil/report/template"
 	"github.com/vigil-scanner/vigil/scan"
+	"github.com/vigil-scanner/vigil/server"
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/oci"
 )
@@ -36,9 +39,10 @@ type scanFlags struct {
 	listAllPkgs  bool
 	scanners     []string
 	timeout      time.Duration
-	severities   []string
-	ignoreUnfix  bool
-	ignoreUnrch  bool
+	// keep holds the finding filters bound to flags directly; the
+	// statuses are ignoreStatus, converted by policy.
+	keep         policy.Filter
+	sort         string
 	filter       scan.Filter
 	ignoreStatus []string
 	exitCode     int
@@ -51,6 +55,12 @@ type scanFlags struct {
 	skipDBUpdate    bool
 	offline         bool
 	dbRepos         []string
+	// advise, when set (image --base-updates), adds to the evaluated
+	// report before it is written and returns notes for the user.
+	advise func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error)
+	// server, in client mode, is the vigil server that matches.
+	server      string
+	serverToken string
 }
 
 func (f *scanFlags) add(cmd *cobra.Command) {
@@ -61,12 +71,18 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.listAllPkgs, "list-all-pkgs", false, "include every package in the report, not only vulnerable ones")
 	fl.StringSliceVar(&f.scanners, "scanners", []string{"vuln"}, "what to look for: vuln, or none for an inventory only")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up after this long")
-	fl.StringSliceVarP(&f.severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
-	fl.BoolVar(&f.ignoreUnfix, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.StringSliceVarP(&f.keep.Severities, "severity", "s", match.Severities(), "severities to report: CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN")
+	fl.BoolVar(&f.keep.IgnoreUnfixed, "ignore-unfixed", false, "report only vulnerabilities that have a fixed version")
+	fl.BoolVar(&f.keep.KEV, "kev", false, "report only known-exploited vulnerabilities (CISA KEV); with --min-epss or --min-epss-percentile, those meeting any of them")
+	fl.Float64Var(&f.keep.MinEPSS, "min-epss", 0, "report only vulnerabilities whose EPSS probability is at least this (0 to 1; 0.1 is 10 %)")
+	fl.Float64Var(&f.keep.MinEPSSPercentile, "min-epss-percentile", 0, "report only vulnerabilities whose EPSS percentile is at least this (0 to 1)")
+	fl.BoolVar(&f.keep.ExcludeBase, "exclude-base", false, "leave out vulnerabilities in packages the base image brought (images)")
+	fl.StringVar(&f.sort, "sort", report.SortRisk, "order of the table's findings: "+strings.Join(report.Sorts(), ", "))
 	fl.StringSliceVar(&f.filter.PkgTypes, "pkg-types", nil, "package types to scan: os, library (default both)")
 	fl.StringSliceVar(&f.filter.SkipDirs, "skip-dirs", nil, "leave out language packages found under these directories (globs, ** for any depth)")
 	fl.StringSliceVar(&f.filter.SkipFiles, "skip-files", nil, "leave out language packages read from these files (globs, ** for any depth)")
-	fl.BoolVar(&f.ignoreUnrch, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
+	fl.BoolVar(&f.filter.IncludeDevDeps, "include-dev-deps", false, "include development dependencies (those only dev scopes of the lockfiles reach) in the report and matching")
+	fl.BoolVar(&f.keep.IgnoreUnreachable, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
 	fl.StringSliceVar(&f.ignoreStatus, "ignore-status", nil, "statuses to leave out: fixed, affected, will_not_fix, end_of_life")
 	fl.IntVar(&f.exitCode, "exit-code", 0, fmt.Sprintf("exit with this code when a vulnerability is reported (not %d, which means an error)", ExitError))
 	fl.IntVar(&f.exitOnEOL, "exit-on-eol", 0, "exit with this code when the OS is past its end of support")
@@ -77,6 +93,8 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
 	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+	fl.StringVar(&f.server, "server", "", "client mode: build the inventory here and let this vigil server match it (no local database)")
+	fl.StringVar(&f.serverToken, "server-token", "", "bearer token for --server (default $VIGIL_TOKEN)")
 }
 
 // validate checks the flags of cmd and notes which were given.
@@ -101,8 +119,11 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	if f.exitCode < 0 || f.exitCode > 255 || f.exitOnEOL < 0 || f.exitOnEOL > 255 {
 		return errors.New("--exit-code and --exit-on-eol must be between 0 and 255")
 	}
-	for i, s := range f.severities {
-		f.severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	for i, s := range f.keep.Severities {
+		f.keep.Severities[i] = strings.ToUpper(strings.TrimSpace(s))
+	}
+	if !slices.Contains(report.Sorts(), f.sort) {
+		return fmt.Errorf("--sort %q: want one of %s", f.sort, strings.Join(report.Sorts(), ", "))
 	}
 	if f.format == format.Template {
 		if f.template == "" {
@@ -120,31 +141,45 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 
 func (f *scanFlags) vulnScan() bool { return slices.Contains(f.scanners, "vuln") }
 
-// run matches inv (unless --scanners none), applies the policy, writes the
+// policy loads the policy the flags describe. With --scanners none only
+// the end-of-support gate applies.
+func (f *scanFlags) policy() (*policy.Policy, error) {
+	if !f.vulnScan() {
+		return policy.Load(policy.Options{ExitOnEOL: f.exitOnEOL})
+	}
+	return policy.Load(policy.Options{
+		Filter:     f.findingFilter(),
+		IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
+		VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
+	})
+}
+
+// findingFilter is the policy filter the flags describe.
+func (f *scanFlags) findingFilter() policy.Filter {
+	filter := f.keep
+	filter.IgnoreStatuses = make([]vulndb.Status, 0, len(f.ignoreStatus))
+	for _, s := range f.ignoreStatus {
+		filter.IgnoreStatuses = append(filter.IgnoreStatuses, vulndb.Status(s))
+	}
+	return filter
+}
+
+// run evaluates inv (matching it unless --scanners none), writes the
 // report, and returns the exit code as an error when the gate trips.
 func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventory) error {
 	f.filter.Apply(inv)
-	var pol *policy.Policy
-	if f.vulnScan() {
-		var err error
-		statuses := make([]vulndb.Status, 0, len(f.ignoreStatus))
-		for _, s := range f.ignoreStatus {
-			statuses = append(statuses, vulndb.Status(s))
-		}
-		pol, err = policy.Load(policy.Options{
-			Severities: f.severities, IgnoreUnfixed: f.ignoreUnfix, IgnoreUnreachable: f.ignoreUnrch, IgnoreStatuses: statuses,
-			IgnoreFile: f.ignoreFile, IgnoreFileOptional: !f.ignoreFileGiven,
-			VEX: f.vex, Baseline: f.baseline, ExitCode: f.exitCode, ExitOnEOL: f.exitOnEOL,
-		})
-		if err != nil {
-			return err
-		}
+	pol, err := f.policy()
+	if err != nil {
+		return err
 	}
 	prog := newProgress(g)
 	defer prog.done()
-	rep := report.FromInventory(inv)
-	rep.CreatedAt = time.Now().UTC().Truncate(time.Second)
-	if f.vulnScan() {
+	opts := evaluate.Options{Policy: pol}
+	switch {
+	case f.vulnScan() && f.server != "":
+		prog.step("matching %d packages on %s", countPackages(inv), f.server)
+		opts.Matcher = &server.Client{URL: f.server, Token: cmp.Or(f.serverToken, g.getenv("VIGIL_TOKEN"))}
+	case f.vulnScan():
 		prog.step("checking the vulnerability database")
 		db, err := f.openDB(ctx, g)
 		if err != nil {
@@ -152,32 +187,31 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		}
 		defer db.Close()
 		prog.step("matching %d packages", countPackages(inv))
-		res, err := match.New(db, match.Options{Logger: g.logger}).Match(ctx, inv)
+		opts.Matcher = match.New(db, match.Options{Logger: g.logger})
+	}
+	res, err := evaluate.Evaluate(ctx, inv, opts)
+	if err != nil {
+		return err
+	}
+	for _, n := range res.Notes {
+		g.logger.Warn(n)
+	}
+	if f.advise != nil && opts.Matcher != nil {
+		prog.step("looking for base image updates")
+		notes, err := f.advise(ctx, opts.Matcher, f.findingFilter(), res.Report)
 		if err != nil {
 			return err
 		}
-		for i := range rep.Results {
-			rep.Results[i].Vulnerabilities = res.Findings[i]
-		}
-		for _, n := range res.Notes {
+		for _, n := range notes {
 			g.logger.Warn(n)
 		}
-	}
-	var out policy.Outcome
-	if pol != nil {
-		out = pol.Apply(rep)
-		for _, n := range out.Notes {
-			g.logger.Warn(n)
-		}
-	} else if f.exitOnEOL != 0 && inv.Artifact.OS != nil && inv.Artifact.OS.EOSL {
-		out.ExitCode = f.exitOnEOL
 	}
 	prog.done()
-	if err := f.write(g, rep); err != nil {
+	if err := f.write(g, res.Report); err != nil {
 		return err
 	}
-	if out.ExitCode != 0 {
-		return exitError{code: out.ExitCode}
+	if res.Outcome.ExitCode != 0 {
+		return exitError{code: res.Outcome.ExitCode}
 	}
 	return nil
 }
@@ -188,7 +222,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 func (f *scanFlags) openDB(ctx context.Context, g *globals) (*vulndb.DB, error) {
 	path := oci.DefaultPath(g.cacheDir)
 	skip := f.skipDBUpdate || f.offline
-	_, err := oci.EnsureFresh(ctx, oci.UpdateOptions{Path: path, Repositories: f.dbRepos, Logger: g.logger}, skip)
+	_, err := oci.EnsureFresh(ctx, oci.UpdateOptions{Path: path, Repositories: f.dbRepos, Registry: resolveAccess(false, "", "", g.getenv), Logger: g.logger}, skip)
 	if err != nil {
 		if skip {
 			return nil, fmt.Errorf("%w (build one with `vigil db build` or fetch one with `vigil db update`)", err)
@@ -241,10 +275,11 @@ func (f *scanFlags) write(g *globals, rep *report.Report) error {
 	}
 	opts := report.Options{
 		ListAllPkgs: f.listAllPkgs || !f.vulnScan(),
-		Color:       f.output == "" && isTerminal(g.stdout) && os.Getenv("NO_COLOR") == "",
+		Color:       f.output == "" && isTerminal(g.stdout) && g.getenv("NO_COLOR") == "",
 		Template:    f.templateText,
 		AppVersion:  version,
 		NoVulnScan:  !f.vulnScan(),
+		Sort:        f.sort,
 	}
 	err := format.Write(w, f.format, rep, opts)
 	if file != nil {
@@ -260,10 +295,9 @@ func newImageCmd(g *globals) *cobra.Command {
 		f        scanFlags
 		input    string
 		platform string
-		insecure bool
+		access   accessFlags
+		base     baseFlags
 		sources  []string
-		username string
-		password string
 		backend  string
 	)
 	cmd := &cobra.Command{
@@ -291,19 +325,32 @@ func newImageCmd(g *globals) *cobra.Command {
 			defer prog.done()
 			prog.step("opening %s", cmp.Or(input, ref))
 			img, err := image.Open(ctx, ref, image.Options{
-				Input: input, Sources: sources, Platform: platform, Insecure: insecure,
-				Username: username, Password: password, Logger: g.logger,
+				Input: input, Sources: sources, Platform: platform, Registry: access.access(g), Logger: g.logger,
 			})
 			if err != nil {
 				return nil, err
 			}
 			defer img.Close()
+			known, err := base.known(ctx, g, access.access(g), img.Platform)
+			if err != nil {
+				return nil, err
+			}
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags}, scan.Options{Logger: g.logger, Read: read})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags, DigestsVerified: img.DigestsVerified}, scan.Options{Logger: g.logger, Read: read, BaseImages: known})
 			if err != nil {
 				return nil, err
 			}
 			inv.Artifact.Platform = img.Platform
+			if base.updates != "" {
+				f.advise = func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error) {
+					ups, notes, err := baseupdate.Advise(ctx, rep, baseupdate.Options{
+						Source: base.updates, Access: access.access(g), CacheDir: baseImageCacheDir(g),
+						Scan: scan.Options{Logger: g.logger, Read: read}, Matcher: m, Filter: filter, Logger: g.logger,
+					})
+					rep.BaseUpdates = ups
+					return notes, err
+				}
+			}
 			return inv, nil
 		}),
 	}
@@ -311,10 +358,9 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&input, "input", "i", "", "read the image from a docker-save tar (plain or gzip), an OCI layout directory or an OCI archive")
 	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
-	fl.BoolVar(&insecure, "insecure", false, "allow plain-HTTP registries and skip TLS verification")
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
-	fl.StringVar(&username, "username", "", "registry user name (default $VIGIL_USERNAME, then the Docker config)")
-	fl.StringVar(&password, "password", "", "registry password (default $VIGIL_PASSWORD)")
+	access.add(cmd)
+	base.add(cmd)
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept for later scans: fs (CACHE_DIR/layers) or memory (not kept)")
 	return cmd
 }

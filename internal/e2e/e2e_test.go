@@ -130,6 +130,13 @@ func without(rows []string, subs ...string) []string {
 	})
 }
 
+// only returns the rows containing any of the substrings.
+func only(rows []string, subs ...string) []string {
+	return slices.DeleteFunc(slices.Clone(rows), func(r string) bool {
+		return !slices.ContainsFunc(subs, func(s string) bool { return strings.Contains(r, s) })
+	})
+}
+
 func suppressed(kind string, rows []string, subs ...string) []string {
 	out := slices.Clone(rows)
 	for i, r := range out {
@@ -210,6 +217,22 @@ CVE-2023-6129 exp:2000-01-01
 			suppressed("vex", without(alpineFindings, "HIGH", "UNKNOWN"), "CVE-2023-32681", "CVE-2021-44228")},
 		{"vex all suppressed", "alpine", []string{"--vex", openVEX, "--vex", cdxVEX, "--exit-code", "1", "--severity", "CRITICAL"}, 0,
 			suppressed("vex", without(alpineFindings, "HIGH", "MEDIUM", "UNKNOWN"), "CVE-2021-44228")},
+		// Exploitation gates: log4j's CVE-2021-44228 is in KEV with EPSS
+		// 0.97565 (percentile 0.99996); lodash's CVE-2021-23337 has EPSS
+		// 0.01234 (0.85); nothing else is scored.
+		{"kev", "alpine", []string{"--kev", "--exit-code", "1"}, 1, only(alpineFindings, "CVE-2021-44228")},
+		{"kev none", "debian", []string{"--kev", "--exit-code", "1"}, 0, nil},
+		{"min-epss", "alpine", []string{"--min-epss", "0.5", "--exit-code", "1"}, 1, only(alpineFindings, "CVE-2021-44228")},
+		{"min-epss low", "alpine", []string{"--min-epss", "0.01", "--exit-code", "1"}, 1, only(alpineFindings, "CVE-2021-44228", "CVE-2021-23337")},
+		{"min-epss-percentile", "alpine", []string{"--min-epss-percentile", "0.9", "--exit-code", "1"}, 1, only(alpineFindings, "CVE-2021-44228")},
+		{"kev or epss", "alpine", []string{"--kev", "--min-epss", "0.01", "--exit-code", "1"}, 1, only(alpineFindings, "CVE-2021-44228", "CVE-2021-23337")},
+		{"kev and severity", "alpine", []string{"--kev", "--severity", "HIGH", "--exit-code", "1"}, 0, nil},
+		{"epss and severity", "alpine", []string{"--min-epss", "0.01", "--severity", "HIGH", "--exit-code", "1"}, 1, only(alpineFindings, "CVE-2021-23337")},
+		{"kev and unfixed", "alpine", []string{"--kev", "--ignore-unfixed", "--exit-code", "1"}, 1, only(alpineFindings, "CVE-2021-44228")},
+		{"kev vex", "alpine", []string{"--kev", "--vex", cdxVEX, "--exit-code", "1"}, 0,
+			suppressed("vex", only(alpineFindings, "CVE-2021-44228"), "CVE-2021-44228")},
+		{"epss ignorefile", "alpine", []string{"--min-epss", "0.01", "--ignorefile", ignorePlain, "--exit-code", "1"}, 1,
+			suppressed("ignorefile", only(alpineFindings, "CVE-2021-44228", "CVE-2021-23337"), "CVE-2021-23337")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,6 +253,17 @@ func TestBaseline(t *testing.T) {
 	full := filepath.Join(t.TempDir(), "full.json")
 	scanImage(t, "debian", 0, "--format", "json", "--output", full)
 	out = scanImage(t, "debian", 0, "--format", "json", "--baseline", full, "--exit-code", "1")
+	assertRows(t, findings(t, out), nil)
+
+	// With the exploitation gate: a baseline without log4j's finding
+	// (a severity-filtered report) leaves it new.
+	high := filepath.Join(t.TempDir(), "high.json")
+	scanImage(t, "alpine", 0, "--format", "json", "--severity", "HIGH", "--output", high)
+	out = scanImage(t, "alpine", 1, "--format", "json", "--baseline", high, "--kev", "--min-epss", "0.01", "--exit-code", "1")
+	assertRows(t, findings(t, out), only(alpineFindings, "CVE-2021-44228"))
+	all := filepath.Join(t.TempDir(), "all.json")
+	scanImage(t, "alpine", 0, "--format", "json", "--output", all)
+	out = scanImage(t, "alpine", 0, "--format", "json", "--baseline", all, "--kev", "--exit-code", "1")
 	assertRows(t, findings(t, out), nil)
 }
 
@@ -325,6 +359,38 @@ func TestGoReachability(t *testing.T) {
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("reachability by finding = %q, want %q (\"\" is reachable)", got, want)
+	}
+}
+
+// TestVEXOutput writes the statements vigil can justify (--format openvex
+// and cyclonedx-vex) and reads them back with --vex: the Go finding whose
+// symbols are absent and the finding an ignore-file rule gave a reason for
+// are suppressed; everything else still gates.
+func TestVEXOutput(t *testing.T) {
+	ignore := writeFile(t, "reasons.yaml", `vulnerabilities:
+  - id: CVE-2023-32681
+    statement: requests never follows redirects to other hosts here
+  - id: CVE-2023-6237
+`)
+	want := alpineFindings
+	if fx.goStdlib != "" {
+		want = suppressed("vex", want, "CVE-2022-32149")
+	}
+	want = suppressed("vex", want, "CVE-2023-32681")
+	for _, f := range []string{"openvex", "cyclonedx-vex"} {
+		t.Run(f, func(t *testing.T) {
+			doc := filepath.Join(t.TempDir(), "app.vex.json")
+			scanImage(t, "alpine", 0, "--format", f, "--ignorefile", ignore, "--output", doc)
+			out := scanImage(t, "alpine", 1, "--format", "json", "--vex", doc, "--exit-code", "1")
+			assertRows(t, findings(t, out), want)
+		})
+	}
+	// A clean report has nothing to state: exit 2, nothing written.
+	doc := filepath.Join(t.TempDir(), "none.json")
+	code, _, stderr := vigil(t, "image", "--input", fx.images["debian"], "--cache-dir", fx.cache, "--offline", "--quiet",
+		"--format", "openvex", "--severity", "CRITICAL", "--output", doc)
+	if code != 2 || !strings.Contains(stderr, "no finding to make a statement about") {
+		t.Errorf("clean report: exit %d, stderr %q", code, stderr)
 	}
 }
 

@@ -52,3 +52,25 @@ func RequireTool(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// RequirePythonModule returns a python3 interpreter that can import module
+// (Debian's python3-MODULE packages install into /usr/bin/python3, which
+// may not be the python3 first on PATH). When there is none the test is
+// skipped, except under CI=true, where it fails.
+func RequirePythonModule(t testing.TB, module string) string {
+	t.Helper()
+	for _, name := range []string{"python3", "/usr/bin/python3"} {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			continue
+		}
+		if exec.Command(p, "-c", "import "+module).Run() == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("no python3 can import %s; .ci/run should have installed it", module)
+	}
+	t.Skipf("python3 module %s not installed", module)
+	return ""
+}

@@ -248,12 +248,23 @@ func packageComponent(res report.Result, pkg inventory.Package, ref string) cdx.
 	add("arch", pkg.Arch)
 	add("maintainer", pkg.Maintainer)
 	add("modularitylabel", pkg.Modularitylabel)
+	if res.Class == inventory.ClassLangPkgs {
+		// Development dependencies are not part of what runs.
+		c.Scope = cdx.ScopeRequired
+		if pkg.Dev {
+			c.Scope = cdx.ScopeExcluded
+		}
+	}
+	if pkg.Root {
+		add("root", "true")
+	}
 	if pkg.Dev {
 		add("dev", "true")
 	}
 	if pkg.Indirect {
 		add("indirect", "true")
 	}
+	add("origin", pkg.Origin)
 	add("filePath", pkg.FilePath)
 	add("layerDigest", pkg.Layer.Digest)
 	add("layerDiffID", pkg.Layer.DiffID)

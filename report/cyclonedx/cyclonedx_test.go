@@ -12,6 +12,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/xeipuuv/gojsonschema"
 
+	"github.com/vigil-scanner/vigil/policy"
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/report/reporttest"
 )
@@ -184,12 +185,14 @@ func TestSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, r := range reporttest.Samples() {
-		res, err := schema.Validate(gojsonschema.NewBytesLoader(write(t, r)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range res.Errors() {
-			t.Errorf("%s: %s", name, e)
+		for kind, out := range map[string][]byte{"bom": write(t, r), "vex": writeVEX(t, r)} {
+			res, err := schema.Validate(gojsonschema.NewBytesLoader(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range res.Errors() {
+				t.Errorf("%s %s: %s", name, kind, e)
+			}
 		}
 	}
 }
@@ -204,4 +207,47 @@ func moduleDir(t *testing.T, mod string) string {
 		t.Skipf("cannot locate module %s: %v", mod, err)
 	}
 	return dir
+}
+
+func writeVEX(t *testing.T, r *report.Report) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteVEX(&buf, r, opts); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestWriteVEXGolden(t *testing.T) {
+	out := writeVEX(t, reporttest.Alpine())
+	reporttest.Golden(t, filepath.Join("testdata", "alpine.vex.cdx.json"), out)
+	if !bytes.Equal(out, writeVEX(t, reporttest.Alpine())) {
+		t.Error("two writes of one report differ")
+	}
+}
+
+// TestVEXRoundTrip reads the VEX document back as --vex does: the Go
+// finding vigil found unreachable is suppressed, and nothing else.
+func TestVEXRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.vex.cdx.json")
+	if err := os.WriteFile(path, writeVEX(t, reporttest.Alpine()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Load(policy.Options{VEX: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reporttest.Alpine()
+	p.Apply(r)
+	var got []string
+	for _, res := range r.Results {
+		for _, f := range res.Vulnerabilities {
+			if f.Suppressed != nil && f.Suppressed.Source == path {
+				got = append(got, f.PkgName+"/"+f.ID+"/"+f.Suppressed.Justification)
+			}
+		}
+	}
+	if want := "golang.org/x/text/CVE-2021-38561/code_not_reachable"; strings.Join(got, " ") != want {
+		t.Errorf("suppressed: %q, want %q", got, want)
+	}
 }

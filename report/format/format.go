@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/report/cyclonedx"
 	"github.com/vigil-scanner/vigil/report/junit"
+	"github.com/vigil-scanner/vigil/report/openvex"
 	"github.com/vigil-scanner/vigil/report/sarif"
 	"github.com/vigil-scanner/vigil/report/spdx"
 	"github.com/vigil-scanner/vigil/report/table"
@@ -30,11 +31,15 @@ const (
 	SARIF     = "sarif"
 	JUnit     = "junit"
 	Template  = "template"
+	// OpenVEX and CycloneDXVEX write the VEX statements vigil can
+	// justify (report/openvex, cyclonedx.WriteVEX).
+	OpenVEX      = "openvex"
+	CycloneDXVEX = "cyclonedx-vex"
 )
 
 // Names lists the supported formats in the order help text shows them.
 func Names() []string {
-	return []string{Table, JSON, SARIF, CycloneDX, SPDXJSON, JUnit, Template}
+	return []string{Table, JSON, SARIF, CycloneDX, SPDXJSON, JUnit, Template, OpenVEX, CycloneDXVEX}
 }
 
 // Write writes r to w in the named format.
@@ -54,6 +59,10 @@ func Write(w io.Writer, name string, r *report.Report, opts report.Options) erro
 		return junit.Write(w, r, opts)
 	case Template:
 		return template.Write(w, r, opts)
+	case OpenVEX:
+		return openvex.Write(w, r, opts)
+	case CycloneDXVEX:
+		return cyclonedx.WriteVEX(w, r, opts)
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", name, strings.Join(Names(), ", "))
 }

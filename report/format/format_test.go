@@ -11,13 +11,15 @@ import (
 
 func TestWrite(t *testing.T) {
 	starts := map[string]string{
-		Table:     "alpine-310.tar.gz (alpine 3.10.4)\n",
-		JSON:      "{\n  \"schemaVersion\": 1,",
-		CycloneDX: "{\n  \"$schema\": \"http://cyclonedx.org/schema/bom-1.6.schema.json\"",
-		SPDXJSON:  "{\n  \"spdxVersion\": \"SPDX-2.3\"",
-		SARIF:     "{\n  \"version\": \"2.1.0\",",
-		JUnit:     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"vigil\"",
-		Template:  "alpine-310.tar.gz: 4",
+		Table:        "Highest risk (5 of 6 findings)\n",
+		JSON:         "{\n  \"schemaVersion\": 1,",
+		CycloneDX:    "{\n  \"$schema\": \"http://cyclonedx.org/schema/bom-1.6.schema.json\"",
+		SPDXJSON:     "{\n  \"spdxVersion\": \"SPDX-2.3\"",
+		SARIF:        "{\n  \"version\": \"2.1.0\",",
+		JUnit:        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"vigil\"",
+		Template:     "alpine-310.tar.gz: 4",
+		OpenVEX:      "{\n  \"@context\": \"https://openvex.dev/ns/v0.2.0\",",
+		CycloneDXVEX: "{\n  \"$schema\": \"http://cyclonedx.org/schema/bom-1.6.schema.json\"",
 	}
 	for _, name := range Names() {
 		var buf bytes.Buffer

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-scanner/vigil/fixplan"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/report"
@@ -40,7 +41,7 @@ const (
 // Alpine is an end-of-life Alpine 3.10 image with OS packages, an npm
 // lockfile and a Go binary, and findings of every status, one suppressed by
 // VEX and one unreachable.
-func Alpine() *report.Report {
+func alpine() *report.Report {
 	baseLayer := inventory.LayerRef{
 		Digest:    "sha256:9d48c3bd43c520dc2784e868a780e976b207cbf493eaff8c6596eb871cbd9609",
 		DiffID:    alpineBase,
@@ -190,7 +191,7 @@ func Alpine() *report.Report {
 
 // Debian is a Debian 12 image with OS packages only, licenses that are not
 // all valid SPDX, and one finding without a fix.
-func Debian() *report.Report {
+func debian() *report.Report {
 	layer := inventory.LayerRef{
 		Digest: "sha256:c6cf28de8a067787ee0d08f8b01d7f1566a508b56f6e549687b41dfd375f12c7",
 		DiffID: "sha256:8d853c8add5d1e7b0aafc4b68a3d9fb8e7a0da27970c2acf831fe63be4a0cd2c",
@@ -228,7 +229,7 @@ func Debian() *report.Report {
 
 // RPM is a Red Hat UBI 9 image with rpm packages (one with an epoch and a
 // non-SPDX license) and no findings.
-func RPM() *report.Report {
+func rpm() *report.Report {
 	layer := inventory.LayerRef{
 		Digest: "sha256:0b9e6b4b7e0d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b",
 		DiffID: "sha256:3c1e4b5a6d7f8e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a",
@@ -254,9 +255,9 @@ func RPM() *report.Report {
 	}
 }
 
-// Repo is a git repository at a commit, with a Cargo.lock and one
-// finding.
-func Repo() *report.Report {
+// repo is a git repository at a commit, with a Cargo.lock (the project's
+// root crate, a dev dependency, a git dependency) and one finding.
+func repo() *report.Report {
 	return &report.Report{
 		SchemaVersion: report.SchemaVersion,
 		CreatedAt:     CreatedAt,
@@ -268,8 +269,11 @@ func Repo() *report.Report {
 		Results: []report.Result{{
 			Target: "Cargo.lock", Class: inventory.ClassLangPkgs, Type: "cargo",
 			Packages: []inventory.Package{
+				{ID: "criterion@0.5.1", Name: "criterion", Version: "0.5.1", Purl: "pkg:cargo/criterion@0.5.1", Dev: true, DependsOn: []string{"itoa@1.0.9"}, FilePath: "Cargo.lock"},
 				{ID: "itoa@1.0.9", Name: "itoa", Version: "1.0.9", Purl: "pkg:cargo/itoa@1.0.9", Indirect: true, FilePath: "Cargo.lock"},
+				{ID: "rustapp@0.3.0", Name: "rustapp", Version: "0.3.0", Purl: "pkg:cargo/rustapp@0.3.0", Root: true, DependsOn: []string{"criterion@0.5.1", "smallvec@1.6.0", "tinyjson@2.5.1"}, FilePath: "Cargo.lock"},
 				{ID: "smallvec@1.6.0", Name: "smallvec", Version: "1.6.0", Purl: "pkg:cargo/smallvec@1.6.0", DependsOn: []string{"itoa@1.0.9"}, FilePath: "Cargo.lock"},
+				{ID: "tinyjson@2.5.1", Name: "tinyjson", Version: "2.5.1", Purl: "pkg:cargo/tinyjson@2.5.1?vcs_url=git%2Bhttps:%2F%2Fgithub.com%2Fexample%2Ftinyjson%40a1b2c3d", Origin: "git+https://github.com/example/tinyjson?rev=a1b2c3d#a1b2c3d", FilePath: "Cargo.lock"},
 			},
 			Vulnerabilities: []match.Finding{{
 				ID: "CVE-2021-25900", Aliases: []string{"RUSTSEC-2021-0003"}, PkgName: "smallvec", PkgID: "smallvec@1.6.0", PkgPurl: "pkg:cargo/smallvec@1.6.0",
@@ -326,4 +330,31 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// Alpine is alpine's report, with each finding's risk computed as the matcher
+// does and its fix plan.
+func Alpine() *report.Report { return withRisk(alpine()) }
+
+// Debian is debian's report, with each finding's risk computed as the matcher
+// does and its fix plan.
+func Debian() *report.Report { return withRisk(debian()) }
+
+// RPM is rpm's report, with each finding's risk computed as the matcher
+// does and its fix plan.
+func RPM() *report.Report { return withRisk(rpm()) }
+
+// Repo is repo's report, with each finding's risk computed as the matcher
+// does and its fix plan.
+func Repo() *report.Report { return withRisk(repo()) }
+
+func withRisk(r *report.Report) *report.Report {
+	for i := range r.Results {
+		for j := range r.Results[i].Vulnerabilities {
+			f := &r.Results[i].Vulnerabilities[j]
+			f.Risk = match.RiskOf(f)
+		}
+	}
+	r.FixPlan = fixplan.Plan(r)
+	return r
 }

@@ -1,7 +1,9 @@
 // Package spdx writes a report as an SPDX 2.3 JSON document
 // (https://spdx.github.io/spdx-spec/v2.3/): the artifact as the described
 // package, containing its operating system and language targets, which
-// contain their packages; dependencies as DEPENDS_ON relationships.
+// contain their packages; dependencies as DEPENDS_ON relationships, or
+// DEV_DEPENDENCY_OF ones (from the dependency's side) when the dependency
+// is a development one.
 //
 // Output is reproducible: the creation time is the report's CreatedAt and
 // the document namespace ends in a name-based UUID of the document's own
@@ -117,6 +119,10 @@ func Document(r *report.Report, opts report.Options) *v23.Document {
 			byKey[sbom.PackageKey(pkg)] = ids[j]
 			b.relate(parent, ids[j], "CONTAINS")
 		}
+		dev := map[common.ElementID]bool{}
+		for j, pkg := range res.Packages {
+			dev[ids[j]] = pkg.Dev
+		}
 		for j, pkg := range res.Packages {
 			var deps []common.ElementID
 			for _, d := range pkg.DependsOn {
@@ -126,7 +132,13 @@ func Document(r *report.Report, opts report.Options) *v23.Document {
 			}
 			slices.Sort(deps)
 			for _, d := range slices.Compact(deps) {
-				b.relate(ids[j], d, "DEPENDS_ON")
+				// An edge into a development dependency is said as
+				// such, from the dependency's side.
+				if dev[d] {
+					b.relate(d, ids[j], "DEV_DEPENDENCY_OF")
+				} else {
+					b.relate(ids[j], d, "DEPENDS_ON")
+				}
 			}
 		}
 	}
@@ -244,7 +256,10 @@ func (b *builder) pkg(res report.Result, pkg inventory.Package, ref string) comm
 	if pkg.Epoch != 0 {
 		epoch = strconv.Itoa(pkg.Epoch)
 	}
-	dev, indirect := "", ""
+	root, dev, indirect := "", "", ""
+	if pkg.Root {
+		root = "true"
+	}
 	if pkg.Dev {
 		dev = "true"
 	}
@@ -258,8 +273,10 @@ func (b *builder) pkg(res report.Result, pkg inventory.Package, ref string) comm
 		"vigil:package:epoch", epoch,
 		"vigil:package:arch", pkg.Arch,
 		"vigil:package:modularitylabel", pkg.Modularitylabel,
+		"vigil:package:root", root,
 		"vigil:package:dev", dev,
 		"vigil:package:indirect", indirect,
+		"vigil:package:origin", pkg.Origin,
 		"vigil:package:filePath", pkg.FilePath,
 		"vigil:package:layerDigest", pkg.Layer.Digest,
 		"vigil:package:layerDiffID", pkg.Layer.DiffID,

@@ -1,8 +1,11 @@
-// Package table writes a report as aligned text tables for people: for each
-// target a header, count lines (of packages with Options.ListAllPkgs, of
-// vulnerabilities unless Options.NoVulnScan), the packages (with
-// Options.ListAllPkgs) and the findings. Suppressed findings are counted
-// but not listed.
+// Package table writes a report as aligned text tables for people: the
+// findings of highest risk across targets (when there are more than a
+// screenful), then for each target a header, count lines (of packages with
+// Options.ListAllPkgs, of vulnerabilities unless Options.NoVulnScan), the
+// packages (with Options.ListAllPkgs) and the findings — those of the
+// image's own layers, then those of its base image under their own
+// heading — and last a one-line summary. Findings are in Options.Sort
+// order. Suppressed findings are counted but not listed.
 package table
 
 import (
@@ -10,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -20,6 +24,10 @@ import (
 
 // maxTitle is the widest a finding's title is shown, in runes.
 const maxTitle = 60
+
+// topRisks is how many findings the highest-risk table lists; it is shown
+// when the report has more findings than that.
+const topRisks = 5
 
 // ANSI SGR sequences.
 const (
@@ -34,11 +42,24 @@ const (
 // Write writes r as tables to w. Colours are used only with opts.Color.
 func Write(w io.Writer, r *report.Report, opts report.Options) error {
 	p := &printer{w: w, color: opts.Color}
+	sum := report.Summarize(r)
+	if !opts.NoVulnScan && (opts.Sort == "" || opts.Sort == report.SortRisk) && sum.Findings > topRisks {
+		p.highestRisk(r)
+	}
 	for i, res := range r.Results {
 		if i > 0 {
 			p.printf("\n")
 		}
 		p.result(r, res, opts)
+	}
+	if !opts.NoVulnScan && len(r.FixPlan) > 0 {
+		p.fixPlan(r.FixPlan)
+	}
+	if !opts.NoVulnScan && len(r.BaseUpdates) > 0 {
+		p.baseUpdates(r.BaseUpdates)
+	}
+	if !opts.NoVulnScan && len(r.Results) > 0 {
+		p.printf("\n%s\n", sum)
 	}
 	if p.err != nil {
 		return fmt.Errorf("writing table: %w", p.err)
@@ -75,7 +96,15 @@ func (p *printer) result(r *report.Report, res report.Result, opts report.Option
 		p.printf("%s\n", p.paint(ansiYellow, note))
 	}
 
-	shown, suppressed := splitSuppressed(res.Vulnerabilities)
+	shown, suppressed := splitSuppressed(res.Vulnerabilities, opts.Sort)
+	var own, base []match.Finding
+	for _, f := range shown {
+		if f.Layer.Base {
+			base = append(base, f)
+		} else {
+			own = append(own, f)
+		}
+	}
 	if listPkgs {
 		if n := len(res.Packages); n == 1 {
 			p.printf("Total: 1 package\n")
@@ -95,10 +124,180 @@ func (p *printer) result(r *report.Report, res report.Result, opts report.Option
 		p.printf("\n")
 		p.table(packageRows(res.Packages), nil)
 	}
-	if len(shown) > 0 {
+	if len(own) > 0 {
 		p.printf("\n")
-		p.table(findingRows(shown))
+		p.table(findingRows(own))
 	}
+	if len(base) > 0 {
+		p.printf("\n%s: %d (%s)\n", p.paint(ansiBold, baseHeading(r.Artifact.Base)), len(base), p.severityCounts(base))
+		p.table(findingRows(base))
+	}
+}
+
+// baseHeading names the base image's group of findings: "base image
+// debian:12 (1 layer; identified by annotation, history)".
+func baseHeading(b *inventory.Base) string {
+	if b == nil {
+		return "base image"
+	}
+	h := "base image"
+	if b.Name != "" {
+		h += " " + b.Name
+	}
+	var about []string
+	switch b.Layers {
+	case 0:
+	case 1:
+		about = append(about, "1 layer")
+	default:
+		about = append(about, fmt.Sprintf("%d layers", b.Layers))
+	}
+	if len(b.IdentifiedBy) > 0 {
+		about = append(about, "identified by "+strings.Join(b.IdentifiedBy, ", "))
+	}
+	if len(about) > 0 {
+		h += " (" + strings.Join(about, "; ") + ")"
+	}
+	return h
+}
+
+// maxFixes is how many upgrades of the fix plan the table lists.
+const maxFixes = 10
+
+// fixPlan lists the upgrades that remove the most risk, and names the
+// first.
+func (p *printer) fixPlan(plan []report.Fix) {
+	n := min(maxFixes, len(plan))
+	title := fmt.Sprintf("Fix plan (%d upgrades, most risk removed first)", len(plan))
+	if n < len(plan) {
+		title = fmt.Sprintf("Fix plan (%d of %d upgrades, most risk removed first)", n, len(plan))
+	}
+	p.printf("\n%s\n", p.paint(ansiBold, title))
+	t := rows{header: []string{"UPGRADE", "INSTALLED", "TO", "REMOVES", "RISK", "TARGET"}}
+	for _, f := range plan[:n] {
+		name := f.Package
+		if f.Base {
+			name += " (base image)"
+		}
+		t.cells = append(t.cells, []string{name, f.InstalledVersion, fixTo(f), removes(f), strconv.FormatFloat(f.RiskRemoved, 'f', 1, 64), f.Target})
+	}
+	p.table(t, nil)
+	top := plan[0]
+	p.printf("Top fix: upgrade %s", top.Package)
+	if top.InstalledVersion != "" {
+		p.printf(" %s", top.InstalledVersion)
+	}
+	p.printf(" → %s in %s: −%s, −%s risk\n", fixTo(top), top.Target, plural(len(top.Findings), "vulnerability", "vulnerabilities"), strconv.FormatFloat(top.RiskRemoved, 'f', 1, 64))
+}
+
+// baseUpdates lists the base image's candidate tags and names the best.
+func (p *printer) baseUpdates(ups []report.BaseUpdate) {
+	p.printf("\n%s\n", p.paint(ansiBold, fmt.Sprintf("Base image updates (from %s, most risk removed first)", ups[0].From)))
+	t := rows{header: []string{"TO", "FINDINGS", "CHANGE", "RISK REMOVED"}}
+	for _, u := range ups {
+		t.cells = append(t.cells, []string{u.To, strconv.Itoa(u.Findings), baseChange(u), strconv.FormatFloat(u.RiskRemoved, 'f', 1, 64)})
+	}
+	p.table(t, nil)
+	top := ups[0]
+	p.printf("Top base update: %s → %s: %s\n", top.From, top.To, baseChange(top))
+}
+
+// baseChange is "−41 findings, −3 HIGH, +1 LOW; 2 new": the net change in
+// findings and per severity, and how many findings are new.
+func baseChange(u report.BaseUpdate) string {
+	parts := []string{signed(u.Added-u.Removed) + " findings"}
+	for _, s := range match.Severities() {
+		if n := u.Severities[s]; n != 0 {
+			parts = append(parts, signed(n)+" "+s)
+		}
+	}
+	out := strings.Join(parts, ", ")
+	if u.Added > 0 {
+		out += fmt.Sprintf("; %d new", u.Added)
+	}
+	return out
+}
+
+// signed writes n with its sign, a minus sign for negatives: "−3", "+1",
+// "±0".
+func signed(n int) string {
+	switch {
+	case n < 0:
+		return "−" + strconv.Itoa(-n)
+	case n > 0:
+		return "+" + strconv.Itoa(n)
+	}
+	return "±0"
+}
+
+// fixTo is the version an upgrade goes to, or what a direct dependency's
+// bump must bring: "qs ≥ 6.7.3".
+func fixTo(f report.Fix) string {
+	if f.FixedVersion != "" {
+		return f.FixedVersion
+	}
+	var parts []string
+	for _, pkg := range f.Vulnerable {
+		if pkg.FixedVersion != "" {
+			parts = append(parts, pkg.Name+" ≥ "+pkg.FixedVersion)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// removes is "2 (1 CRITICAL, 1 HIGH)", and the unfixed findings left.
+func removes(f report.Fix) string {
+	var parts []string
+	for _, s := range match.Severities() {
+		if n := f.Severities[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	out := fmt.Sprintf("%d (%s)", len(f.Findings), strings.Join(parts, ", "))
+	if f.Unfixed > 0 {
+		out += fmt.Sprintf("; %d unfixed left", f.Unfixed)
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// highestRisk lists the findings of highest risk across every target, so
+// that the table starts with what matters most.
+func (p *printer) highestRisk(r *report.Report) {
+	type located struct {
+		target string
+		f      match.Finding
+	}
+	var all []located
+	for _, res := range r.Results {
+		for _, f := range res.Vulnerabilities {
+			if f.Suppressed == nil {
+				all = append(all, located{res.Target, f})
+			}
+		}
+	}
+	slices.SortStableFunc(all, func(a, b located) int { return match.CompareRisk(&a.f, &b.f) })
+	n := min(topRisks, len(all))
+	p.printf("%s\n", p.paint(ansiBold, fmt.Sprintf("Highest risk (%d of %d findings)", n, len(all))))
+	t := rows{header: []string{"LIBRARY", "VULNERABILITY", "RISK", "SEVERITY", "KEV", "EPSS", "FIXED", "TARGET"}}
+	colors := make([][]string, 0, n)
+	for _, x := range all[:n] {
+		sev := normSeverity(x.f.Severity)
+		where := x.target
+		if x.f.Layer.Base {
+			where += " (base image)"
+		}
+		t.cells = append(t.cells, []string{x.f.PkgName, x.f.ID, riskCell(&x.f), sev, kevCell(&x.f), epssCell(&x.f), x.f.FixedVersion, where})
+		colors = append(colors, []string{"", "", "", severityColor(sev), ansiBRed, "", "", ""})
+	}
+	p.table(t, colors)
+	p.printf("\n")
 }
 
 // eoslNote is the end-of-support warning shown under the OS target.
@@ -113,23 +312,16 @@ func eoslNote(os *inventory.OS, class string) string {
 	return fmt.Sprintf("%s is past its end of support: no more security fixes", name)
 }
 
-// splitSuppressed returns the findings to show, sorted for display, and
-// how many were suppressed.
-func splitSuppressed(fs []match.Finding) ([]match.Finding, int) {
+// splitSuppressed returns the findings to show, sorted for display in the
+// named order, and how many were suppressed.
+func splitSuppressed(fs []match.Finding, order string) ([]match.Finding, int) {
 	shown := make([]match.Finding, 0, len(fs))
 	for _, f := range fs {
 		if f.Suppressed == nil {
 			shown = append(shown, f)
 		}
 	}
-	slices.SortStableFunc(shown, func(a, b match.Finding) int {
-		return cmp.Or(
-			cmp.Compare(a.PkgName, b.PkgName),
-			cmp.Compare(a.InstalledVersion, b.InstalledVersion),
-			cmp.Compare(match.SeverityRank(b.Severity), match.SeverityRank(a.Severity)),
-			cmp.Compare(a.ID, b.ID),
-		)
-	})
+	report.SortFindings(shown, order)
 	return shown, len(fs) - len(shown)
 }
 
@@ -186,13 +378,17 @@ func packageRows(pkgs []inventory.Package) rows {
 		if pkg.SourceName == pkg.Name && (pkg.SourceVersion == "" || pkg.SourceVersion == pkg.Version) {
 			src = ""
 		}
-		t.cells = append(t.cells, []string{pkg.Name, pkg.Version, src, pkg.Arch, pkg.FilePath, shortDigest(pkg.Layer)})
+		layer := shortDigest(pkg.Layer)
+		if pkg.Layer.Base {
+			layer += " (base)"
+		}
+		t.cells = append(t.cells, []string{pkg.Name, pkg.Version, src, pkg.Arch, pkg.FilePath, layer})
 	}
 	return t
 }
 
 func findingRows(fs []match.Finding) (rows, [][]string) {
-	t := rows{header: []string{"LIBRARY", "VULNERABILITY", "SEVERITY", "STATUS", "INSTALLED", "FIXED", "TITLE"}}
+	t := rows{header: []string{"LIBRARY", "VULNERABILITY", "RISK", "SEVERITY", "KEV", "EPSS", "STATUS", "INSTALLED", "FIXED", "TITLE"}}
 	colors := make([][]string, 0, len(fs))
 	for _, f := range fs {
 		sev := normSeverity(f.Severity)
@@ -208,10 +404,40 @@ func findingRows(fs []match.Finding) (rows, [][]string) {
 		if f.PrimaryURL != "" {
 			title = strings.TrimSpace(title + " " + f.PrimaryURL)
 		}
-		t.cells = append(t.cells, []string{f.PkgName, f.ID, sev, status, f.InstalledVersion, f.FixedVersion, title})
-		colors = append(colors, []string{"", "", severityColor(sev), "", "", "", ""})
+		t.cells = append(t.cells, []string{f.PkgName, f.ID, riskCell(&f), sev, kevCell(&f), epssCell(&f), status, f.InstalledVersion, f.FixedVersion, title})
+		colors = append(colors, []string{"", "", "", severityColor(sev), ansiBRed, "", "", "", "", ""})
 	}
 	return t, colors
+}
+
+// riskCell is the risk score with one decimal, or "" when the finding has
+// none (a report from an older vigil).
+func riskCell(f *match.Finding) string {
+	if len(f.Risk.Reasons) == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(f.Risk.Score, 'f', 1, 64)
+}
+
+// kevCell is "yes" for a known-exploited vulnerability, "ransomware" when
+// it is known to be used in ransomware campaigns.
+func kevCell(f *match.Finding) string {
+	switch {
+	case f.KEV == nil:
+		return ""
+	case strings.EqualFold(f.KEV.KnownRansomwareCampaignUse, "Known"):
+		return "ransomware"
+	}
+	return "yes"
+}
+
+// epssCell is the EPSS probability as a percentage, three significant
+// digits: "10.4%", "0.042%".
+func epssCell(f *match.Finding) string {
+	if f.EPSS == nil {
+		return ""
+	}
+	return strconv.FormatFloat(f.EPSS.Score*100, 'g', 3, 64) + "%"
 }
 
 // shortDigest is the first 12 hex digits of the layer's digest (its diffID

@@ -23,7 +23,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -33,6 +32,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
 
+	vimage "github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/vulndb"
 )
 
@@ -56,46 +56,19 @@ const (
 	maxDBSize = 16 << 30 // bound on the decompressed database
 )
 
-// RegistryOptions say how to reach a registry.
-type RegistryOptions struct {
-	// Auth, when set, is used for every registry; otherwise Keychain (or
-	// authn.DefaultKeychain, which reads docker's config) resolves
-	// credentials.
-	Auth     authn.Authenticator
-	Keychain authn.Keychain
-	// Insecure allows plain-HTTP registries.
-	Insecure bool
-}
-
-func (o RegistryOptions) ref(s string) (name.Reference, error) {
-	var opts []name.Option
-	if o.Insecure {
-		opts = append(opts, name.Insecure)
-	}
-	r, err := name.ParseReference(s, opts...)
+// ref parses s as a reference reachable with access.
+func ref(access vimage.Access, s string) (name.Reference, error) {
+	r, err := name.ParseReference(s, access.NameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("oci: reference %q: %w", s, err)
 	}
 	return r, nil
 }
 
-func (o RegistryOptions) remote(ctx context.Context) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx)}
-	switch {
-	case o.Auth != nil:
-		opts = append(opts, remote.WithAuth(o.Auth))
-	case o.Keychain != nil:
-		opts = append(opts, remote.WithAuthFromKeychain(o.Keychain))
-	default:
-		opts = append(opts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
-	}
-	return opts
-}
-
 // Push packs the database at dbPath and publishes it as ref. It returns
 // the manifest digest.
-func Push(ctx context.Context, dbPath, ref string, opts RegistryOptions) (v1.Hash, error) {
-	r, err := opts.ref(ref)
+func Push(ctx context.Context, dbPath, dest string, access vimage.Access) (v1.Hash, error) {
+	r, err := ref(access, dest)
 	if err != nil {
 		return v1.Hash{}, err
 	}
@@ -137,8 +110,8 @@ func Push(ctx context.Context, dbPath, ref string, opts RegistryOptions) (v1.Has
 		annotationCreated:    meta.BuiltAt.UTC().Format(time.RFC3339),
 		annotationNextUpdate: meta.NextUpdate.UTC().Format(time.RFC3339),
 	}).(v1.Image)
-	if err := remote.Write(r, img, opts.remote(ctx)...); err != nil {
-		return v1.Hash{}, fmt.Errorf("oci: push %s: %w", ref, err)
+	if err := remote.Write(r, img, access.Options(ctx)...); err != nil {
+		return v1.Hash{}, fmt.Errorf("oci: push %s: %w", dest, err)
 	}
 	return img.Digest()
 }
@@ -191,8 +164,9 @@ type UpdateOptions struct {
 	Repositories []string
 	// Force downloads even when the local database is fresh.
 	Force bool
-	RegistryOptions
-	Logger *slog.Logger
+	// Registry says how to reach the repositories.
+	Registry vimage.Access
+	Logger   *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -272,11 +246,11 @@ func fresh(path string, now time.Time) (vulndb.Metadata, bool) {
 }
 
 func download(ctx context.Context, repo string, opts UpdateOptions, logger *slog.Logger) (UpdateResult, error) {
-	ref, err := opts.ref(repo)
+	r, err := ref(opts.Registry, repo)
 	if err != nil {
 		return UpdateResult{}, err
 	}
-	img, err := remote.Image(ref, opts.remote(ctx)...)
+	img, err := remote.Image(r, opts.Registry.Options(ctx)...)
 	if err != nil {
 		return UpdateResult{}, fmt.Errorf("%s: %w", repo, err)
 	}

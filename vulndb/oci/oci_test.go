@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
+	vimage "github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/internal/testutil"
 	"github.com/vigil-scanner/vigil/vulndb"
 )
@@ -119,14 +118,14 @@ func TestPushUpdateCycle(t *testing.T) {
 	src := filepath.Join(t.TempDir(), DBFileName)
 	makeDB(t, src, "published", time.Now().Add(24*time.Hour))
 	ref := reg.host + "/vigil/db:1"
-	if _, err := Push(ctx, src, ref, RegistryOptions{Insecure: true, Keychain: authn.NewMultiKeychain()}); err != nil {
+	if _, err := Push(ctx, src, ref, vimage.Access{Insecure: true}); err != nil {
 		t.Fatal(err)
 	}
 
 	local := DefaultPath(t.TempDir())
 	os.MkdirAll(filepath.Dir(local), 0o755)
 	makeDB(t, local, "stale", time.Now().Add(-time.Hour))
-	opts := UpdateOptions{Path: local, Repositories: []string{reg.host + "/missing/db:1", ref}, RegistryOptions: RegistryOptions{Insecure: true, Keychain: authn.NewMultiKeychain()}}
+	opts := UpdateOptions{Path: local, Repositories: []string{reg.host + "/missing/db:1", ref}, Registry: vimage.Access{Insecure: true}}
 
 	res, err := Update(ctx, opts)
 	if err != nil {
@@ -181,22 +180,22 @@ func TestPushUpdateWithAuth(t *testing.T) {
 	src := filepath.Join(t.TempDir(), DBFileName)
 	makeDB(t, src, "authed", time.Now().Add(24*time.Hour))
 	ref := reg.host + "/private/db:1"
-	none := RegistryOptions{Insecure: true, Keychain: authn.NewMultiKeychain()}
+	none := vimage.Access{Insecure: true}
 	if _, err := Push(ctx, src, ref, none); err == nil {
 		t.Fatal("anonymous push to an authenticated registry succeeded")
 	}
-	good := RegistryOptions{Insecure: true, Auth: authn.FromConfig(authn.AuthConfig{Username: "vigil", Password: "s3cret"})}
+	good := vimage.Access{Insecure: true, Auth: vimage.Basic("vigil", "s3cret")}
 	if _, err := Push(ctx, src, ref, good); err != nil {
 		t.Fatal(err)
 	}
 	local := filepath.Join(t.TempDir(), DBFileName)
-	if _, err := Update(ctx, UpdateOptions{Path: local, Repositories: []string{ref}, RegistryOptions: none}); err == nil {
+	if _, err := Update(ctx, UpdateOptions{Path: local, Repositories: []string{ref}, Registry: none}); err == nil {
 		t.Fatal("anonymous pull succeeded")
 	}
 	if _, err := os.Stat(local); err == nil {
 		t.Fatal("failed update created a database file")
 	}
-	res, err := Update(ctx, UpdateOptions{Path: local, Repositories: []string{ref}, RegistryOptions: good})
+	res, err := Update(ctx, UpdateOptions{Path: local, Repositories: []string{ref}, Registry: good})
 	if err != nil || !res.Updated || title(t, local) != "authed" {
 		t.Fatalf("authenticated update: %+v, %v", res, err)
 	}

@@ -71,9 +71,10 @@ func NpmPurl(name, version string) string {
 func ID(name, version string) string { return name + "@" + version }
 
 // Finish tidies the packages of one result: packages with the same ID are
-// merged (Dev and Indirect stay set only if set on every copy, DependsOn is
-// united), DependsOn lists are sorted and deduplicated, and the packages
-// are ordered by name, version and file path.
+// merged (Root is set if set on any copy, Dev and Indirect stay set only
+// if set on every copy, DependsOn is united), DependsOn lists are sorted
+// and deduplicated, and the packages are ordered by name, version and file
+// path.
 func Finish(pkgs []inventory.Package) []inventory.Package {
 	if len(pkgs) == 0 {
 		return nil
@@ -92,8 +93,12 @@ func Finish(pkgs []inventory.Package) []inventory.Package {
 			continue
 		}
 		q := &out[i]
+		q.Root = q.Root || p.Root
 		q.Dev = q.Dev && p.Dev
 		q.Indirect = q.Indirect && p.Indirect
+		if q.Origin == "" {
+			q.Origin = p.Origin
+		}
 		q.DependsOn = append(q.DependsOn, p.DependsOn...)
 		if len(q.Licenses) == 0 {
 			q.Licenses = p.Licenses

@@ -139,3 +139,76 @@ func Find(rs []inventory.Result, name string) *inventory.Package {
 	}
 	return nil
 }
+
+// FuzzFile fuzzes c with the content of one file at path name, the other
+// files of fixed beside it (a manifest a lockfile is read with, say). The
+// seeds are the files matching seedGlob under testdata (a
+// filepath.Glob pattern relative to the package directory), and each
+// crash the fuzzer found before (testdata/fuzz/). Every input must be
+// cataloged without a panic or an error, and into a closed graph: each
+// DependsOn names a package of the same result, and no root is Dev or
+// Indirect.
+func FuzzFile(f *testing.F, c catalog.Cataloger, name string, fixed fstest.MapFS, seedGlobs ...string) {
+	f.Helper()
+	for _, g := range seedGlobs {
+		files, err := filepath.Glob(g)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(files) == 0 {
+			f.Fatalf("no seed matches %s", g)
+		}
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	env := catalog.Env{Logger: slog.New(slog.DiscardHandler)}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fsys := fstest.MapFS{}
+		for k, v := range fixed {
+			fsys[k] = v
+		}
+		fsys[name] = &fstest.MapFile{Data: data, Mode: 0o644}
+		res, err := c.Catalog(context.Background(), fsys, env)
+		if err != nil {
+			t.Fatalf("Catalog: %v", err)
+		}
+		CheckGraph(t, res)
+	})
+}
+
+// CheckGraph fails t when a result's graph is not closed (a DependsOn
+// names no package of the result) or a root is marked Dev or Indirect.
+func CheckGraph(t testing.TB, res []inventory.Result) {
+	t.Helper()
+	for _, r := range res {
+		ids := make(map[string]bool, len(r.Packages))
+		for _, p := range r.Packages {
+			ids[p.ID] = true
+		}
+		for _, p := range r.Packages {
+			if p.Root && (p.Dev || p.Indirect) {
+				t.Errorf("%s: root %s marked dev=%v indirect=%v", r.Target, p.ID, p.Dev, p.Indirect)
+			}
+			for _, d := range p.DependsOn {
+				if !ids[d] {
+					t.Errorf("%s: %s depends on %s, which is not in the result", r.Target, p.ID, d)
+				}
+			}
+		}
+	}
+}
+
+// Read returns the content of the file at path, failing t when it cannot.
+func Read(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+)
+
+func TestResolveAccess(t *testing.T) {
+	env := map[string]string{"VIGIL_USERNAME": "envuser", "VIGIL_PASSWORD": "envpass"}
+	getenv := func(k string) string { return env[k] }
+	noenv := func(string) string { return "" }
+	tests := []struct {
+		name         string
+		user, pass   string
+		getenv       func(string) string
+		wantUser     string
+		wantKeychain bool
+		wantInsecure bool
+		insecureFlag bool
+	}{
+		{name: "flags win", user: "u", pass: "p", getenv: getenv, wantUser: "u"},
+		{name: "environment", getenv: getenv, wantUser: "envuser"},
+		{name: "docker config", getenv: noenv, wantKeychain: true},
+		{name: "insecure", getenv: noenv, wantKeychain: true, insecureFlag: true, wantInsecure: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := resolveAccess(tt.insecureFlag, tt.user, tt.pass, tt.getenv)
+			if a.Insecure != tt.wantInsecure {
+				t.Errorf("Insecure = %t", a.Insecure)
+			}
+			if tt.wantKeychain {
+				if a.Auth != nil || a.Keychain != authn.DefaultKeychain {
+					t.Errorf("want the Docker keychain, got Auth=%v Keychain=%v", a.Auth, a.Keychain)
+				}
+				return
+			}
+			cfg, err := a.Auth.Authorization()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Username != tt.wantUser {
+				t.Errorf("user = %q, want %q", cfg.Username, tt.wantUser)
+			}
+		})
+	}
+}

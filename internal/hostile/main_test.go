@@ -1,0 +1,275 @@
+package hostile_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/vigil-scanner/vigil/internal/cli"
+	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
+)
+
+// fx is what TestMain prepares once: a database built from the fixture
+// Alpine feed, which lists CVE-2023-6129 as fixed in openssl 3.1.4-r3.
+var fx struct {
+	dir string // scratch directory
+	db  string // the built database file
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "vigil-hostile-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	fx.dir = dir
+	feed, err := filepath.Abs("testdata/feeds/alpine")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cache := filepath.Join(dir, "cache")
+	args := []string{"db", "build", "--quiet", "--cache-dir", cache, "--sources", "alpine", "--mirror", "alpine=" + feed}
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main(context.Background(), args, nil, &stdout, &stderr); code != 0 {
+		fmt.Fprintf(os.Stderr, "vigil %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
+		return 1
+	}
+	fx.db = filepath.Join(cache, "db", "vigil.db")
+	return m.Run()
+}
+
+// newCache returns a cache directory of its own holding the fixture
+// database.
+func newCache(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "cache")
+	b, err := os.ReadFile(fx.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "db", "vigil.db"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// The contents of an Alpine 3.19 image with a vulnerable openssl.
+const (
+	osRelease = "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n"
+	apkDB     = "P:musl\nV:1.2.4_git20230717-r4\nA:x86_64\no:musl\n\n" +
+		"P:libssl3\nV:3.1.4-r1\nA:x86_64\no:openssl\n\n"
+	// apkFinding is what vigil reports for apkDB against the fixture
+	// database, as "id package version".
+	apkFinding = "CVE-2023-6129 libssl3 3.1.4-r1"
+)
+
+// alpineBase is a layer holding os-release and apkDB.
+func alpineBase() []lt.Entry {
+	return []lt.Entry{
+		{Name: "etc/os-release", Body: osRelease},
+		{Name: "lib/apk/db/installed", Body: apkDB},
+	}
+}
+
+// writeImage writes a docker-save tarball of an image made of layers, base
+// first, to a new file and returns its path. Layers are gzip-compressed
+// and named by their digest, as go-containerregistry writes them.
+func writeImage(t *testing.T, layers ...[]lt.Entry) string {
+	t.Helper()
+	var ls []v1.Layer
+	for _, es := range layers {
+		ls = append(ls, lt.NewLayer(t, es...))
+	}
+	return writeLayers(t, ls...)
+}
+
+func writeLayers(t *testing.T, layers ...v1.Layer) string {
+	t.Helper()
+	img := lt.Image(t, layers)
+	path := filepath.Join(t.TempDir(), "image.tar")
+	tag, err := name.NewTag("example.com/hostile:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.WriteToFile(path, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// vigil runs the CLI in-process and returns its exit code and outputs.
+func vigil(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = cli.Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// report is the part of vigil's JSON report the tests read.
+type report struct {
+	Artifact struct {
+		OS *struct {
+			Family string `json:"family"`
+			Name   string `json:"name"`
+		} `json:"os"`
+	} `json:"artifact"`
+	Results []struct {
+		Target   string `json:"target"`
+		Packages []struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		} `json:"packages"`
+		Vulnerabilities []struct {
+			ID        string `json:"id"`
+			PkgName   string `json:"pkgName"`
+			Installed string `json:"installedVersion"`
+		} `json:"vulnerabilities"`
+	} `json:"results"`
+	Warnings []struct {
+		Layer   string `json:"layer"`
+		Path    string `json:"path"`
+		Message string `json:"message"`
+	} `json:"warnings"`
+}
+
+func parseReport(t *testing.T, out string) *report {
+	t.Helper()
+	var r report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report is not JSON: %v\n%.2000s", err, out)
+	}
+	return &r
+}
+
+// packages lists the report's packages as "name version", sorted.
+func (r *report) packages() []string {
+	var out []string
+	for _, res := range r.Results {
+		for _, p := range res.Packages {
+			out = append(out, p.Name+" "+p.Version)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// findings lists the report's findings as "id package version", sorted.
+func (r *report) findings() []string {
+	var out []string
+	for _, res := range r.Results {
+		for _, v := range res.Vulnerabilities {
+			out = append(out, v.ID+" "+v.PkgName+" "+v.Installed)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// warnings lists the report's warnings as "layer N path: message" (the
+// layer's index only, "-" when none).
+func (r *report) warnings() []string {
+	var out []string
+	for _, w := range r.Warnings {
+		layer, _, _ := strings.Cut(w.Layer, " (")
+		if layer == "" {
+			layer = "-"
+		}
+		out = append(out, layer+" "+w.Path+": "+w.Message)
+	}
+	return out
+}
+
+// binary builds the vigil command once per test binary, for the tests
+// that run it as a process of its own (to measure it, or to kill it).
+var binary = sync.OnceValues(func() (string, error) {
+	out := filepath.Join(fx.dir, "vigil")
+	cmd := exec.Command("go", "build", "-o", out, "github.com/vigil-scanner/vigil/cmd/vigil")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	return out, nil
+})
+
+func vigilBinary(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command to build vigil with")
+	}
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// run is one run of the vigil binary, measured.
+type run struct {
+	code           int
+	stdout, stderr string
+	wall           time.Duration
+	maxRSS         int64 // bytes
+}
+
+// runBinary runs the vigil binary with args, in dir as its home and
+// working directory, and measures its wall time and peak resident memory.
+func runBinary(t *testing.T, dir string, args ...string) run {
+	t.Helper()
+	cmd := exec.Command(vigilBinary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = sandboxEnv(dir)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := run{wall: time.Since(start), stdout: out.String(), stderr: errb.String()}
+	if err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			t.Fatal(err)
+		}
+	}
+	r.code = cmd.ProcessState.ExitCode()
+	r.maxRSS = maxRSS(cmd.ProcessState)
+	return r
+}
+
+// sandboxEnv is the environment of a vigil process confined to dir: its
+// home, temporary and cache directories are inside it.
+func sandboxEnv(dir string) []string {
+	env := []string{"HOME=" + dir, "TMPDIR=" + filepath.Join(dir, "tmp"), "PATH=" + os.Getenv("PATH"),
+		"GOMAXPROCS=" + fmt.Sprint(runtime.GOMAXPROCS(0))}
+	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
+	return env
+}
+
+// maxRSS returns the peak resident memory of a finished process.
+func maxRSS(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10 // kilobytes on Linux
+	}
+	return 0
+}

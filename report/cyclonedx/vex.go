@@ -1,0 +1,110 @@
+package cyclonedx
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+
+	"github.com/vigil-scanner/vigil/report"
+	"github.com/vigil-scanner/vigil/report/internal/sbom"
+	"github.com/vigil-scanner/vigil/report/internal/vexstmt"
+)
+
+// WriteVEX writes the statements vigil can justify about r's findings
+// (package report/internal/vexstmt) as a CycloneDX 1.6 VEX document: the
+// image as metadata.component, one component per package concerned (its
+// bom-ref is its package URL), and one vulnerability per statement whose
+// analysis says not_affected (with code_not_reachable for Go symbols vigil
+// found absent) or exploitable, and whose affects name the packages.
+func WriteVEX(w io.Writer, r *report.Report, opts report.Options) error {
+	bom := VEX(r, opts)
+	var buf bytes.Buffer
+	if err := encode(&buf, bom); err != nil {
+		return err
+	}
+	bom.SerialNumber = "urn:uuid:" + sbom.UUIDv5(vexNamespace, buf.Bytes())
+	buf.Reset()
+	if err := encode(&buf, bom); err != nil {
+		return err
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("writing CycloneDX VEX: %w", err)
+	}
+	return nil
+}
+
+var vexNamespace = [16]byte{0x2e, 0x91, 0x5a, 0x0d, 0x77, 0x1c, 0x4f, 0x26, 0x8b, 0x3a, 0x61, 0xd4, 0x0e, 0x55, 0xc8, 0x93}
+
+// VEX converts r's statements to a CycloneDX VEX BOM without a serial
+// number.
+func VEX(r *report.Report, opts report.Options) *cdx.BOM {
+	bom := cdx.NewBOM()
+	bom.JSONSchema = "http://cyclonedx.org/schema/bom-1.6.schema.json"
+	bom.SpecVersion = cdx.SpecVersion1_6
+	root := rootComponent(r.Artifact)
+	bom.Metadata = &cdx.Metadata{
+		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{
+			Type: cdx.ComponentTypeApplication, Group: "vigil-scanner", Name: "vigil", Version: opts.AppVersion,
+		}}},
+		Component: &root,
+	}
+	if !r.CreatedAt.IsZero() {
+		bom.Metadata.Timestamp = r.CreatedAt.UTC().Format(time.RFC3339)
+	}
+	names := map[string][2]string{} // purl → name, version
+	for _, res := range r.Results {
+		for _, f := range res.Vulnerabilities {
+			if f.PkgPurl != "" {
+				names[f.PkgPurl] = [2]string{f.PkgName, f.InstalledVersion}
+			}
+		}
+	}
+	var comps []cdx.Component
+	var vulns []cdx.Vulnerability
+	seen := map[string]bool{}
+	for _, st := range vexstmt.Statements(r) {
+		v := cdx.Vulnerability{ID: st.Vulnerability, Analysis: &cdx.VulnerabilityAnalysis{Detail: st.Impact}}
+		var refs []cdx.VulnerabilityReference
+		for _, a := range st.Aliases {
+			refs = append(refs, cdx.VulnerabilityReference{ID: a, Source: aliasSource(a)})
+		}
+		if len(refs) > 0 {
+			v.References = &refs
+		}
+		switch st.Status {
+		case vexstmt.StatusNotAffected:
+			v.Analysis.State = cdx.IASNotAffected
+			v.Analysis.Justification = justification(st.Justification)
+		default:
+			v.Analysis.State = cdx.IASExploitable
+			v.Recommendation = st.Action
+		}
+		if st.Notes != "" {
+			v.Properties = &[]cdx.Property{{Name: propVuln + "statusNotes", Value: st.Notes}}
+		}
+		affects := make([]cdx.Affects, 0, len(st.Purls))
+		for _, purl := range st.Purls {
+			affects = append(affects, cdx.Affects{Ref: purl})
+			if !seen[purl] {
+				seen[purl] = true
+				n := names[purl]
+				comps = append(comps, cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeLibrary, Name: n[0], Version: n[1], PackageURL: purl})
+			}
+		}
+		v.Affects = &affects
+		vulns = append(vulns, v)
+	}
+	slices.SortFunc(comps, func(a, b cdx.Component) int { return strings.Compare(a.BOMRef, b.BOMRef) })
+	if len(comps) > 0 {
+		bom.Components = &comps
+	}
+	if len(vulns) > 0 {
+		bom.Vulnerabilities = &vulns
+	}
+	return bom
+}
