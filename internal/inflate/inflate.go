@@ -37,6 +37,10 @@ type Options struct {
 // gzip is an error here. Close releases the reader's goroutines and
 // buffers; it does not close r.
 func NewReader(r io.Reader, opts Options) (io.ReadCloser, error) {
+	return newReader(r, opts, newStream())
+}
+
+func newReader(r io.Reader, opts Options, s *stream) (io.ReadCloser, error) {
 	if opts.Workers >= 2 {
 		// Only a stream of more than one chunk is worth workers.
 		csize := opts.chunk
@@ -47,7 +51,7 @@ func NewReader(r io.Reader, opts Options) (io.ReadCloser, error) {
 		n, err := io.ReadFull(r, first)
 		switch err {
 		case nil:
-			z := newParallel(io.MultiReader(bytes.NewReader(first), r), opts.Workers, csize, opts.Slots)
+			z := newParallel(io.MultiReader(bytes.NewReader(first), r), opts.Workers, csize, opts.Slots, s)
 			z.eager = opts.eager
 			if err := z.start(); err != nil {
 				return nil, err
@@ -59,7 +63,7 @@ func NewReader(r io.Reader, opts Options) (io.ReadCloser, error) {
 			return nil, err
 		}
 	}
-	return newSeq(r, newStream())
+	return newSeq(r, s)
 }
 
 func newSeq(r io.Reader, s *stream) (io.ReadCloser, error) {
@@ -122,14 +126,14 @@ func (z *seqReader) Close() error {
 	return nil
 }
 
-// NewIndexingReader is NewReader (sequential), and also calls
-// onCheckpoint with a Checkpoint at the first block boundary after every
-// interval bytes of output, from which NewReaderFrom can decode the rest
-// of the stream again.
-func NewIndexingReader(r io.Reader, interval int64, onCheckpoint func(Checkpoint)) (io.ReadCloser, error) {
+// NewIndexingReader is NewReader, and also calls onCheckpoint with a
+// Checkpoint at the first block boundary after every interval bytes of
+// output (with workers: at the first boundary where a worker's chunk
+// ends), from which NewReaderFrom can decode the rest of the stream again.
+func NewIndexingReader(r io.Reader, interval int64, onCheckpoint func(Checkpoint), opts Options) (io.ReadCloser, error) {
 	s := newStream()
 	s.every, s.onCheckpoint = interval, onCheckpoint
-	return newSeq(r, s)
+	return newReader(r, opts, s)
 }
 
 // NewReaderFrom returns a reader of the decompressed stream from cp.Out

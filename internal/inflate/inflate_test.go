@@ -159,16 +159,21 @@ func TestCheckpoints(t *testing.T) {
 		c.Write(gz(t, part, []int{1, 6, 0}[i]))
 	}
 	var cps []Checkpoint
-	zr, err := NewIndexingReader(bytes.NewReader(c.Bytes()), 200<<10, func(cp Checkpoint) { cps = append(cps, cp) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(zr)
-	if err != nil || !bytes.Equal(got, data.Bytes()) {
-		t.Fatalf("indexing read: err %v, equal %v", err, bytes.Equal(got, data.Bytes()))
-	}
-	if len(cps) < 5 {
-		t.Fatalf("%d checkpoints", len(cps))
+	for _, opts := range []Options{{}, {Workers: 2, chunk: 32 << 10, eager: true}} {
+		var these []Checkpoint
+		zr, err := NewIndexingReader(bytes.NewReader(c.Bytes()), 200<<10, func(cp Checkpoint) { these = append(these, cp) }, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		zr.Close()
+		if err != nil || !bytes.Equal(got, data.Bytes()) {
+			t.Fatalf("workers %d: indexing read: err %v, equal %v", opts.Workers, err, bytes.Equal(got, data.Bytes()))
+		}
+		if len(these) < 5 {
+			t.Fatalf("workers %d: %d checkpoints", opts.Workers, len(these))
+		}
+		cps = append(cps, these...)
 	}
 	for _, cp := range cps {
 		zr, err := NewReaderFrom(bytes.NewReader(c.Bytes()[cp.In/8:]), cp)

@@ -1,6 +1,7 @@
 package inflate
 
 import (
+	"bytes"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -134,11 +135,11 @@ type parReader struct {
 	lut               [1 << 16]byte
 }
 
-func newParallel(r io.Reader, workers, csize int, slots chan struct{}) *parReader {
+func newParallel(r io.Reader, workers, csize int, slots chan struct{}, s *stream) *parReader {
 	if slots == nil {
 		slots = make(chan struct{}, workers)
 	}
-	return &parReader{r: r, workers: workers, csize: int64(csize), sem: slots, s: newStream(), next: 1}
+	return &parReader{r: r, workers: workers, csize: int64(csize), sem: slots, s: s, next: 1}
 }
 
 // start reads up to the first member's first block, so that input that is
@@ -366,6 +367,7 @@ func (z *parReader) accept(t *task) {
 	s.crc = crc32.Update(s.crc, crc32.IEEETable, out)
 	s.crc = crc32.Update(s.crc, crc32.IEEETable, t.out)
 	s.size += uint32(len(out) + len(t.out))
+	s.summed += int64(len(out) + len(t.out))
 	// The new window: the last bytes of the member's output.
 	var nw []byte
 	switch {
@@ -385,6 +387,10 @@ func (z *parReader) accept(t *task) {
 		z.fed = int64(z.first+k)*z.csize + int64(len(z.chunks[k]))
 	} else {
 		z.fed = b
+	}
+	if s.every > 0 && !t.final && s.summed >= s.lastCP+s.every {
+		s.lastCP = s.summed
+		s.onCheckpoint(Checkpoint{In: t.end, Out: s.summed, Window: bytes.Clone(nw)})
 	}
 	s.reposition(t.end, nw, t.final, in, b)
 	if z.eof && z.fed >= z.total {

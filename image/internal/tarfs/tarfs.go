@@ -24,6 +24,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -214,7 +215,7 @@ func (fsys *FS) stream() (io.Reader, func(), error) {
 			fsys.checkpoints = kept
 			fsys.every *= 2
 		}
-	})
+	}, inflate.Options{Workers: runtime.GOMAXPROCS(0)})
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, nil, fsys.readError(err)
 	}
