@@ -171,7 +171,7 @@ func jarBytes(k int, text []byte) ([]byte, error) {
 	for name, body := range map[string][]byte{
 		"META-INF/MANIFEST.MF": []byte("Manifest-Version: 1.0\r\n\r\n"),
 		fmt.Sprintf("META-INF/maven/org.example.g%d/lib%d/pom.properties", k%20, k): []byte(fmt.Sprintf("groupId=org.example.g%d\nartifactId=lib%d\nversion=2.%d\n", k%20, k, k%10)),
-		fmt.Sprintf("org/example/lib%d/Main.class", k): text[k%5000 : k%5000+3000],
+		fmt.Sprintf("org/example/lib%d/Main.class", k):                              text[k%5000 : k%5000+3000],
 	} {
 		w, err := zw.Create(name)
 		if err != nil {

@@ -58,6 +58,7 @@ type FS struct {
 	// (at least) every bytes.
 	checkpoints []inflate.Checkpoint
 	every       int64
+	workers     int
 	skipped     atomic.Int64 // bytes decompressed only to reach a file
 }
 
@@ -73,15 +74,17 @@ type entry struct {
 // Open indexes the tar archive at name. Errors name the file and say whether
 // it is truncated or not a tar archive at all.
 func Open(name string) (*FS, error) {
-	return open(name, checkpointEvery)
+	return open(name, checkpointEvery, runtime.GOMAXPROCS(0))
 }
 
-func open(name string, every int64) (*FS, error) {
+// open is Open with a checkpoint interval and the workers that inflate a
+// gzip archive's indexing pass.
+func open(name string, every int64, workers int) (*FS, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	fsys := &FS{path: name, file: f, entries: make(map[string]*entry), every: every}
+	fsys := &FS{path: name, file: f, entries: make(map[string]*entry), every: every, workers: workers}
 	if err := fsys.index(); err != nil {
 		f.Close()
 		return nil, err
@@ -215,7 +218,7 @@ func (fsys *FS) stream() (io.Reader, func(), error) {
 			fsys.checkpoints = kept
 			fsys.every *= 2
 		}
-	}, inflate.Options{Workers: runtime.GOMAXPROCS(0)})
+	}, inflate.Options{Workers: fsys.workers})
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, nil, fsys.readError(err)
 	}

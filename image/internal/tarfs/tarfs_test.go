@@ -124,22 +124,26 @@ func TestGzipCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	const every = 256 << 10
-	fsys, err := open(p, every)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fsys.Close()
-	if len(fsys.checkpoints) < 10 {
-		t.Fatalf("%d checkpoints for %d bytes", len(fsys.checkpoints), buf.Len())
-	}
-	for name, body := range bodies {
-		got, err := fs.ReadFile(fsys, name)
-		if err != nil || !bytes.Equal(got, body) {
-			t.Fatalf("%s: err %v, equal %v", name, err, bytes.Equal(got, body))
+	// One worker: a checkpoint at the first block boundary past every
+	// interval. Two: also where each worker's chunk ends.
+	for _, workers := range []int{1, 2} {
+		fsys, err := open(p, every, workers)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	// From the start, reaching the files would decompress ~6 archives.
-	if s := fsys.skipped.Load(); s > int64(len(bodies))*2*every {
-		t.Errorf("decompressed %d bytes only to reach files (archive: %d)", s, buf.Len())
+		defer fsys.Close()
+		if len(fsys.checkpoints) < 4 {
+			t.Fatalf("workers %d: %d checkpoints for %d bytes", workers, len(fsys.checkpoints), buf.Len())
+		}
+		for name, body := range bodies {
+			got, err := fs.ReadFile(fsys, name)
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("workers %d: %s: err %v, equal %v", workers, name, err, bytes.Equal(got, body))
+			}
+		}
+		// From the start, reaching the files would decompress ~6 archives.
+		if s := fsys.skipped.Load(); workers == 1 && s > int64(len(bodies))*2*every {
+			t.Errorf("decompressed %d bytes only to reach files (archive: %d)", s, buf.Len())
+		}
 	}
 }
