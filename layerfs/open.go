@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -97,10 +96,11 @@ const minParallelLayer = 8 << 20
 // when parallelism layers are read at once. Inflating one stream on
 // several cores costs about a third more CPU and some memory, so only a
 // large layer that holds more than its share of the image is, the one
-// that would otherwise be read alone after the others are done. Workers
-// take a core only when a decoder leaves it idle (Slots).
+// that would otherwise be read alone after the others are done, and only
+// on 4 CPUs or more (inflate.DefaultWorkers). Workers take a core only
+// when a decoder leaves it idle (Slots).
 func inflateOptions(layers []v1.Layer, parallelism int) []inflate.Options {
-	n := runtime.GOMAXPROCS(0)
+	n := inflate.DefaultWorkers()
 	sizes := make([]int64, len(layers))
 	var total int64
 	for i, l := range layers {

@@ -12,10 +12,26 @@ import (
 	"bytes"
 	"io"
 	"math"
+	"runtime"
 )
 
 // readSize is how much compressed input a sequential Reader reads at once.
 const readSize = 256 << 10
+
+// minParallelCPUs is the fewest CPUs on which DefaultWorkers inflates one
+// stream on several cores. Speculative decoding costs 30-80% more CPU
+// than sequential decoding (bench/RESULTS.md): on 2 CPUs, where the
+// reader of the output needs a core too, it did not pay.
+const minParallelCPUs = 4
+
+// DefaultWorkers returns the Workers a large stream is worth: GOMAXPROCS
+// when there are at least 4 CPUs, else 1.
+func DefaultWorkers() int {
+	if n := runtime.GOMAXPROCS(0); n >= minParallelCPUs {
+		return n
+	}
+	return 1
+}
 
 // Options configure a Reader. The zero value decompresses on one core.
 type Options struct {

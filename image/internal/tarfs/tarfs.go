@@ -24,7 +24,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -74,7 +73,7 @@ type entry struct {
 // Open indexes the tar archive at name. Errors name the file and say whether
 // it is truncated or not a tar archive at all.
 func Open(name string) (*FS, error) {
-	return open(name, checkpointEvery, runtime.GOMAXPROCS(0))
+	return open(name, checkpointEvery, inflate.DefaultWorkers())
 }
 
 // open is Open with a checkpoint interval and the workers that inflate a
