@@ -2,7 +2,10 @@ package baseimage
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -255,5 +258,55 @@ func TestChainIDs(t *testing.T) {
 	c := ChainIDs([]string{"sha256:a", "sha256:b"})
 	if c[0] != "sha256:a" || c[1] != "sha256:970a948bffa8de94d6e22d747ba8c95030e6e546909f98f54e99a13005e173a8" {
 		t.Errorf("chain IDs %v", c)
+	}
+}
+
+// FuzzIdentify feeds Identify history entries, labels and annotations as an
+// image's config may hold them: it must not panic, and a base it reports
+// never has more layers than the image.
+func FuzzIdentify(f *testing.F) {
+	f.Add(`CMD ["bash"]`, bk, "LABEL a=\"b c\" org.opencontainers.image.base.name=x:1", "FROM docker.io/library/debian:12", "debian:12", true)
+	f.Add("/bin/sh -c #(nop)  LABEL \\\"=", "", `LABEL "unterminated`, "FROM ", "", false)
+	f.Fuzz(func(t *testing.T, createdBy, comment, label, fromComment, annotation string, empty bool) {
+		cfg := config(map[string]string{AnnotationBaseName: annotation},
+			layer("ADD rootfs /", ""),
+			v1.History{CreatedBy: createdBy, Comment: comment, EmptyLayer: empty},
+			v1.History{CreatedBy: label, EmptyLayer: true},
+			layer("RUN x", fromComment),
+			v1.History{CreatedBy: createdBy, Comment: comment},
+		)
+		m := &v1.Manifest{Annotations: map[string]string{AnnotationBaseName: annotation, AnnotationBaseDigest: comment}}
+		k := &Known{}
+		k.Add(KnownImage{Name: annotation, DiffIDs: []string{diffID(1).String()}})
+		for _, known := range []*Known{nil, k} {
+			b := Identify(m, cfg, known)
+			if b != nil && (b.Layers < 0 || b.Layers > len(cfg.RootFS.DiffIDs)) {
+				t.Fatalf("base with %d layers of %d", b.Layers, len(cfg.RootFS.DiffIDs))
+			}
+		}
+	})
+}
+
+func TestLoadDirErrors(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"not JSON":      {"a.json": "{"},
+		"not a report":  {"a.json": `{"hello": 1}`},
+		"not an image":  {"a.json": `{"schemaVersion": 1, "artifact": {"name": ".", "type": "filesystem"}, "results": []}`},
+		"layer no diff": {"a.json": `{"schemaVersion": 1, "artifact": {"name": "x", "type": "container_image", "layers": [{"digest": "sha256:1"}]}, "results": []}`},
+		"empty":         {"readme.txt": "no reports here"},
+	} {
+		dir := t.TempDir()
+		for n, body := range files {
+			if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := LoadDir(dir)
+		if err == nil || !strings.Contains(err.Error(), dir) {
+			t.Errorf("%s: err %v, want one naming %s", name, err, dir)
+		}
+	}
+	if _, err := LoadDir(filepath.Join(t.TempDir(), "absent")); err == nil {
+		t.Error("a missing directory: no error")
 	}
 }

@@ -49,3 +49,20 @@ func TestSplitTag(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCandidates: tags come from registries; any of them must parse or be
+// skipped, and a candidate is always one of the tags given, never the
+// current one.
+func FuzzCandidates(f *testing.F) {
+	f.Add("12.8", "12.11-slim")
+	f.Add("bookworm-20240612", "bookworm-99999999-slim")
+	f.Add("v1.2.3", "v1.2.99999999999999999999")
+	f.Fuzz(func(t *testing.T, current, other string) {
+		tags := []string{other, current + "-slim", "12.9", other + ".1"}
+		for _, c := range Candidates(current, tags) {
+			if c == current || !slices.Contains(tags, c) {
+				t.Fatalf("candidate %q of %q from %q", c, current, tags)
+			}
+		}
+	})
+}

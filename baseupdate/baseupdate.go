@@ -30,7 +30,6 @@ import (
 	"github.com/vigil-scanner/vigil/image/pick"
 	"github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/inventory"
-	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/policy"
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/scan"
@@ -111,7 +110,9 @@ func Advise(ctx context.Context, rep *report.Report, opts Options) ([]report.Bas
 			return nil, nil, err
 		}
 	case len(baseLayers) > 0:
-		before = a.reportFindings(rep)
+		if before, err = a.findingsOf(ctx, "the image's base layers", baseInventory(rep)); err != nil {
+			return nil, nil, err
+		}
 	default:
 		return nil, []string{fmt.Sprintf("--base-updates: %s is not in %s and the image's base layers are not known", b.Name, opts.Source)}, nil
 	}
@@ -175,23 +176,28 @@ type finding struct {
 // findingSet is a set of findings keyed by package name and id.
 type findingSet map[string]finding
 
-func (a adviser) count(rep *report.Report, only func(*match.Finding) bool) findingSet {
+// count collects rep's findings (none is suppressed: no ignore file or
+// VEX is applied).
+func count(rep *report.Report) findingSet {
 	set := findingSet{}
 	for _, res := range rep.Results {
 		for i := range res.Vulnerabilities {
 			f := &res.Vulnerabilities[i]
-			if f.Suppressed != nil || (only != nil && !only(f)) {
-				continue
-			}
 			set[f.PkgName+"\x00"+f.ID] = finding{severity: f.Severity, risk: f.Risk.Score}
 		}
 	}
 	return set
 }
 
-// reportFindings are the findings of rep's base layers.
-func (a adviser) reportFindings(rep *report.Report) findingSet {
-	return a.count(rep, func(f *match.Finding) bool { return f.Layer.Base })
+// baseInventory is rep's inventory reduced to the packages of its base
+// layers: what stands for the current base image when the source does not
+// have it.
+func baseInventory(rep *report.Report) *inventory.Inventory {
+	inv := rep.Inventory()
+	for i := range inv.Results {
+		inv.Results[i].Packages = slices.DeleteFunc(inv.Results[i].Packages, func(p inventory.Package) bool { return !p.Layer.Base })
+	}
+	return inv
 }
 
 // findings matches img's inventory and counts what the filter keeps.
@@ -200,6 +206,11 @@ func (a adviser) findings(ctx context.Context, img *baseimage.KnownImage) (findi
 	if err != nil {
 		return nil, err
 	}
+	return a.findingsOf(ctx, img.Name, inv)
+}
+
+// findingsOf matches inv and counts what the filter keeps.
+func (a adviser) findingsOf(ctx context.Context, what string, inv *inventory.Inventory) (findingSet, error) {
 	f := a.opts.Filter
 	f.ExcludeBase = false
 	pol, err := policy.Load(policy.Options{Filter: f})
@@ -208,9 +219,9 @@ func (a adviser) findings(ctx context.Context, img *baseimage.KnownImage) (findi
 	}
 	res, err := evaluate.Evaluate(ctx, inv, evaluate.Options{Matcher: a.opts.Matcher, Policy: pol})
 	if err != nil {
-		return nil, fmt.Errorf("base image %s: %w", img.Name, err)
+		return nil, fmt.Errorf("base image %s: %w", what, err)
 	}
-	return a.count(res.Report, nil), nil
+	return count(res.Report), nil
 }
 
 // inventory returns img's inventory: saved with it, cached, or pulled and

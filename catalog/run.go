@@ -23,6 +23,9 @@ type Tree interface {
 	// Changed returns, in increasing order, the layers that added,
 	// replaced or removed a file for which match returns true.
 	Changed(match func(path string, mode fs.FileMode, size int64) bool) []int
+	// LayerOf returns the layer that holds the entry at path in the
+	// merged filesystem, and false when there is none.
+	LayerOf(path string) (int, bool)
 }
 
 // RunOptions describe the artifact being cataloged.
@@ -38,6 +41,11 @@ type RunOptions struct {
 	Logger *slog.Logger
 	// Now is the scan date EOSL is judged against; zero means time.Now().
 	Now time.Time
+	// Skip, when set, leaves out the files (slash-separated, without a
+	// leading slash) for which it returns true: the catalogers do not
+	// see them, so they give neither packages nor warnings, and an OS
+	// package database left out cannot fail the run.
+	Skip func(path string) bool
 }
 
 // classer is implemented by catalogers that know the class of the
@@ -51,8 +59,11 @@ type classer interface{ Class() string }
 // present in the cataloger's output until the last layer. OS results are
 // returned first, then the others ordered by target.
 //
-// A cataloger that fails is recorded as a warning and skipped; Run fails
-// only when ctx is done.
+// An OS cataloger that fails fails Run: an OS package database that
+// exists but cannot be read must not pass for an image without packages.
+// Any other cataloger that fails is recorded as a warning and skipped.
+// Warnings about a file carry the diff ID of the layer that holds it,
+// when opts.Layers describe the tree's layers.
 func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Output, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -61,6 +72,9 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Ou
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
+	}
+	if opts.Skip != nil {
+		tree = skipTree{tree, opts.Skip}
 	}
 	var warnings []inventory.Warning
 	warned := func(w inventory.Warning) { warnings = append(warnings, w) }
@@ -90,6 +104,9 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Ou
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if rank(c) == 0 {
+				return nil, err
 			}
 			logger.Warn("cataloger failed", "cataloger", c.Name(), "err", err)
 			warned(inventory.Warning{Message: c.Name() + ": " + err.Error()})
@@ -134,6 +151,15 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Ou
 		}
 	}
 	slices.SortStableFunc(langResults, func(a, b inventory.Result) int { return strings.Compare(a.Target, b.Target) })
+	for i := range warnings {
+		w := &warnings[i]
+		if w.Path == "" || w.Layer != "" {
+			continue
+		}
+		if l, ok := tree.LayerOf(w.Path); ok && l < len(opts.Layers) {
+			w.Layer = opts.Layers[l].DiffID
+		}
+	}
 	return &Output{OS: osRel, Results: append(osResults, langResults...), Warnings: warnings}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"slices"
 	"strings"
@@ -31,6 +32,9 @@ func (f fakeOS) Catalog(_ context.Context, fsys fs.FS, _ catalog.Env) ([]invento
 	b, err := fs.ReadFile(fsys, "var/lib/fake/db")
 	if err != nil {
 		return nil, nil
+	}
+	if bytes.HasPrefix(b, []byte("corrupt")) {
+		return nil, errors.New("fake-os: var/lib/fake/db: nothing could be read")
 	}
 	r := inventory.Result{Target: "var/lib/fake/db", Class: inventory.ClassOSPkgs, Type: "fake"}
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -107,7 +111,8 @@ func TestRunAttribution(t *testing.T) {
 	osRel, results := out.OS, out.Results
 	// The empty file is warned about once, though the cataloger also ran
 	// on earlier views to attribute packages to layers.
-	if want := []inventory.Warning{{Path: "app/empty.json", Message: "fake-lang: empty file"}}; !slices.Equal(out.Warnings, want) {
+	// It names the layer that holds the file.
+	if want := []inventory.Warning{{Layer: layers[2].DiffID, Path: "app/empty.json", Message: "fake-lang: empty file"}}; !slices.Equal(out.Warnings, want) {
 		t.Errorf("warnings = %+v, want %+v", out.Warnings, want)
 	}
 	if osRel == nil || osRel.Family != "alpine" || osRel.Name != "3.10.4" || !osRel.EOSL {
@@ -144,5 +149,91 @@ func TestRunAttribution(t *testing.T) {
 	// views after layers 3 and 1.
 	if runs > 3 {
 		t.Errorf("fake-os ran %d times, want at most 3", runs)
+	}
+}
+
+// failingLang is a language cataloger that fails.
+type failingLang struct{ fakeLang }
+
+func (failingLang) Name() string { return "failing-lang" }
+func (failingLang) Catalog(context.Context, fs.FS, catalog.Env) ([]inventory.Result, error) {
+	return nil, errors.New("cannot list app")
+}
+
+// TestRunFailures checks that an OS cataloger's failure fails Run, naming
+// the file, and that another cataloger's failure is a warning.
+func TestRunFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		db      string
+		cats    []catalog.Cataloger
+		err     string
+		warning string
+	}{
+		{"readable", "a 1\n", []catalog.Cataloger{fakeOS{runs: new(int)}}, "", ""},
+		{"corrupt OS database", "corrupt\n", []catalog.Cataloger{fakeLang{}, fakeOS{runs: new(int)}}, "fake-os: var/lib/fake/db: nothing could be read", ""},
+		{"failing language cataloger", "a 1\n", []catalog.Cataloger{failingLang{}, fakeOS{runs: new(int)}}, "", "failing-lang: cannot list app"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tree, err := layerfs.ReadLayers(context.Background(), []v1.Layer{lt.NewLayer(t, lt.Entry{Name: "var/lib/fake/db", Body: tc.db})},
+				layerfs.Options{Want: func(string, fs.FileMode, int64) bool { return true }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := catalog.Run(context.Background(), tree, tc.cats, catalog.RunOptions{Name: "img"})
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ws []string
+			for _, w := range out.Warnings {
+				if !strings.HasPrefix(w.Message, "detecting the operating system") {
+					ws = append(ws, w.Message)
+				}
+			}
+			if tc.warning == "" && len(ws) > 0 || tc.warning != "" && (len(ws) != 1 || ws[0] != tc.warning) {
+				t.Errorf("warnings = %q, want %q", ws, tc.warning)
+			}
+		})
+	}
+}
+
+// TestRunSkip: files left out are not seen by any cataloger, so an OS
+// database left out cannot fail the run and a file left out draws no
+// warning; the others are read as before.
+func TestRunSkip(t *testing.T) {
+	tree, err := layerfs.ReadLayers(context.Background(), []v1.Layer{lt.NewLayer(t,
+		lt.Entry{Name: "var/lib/fake/db", Body: "corrupt\n"},
+		lt.Entry{Name: "app/empty.json"},
+		lt.Entry{Name: "app/z.json", Body: "1"},
+	)}, layerfs.Options{Want: func(string, fs.FileMode, int64) bool { return true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cats := []catalog.Cataloger{fakeLang{}, fakeOS{runs: new(int)}}
+	if _, err := catalog.Run(context.Background(), tree, cats, catalog.RunOptions{Name: "img"}); err == nil {
+		t.Fatal("the corrupt database did not fail the run")
+	}
+	skip := func(p string) bool { return p == "var/lib/fake/db" || p == "app/empty.json" }
+	out, err := catalog.Run(context.Background(), tree, cats, catalog.RunOptions{Name: "img", Skip: skip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.Results {
+		got = append(got, r.Target)
+	}
+	if !slices.Equal(got, []string{"app/z.json"}) {
+		t.Errorf("results = %q, want app/z.json only", got)
+	}
+	for _, w := range out.Warnings {
+		if w.Path != "" {
+			t.Errorf("warning about a file left out: %+v", w)
+		}
 	}
 }

@@ -73,17 +73,20 @@ func (e *Engine) DB() DBInfo {
 	return DBInfo{Digest: dig, BuiltAt: meta.BuiltAt}
 }
 
-// dbLoop refreshes and checks the database every DBCheck.
+// dbLoop checks the database every DBCheck and refreshes it every
+// DBRefresh.
 func (e *Engine) dbLoop(ctx context.Context) {
 	t := time.NewTicker(e.opts.DBCheck)
 	defer t.Stop()
+	lastRefresh := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if e.opts.RefreshDB != nil {
+		if e.opts.RefreshDB != nil && time.Since(lastRefresh) >= e.opts.DBRefresh {
+			lastRefresh = time.Now()
 			if err := e.opts.RefreshDB(ctx); err != nil && ctx.Err() == nil {
 				e.log.Warn("could not refresh the vulnerability database; matching with the local copy", "err", err)
 			}

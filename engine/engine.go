@@ -76,12 +76,15 @@ type Options struct {
 	Registries []Registry
 	Routes     []Route
 	// DBPath is the vulnerability database file. It is checked every
-	// DBCheck and re-read when its content changes.
+	// DBCheck (default 10s: a stat, and a hash only when it changed) and
+	// re-read when its content changes.
 	DBPath  string
 	DBCheck time.Duration
-	// RefreshDB, when set, is called before each check to update the
-	// database in place (vigil db update); nil never downloads.
+	// RefreshDB, when set, is called every DBRefresh (default 1h) to
+	// update the database in place (vigil db update); nil never
+	// downloads.
 	RefreshDB func(ctx context.Context) error
+	DBRefresh time.Duration
 	// Policy filters the findings that are stored and alerted on (ignore
 	// file, VEX, severities); nil keeps every finding.
 	Policy *policy.Policy
@@ -141,7 +144,8 @@ func New(opts Options) (*Engine, error) {
 		opts.Owner = host + ":" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatUint(rand.Uint64()%1e6, 10)
 	}
 	opts.Lease = cmp.Or(opts.Lease, 2*time.Minute)
-	opts.DBCheck = cmp.Or(opts.DBCheck, time.Minute)
+	opts.DBCheck = cmp.Or(opts.DBCheck, 10*time.Second)
+	opts.DBRefresh = cmp.Or(opts.DBRefresh, time.Hour)
 	opts.AlertBatch = cmp.Or(opts.AlertBatch, 500)
 	opts.MaxAttempts = cmp.Or(opts.MaxAttempts, 5)
 	if opts.Now == nil {
@@ -302,7 +306,7 @@ func (e *Engine) poke() {
 // workLoop claims and runs jobs until ctx is done.
 func (e *Engine) workLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		n, _, err := e.runDue(ctx, 1)
+		n, err := e.runBatch(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("job queue", "err", err)
 		}
@@ -315,6 +319,32 @@ func (e *Engine) workLoop(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// rematchBatch is how many re-match jobs a worker claims at once: each
+// takes milliseconds, so claiming them one by one would cost more than
+// running them.
+const rematchBatch = 16
+
+// runBatch claims the most urgent due job and runs it; when it is a
+// re-match, more re-matches are claimed and run with it, one after the
+// other.
+func (e *Engine) runBatch(ctx context.Context) (int, error) {
+	jobs, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, 1)
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	if jobs[0].Kind == store.JobRematch {
+		more, err := e.st.Claim(ctx, e.opts.Owner, e.opts.Now(), e.opts.Lease, rematchBatch-1, store.JobRematch)
+		if err != nil {
+			e.log.Warn("could not claim more re-matches", "err", err)
+		}
+		jobs = append(jobs, more...)
+	}
+	for _, j := range jobs {
+		e.run(ctx, j)
+	}
+	return len(jobs), nil
 }
 
 // runDue claims up to n due jobs and runs them concurrently; it returns
@@ -411,8 +441,18 @@ func (e *Engine) dispatch(ctx context.Context, j store.Job) error {
 // The job key names the slot, so servers sharing a store list once.
 func (e *Engine) scheduleLoop(ctx context.Context) {
 	next := map[string]time.Time{}
+	var pruned time.Time
 	for ctx.Err() == nil {
 		now := e.opts.Now()
+		if now.Sub(pruned) > time.Hour {
+			// Done jobs are kept a day, for the status and metrics.
+			if n, err := e.st.PruneJobs(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+				e.log.Warn("could not prune done jobs", "err", err)
+			} else if n > 0 {
+				e.log.Debug("pruned done jobs", "jobs", n)
+			}
+			pruned = now
+		}
 		var jobs []store.NewJob
 		for _, r := range e.opts.Registries {
 			var slot time.Time

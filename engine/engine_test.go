@@ -15,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/vigil-scanner/vigil/alert"
 	"github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
+	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/store"
 )
 
@@ -204,5 +207,187 @@ func TestEngineCycles(t *testing.T) {
 	once()
 	if got := h.take(); len(got) != 0 {
 		t.Errorf("a parked alert was sent again: %q", got)
+	}
+}
+
+// TestEngineBadRegistries: a rate-limiting registry is waited for and the
+// 429s counted, an unreadable image is recorded with its error and read
+// again later, and an unreachable registry is reported while the others
+// go on.
+func TestEngineBadRegistries(t *testing.T) {
+	reg := regtest.Start(t, regtest.Options{Proxy: true})
+	reg.Push(t, "app:1", openssl)
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "db", "vigil.db")
+	regtest.WriteDB(t, dbPath, db1...)
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h := startHook(t)
+	regs := []Registry{
+		{Host: reg.ProxyHost, Access: remote.Access{Insecure: true}},
+		{Host: "127.0.0.1:1", Access: remote.Access{Insecure: true}}, // nothing listens there
+	}
+	ctx := context.Background()
+	once := func() (Summary, *Engine) {
+		t.Helper()
+		e := newEngine(t, st, dbPath, regs, webhookRoute(t, h.URL))
+		sum, err := e.Once(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum, e
+	}
+
+	reg.Fail429.Store(2)
+	reg.FailBlobs.Store(true)
+	sum, e := once()
+	if e.RateLimited()[reg.ProxyHost] != 2 {
+		t.Errorf("429s counted = %v, want 2", e.RateLimited())
+	}
+	if len(sum.ListingErrors) != 1 || !strings.Contains(sum.ListingErrors[0], "127.0.0.1:1") {
+		t.Errorf("listing errors = %q, want the unreachable registry's", sum.ListingErrors)
+	}
+	if sum.Failed == 0 {
+		t.Errorf("unreadable image: no job failed: %+v", sum)
+	}
+	imgs, _ := st.Images(ctx, store.ImageFilter{})
+	if len(imgs) != 1 || !strings.Contains(imgs[0].Error, "403") {
+		t.Fatalf("unreadable image not recorded with its error: %+v", imgs)
+	}
+	regsSt, _ := st.Registries(ctx)
+	for _, r := range regsSt {
+		if r.URL == reg.ProxyHost && (r.RateLimited != 2 || r.LastError != "") {
+			t.Errorf("registry status = %+v", r)
+		}
+	}
+	if got := h.take(); len(got) != 0 {
+		t.Errorf("alerts before the image could be read: %q", got)
+	}
+
+	// The registry serves the image again: the next cycle reads it.
+	reg.FailBlobs.Store(false)
+	once()
+	if got := h.take(); len(got) != 1 {
+		counts, _ := st.JobCounts(ctx)
+		fails, _ := st.Failures(ctx, 10)
+		t.Errorf("after the image became readable: alerts %q; jobs %v %+v", got, counts, fails)
+	}
+	imgs, _ = st.Images(ctx, store.ImageFilter{})
+	if len(imgs) != 1 || imgs[0].Error != "" || imgs[0].ScannedAt.IsZero() {
+		t.Errorf("image after retry = %+v", imgs)
+	}
+}
+
+// TestRecatalog: an inventory made by another vigil build or cataloger
+// set is catalogued again, without a new image digest.
+func TestRecatalog(t *testing.T) {
+	reg := regtest.Start(t, regtest.Options{Proxy: true})
+	digest := reg.Push(t, "app:1", openssl)
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "db", "vigil.db")
+	regtest.WriteDB(t, dbPath, db1...)
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	regs := []Registry{{Host: reg.ProxyHost, Access: remote.Access{Insecure: true}}}
+	if _, err := newEngine(t, st, dbPath, regs).Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inv, key, err := st.Inventory(ctx, digest)
+	if err != nil || key != inventoryKey() {
+		t.Fatalf("inventory key %q, %v", key, err)
+	}
+	// As if an older vigil had made it, with a package the new
+	// catalogers no longer report.
+	inv.Results[0].Packages = append(inv.Results[0].Packages, inventory.Package{Name: "ghost", Version: "1"})
+	img, _ := st.Image(ctx, digest)
+	img.InventoryKey = "catalogers v0: old"
+	if err := st.SaveInventory(ctx, time.Now(), *img, inv); err != nil {
+		t.Fatal(err)
+	}
+	reg.ResetCounts()
+	if _, err := newEngine(t, st, dbPath, regs).Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inv, key, _ = st.Inventory(ctx, digest)
+	if key != inventoryKey() {
+		t.Errorf("inventory not catalogued again: key %q", key)
+	}
+	for _, p := range inv.Results[0].Packages {
+		if p.Name == "ghost" {
+			t.Error("the old inventory was kept")
+		}
+	}
+	if get, _ := reg.Count(regtest.Blob); get == 0 {
+		t.Error("the image was not read again")
+	}
+}
+
+// TestMultiPlatformAndPagination: an index is scanned once per configured
+// platform, and the catalog and tag lists are read page by page.
+func TestMultiPlatformAndPagination(t *testing.T) {
+	reg := regtest.Start(t, regtest.Options{Proxy: true})
+	_, children := reg.PushIndex(t, "multi:1", map[string][]string{
+		"linux/amd64": openssl,
+		"linux/arm64": {"busybox 1.36.1-r15 busybox"},
+		"linux/s390x": openssl,
+	})
+	for _, tag := range []string{"a", "b", "c"} {
+		reg.Push(t, "paged/r"+tag+":"+tag, openssl, "etc/tag="+tag)
+		reg.Push(t, "paged/ra:"+tag+"2", openssl, "etc/tag2="+tag)
+	}
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "db", "vigil.db")
+	regtest.WriteDB(t, dbPath, db1...)
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	h := startHook(t)
+	regs := []Registry{{Host: reg.ProxyHost, Access: remote.Access{Insecure: true}, PageSize: 2,
+		Platforms: []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}}}
+	if _, err := newEngine(t, st, dbPath, regs, webhookRoute(t, h.URL)).Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		img, err := st.Image(ctx, children[p])
+		if err != nil || img.ScannedAt.IsZero() || img.Platform != p {
+			t.Errorf("%s image: %+v, %v", p, img, err)
+		}
+	}
+	if _, err := st.Image(ctx, children["linux/s390x"]); err == nil {
+		t.Error("a platform not configured was scanned")
+	}
+	if got, _ := reg.Count(regtest.Catalog); got < 2 {
+		t.Errorf("catalog read in %d requests, want pages of 2", got)
+	}
+	repos, _ := st.Repositories(ctx, reg.ProxyHost)
+	tags := 0
+	for _, r := range repos {
+		tags += r.Tags
+	}
+	if len(repos) != 4 || tags != 7 {
+		t.Errorf("repositories %+v: want 4 with 7 tags in all", repos)
+	}
+	want := []string{"multi:1 CVE-2024-0001 libcrypto3 new image", "multi:1 CVE-2024-0002 busybox new image"}
+	got := h.take()
+	if len(got) < 2 || !slices.Contains(got, want[0]) || !slices.Contains(got, want[1]) {
+		t.Errorf("alerts = %q, want both platforms' findings", got)
+	}
+	// A second cycle reads no index again.
+	reg.ResetCounts()
+	if _, err := newEngine(t, st, dbPath, regs, webhookRoute(t, h.URL)).Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if get, _ := reg.Count(regtest.Manifest); get != 0 {
+		t.Errorf("unchanged cycle read %d manifests", get)
 	}
 }

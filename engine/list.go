@@ -88,8 +88,14 @@ func (e *Engine) runList(ctx context.Context, j store.Job) error {
 	if len(repos) == 0 {
 		all, err := c.Repositories(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Shown in the registry's status; the next listing tries
+			// again (a listing is not retried on its own).
 			e.recordListing(ctx, r.Host, 0, 0, err, c.RateLimited()-limited)
-			return err
+			e.log.Error("cannot list registry", "registry", r.Host, "err", err)
+			return nil
 		}
 		for _, repo := range all {
 			if r.wantRepo(repo) {

@@ -67,6 +67,9 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, opts Options) (*Res
 		for i := range rep.Results {
 			rep.Results[i].Vulnerabilities = res.Findings[i]
 		}
+		// A package the matcher could not compare makes the scan
+		// incomplete, as a file the scan could not read does.
+		rep.Warnings = append(rep.Warnings, res.Warnings...)
 		out.Notes = append(out.Notes, res.Notes...)
 	}
 	if opts.Policy != nil {

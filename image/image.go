@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -102,6 +103,11 @@ func Open(ctx context.Context, ref string, opts Options) (*Image, error) {
 	platform, err := pick.ParsePlatform(opts.Platform)
 	if err != nil {
 		return nil, err
+	}
+	for _, src := range opts.Sources {
+		if !slices.Contains(DefaultSources, src) {
+			return nil, fmt.Errorf("unknown image source %q (want %s)", src, strings.Join(DefaultSources, ", "))
+		}
 	}
 	var img *Image
 	if opts.Input != "" {

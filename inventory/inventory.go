@@ -43,8 +43,8 @@ type Inventory struct {
 // Warning is one thing a scan could not read completely: a skipped or
 // truncated file, a malformed lockfile, a layer cut at a size bound.
 type Warning struct {
-	// Layer is the layer the problem was met in (its diff ID, or its
-	// index and diff ID), when known.
+	// Layer is the diff ID of the layer the problem was met in, or of the
+	// layer that holds the file, when known (never for a directory).
 	Layer string `json:"layer,omitempty"`
 	// Path is the file concerned, relative to the artifact root without a
 	// leading slash, when there is one.

@@ -117,7 +117,7 @@ func cacheImage(t *testing.T, streams *atomic.Int32) v1.Image {
 func cacheOptions(c layerfs.Cache) layerfs.Options {
 	return layerfs.Options{
 		TrustDigests: true,
-		Want: func(p string, mode fs.FileMode, size int64) bool { return size != 7 },
+		Want:         func(p string, mode fs.FileMode, size int64) bool { return size != 7 },
 		Condense: func(p string, mode fs.FileMode, size int64) layerfs.Condenser {
 			if p != "usr/bin/app" {
 				return nil

@@ -171,6 +171,7 @@ func (lr *layerReader) hardlink(hdr *tar.Header, p string) {
 			lr.notRegular(hdr.Name, p, "hard link to an entry that is no regular file")
 		case opts.Want != nil && opts.Want(p, u.mode, u.size):
 			lr.fetches = append(lr.fetches, fetch{ord: u.ord, path: p, mode: u.mode, size: u.size, modTime: hdr.ModTime})
+			lr.remember(p, u) // a later link to this one reads the same entry
 		default:
 			lr.remember(p, u)
 		}

@@ -123,6 +123,16 @@ func TestOddEntries(t *testing.T) {
 			files: []string{"var/lib/dpkg/status=Package: hidden\n"},
 		},
 		{
+			name: "wanted hard links to a hard link to an unwanted file",
+			layers: [][]lt.Entry{{
+				{Name: "tmp/blob", Body: "Package: hidden\n"},
+				{Name: "var/lib/dpkg/status", Type: tar.TypeLink, Linkname: "tmp/blob"},
+				{Name: "lib/apk/db/installed", Type: tar.TypeLink, Linkname: "var/lib/dpkg/status"},
+				{Name: "tmp/other", Type: tar.TypeLink, Linkname: "var/lib/dpkg/status"},
+			}},
+			files: []string{"lib/apk/db/installed=Package: hidden\n", "var/lib/dpkg/status=Package: hidden\n"},
+		},
+		{
 			name: "hard link to a kept file of a lower layer",
 			layers: [][]lt.Entry{
 				{{Name: "usr/lib/os-release", Body: "ID=x\n"}},
@@ -393,4 +403,85 @@ func TestReadDirHostile(t *testing.T) {
 	if got, want := warnings(tree), []string{root + " var/lib/dpkg/status: fifo where a regular file is expected; not read"}; !slices.Equal(got, want) {
 		t.Errorf("warnings = %q, want %q", got, want)
 	}
+}
+
+// TestFetch: files that links lead to, which the first read could not
+// know to keep, are read by Fetch.
+func TestFetch(t *testing.T) {
+	layers := [][]lt.Entry{
+		{{Name: "opt/x/status", Body: "Package: hidden\n"}, {Name: "tmp/os", Body: "ID=linked\n"}, {Name: "tmp/blob", Body: "P:apk\n"}},
+		{{Name: "var/lib/dpkg", Type: tar.TypeSymlink, Linkname: "/opt/x"},
+			{Name: "etc/os-release", Type: tar.TypeSymlink, Linkname: "../tmp/os"},
+			{Name: "lib/apk/db/installed", Type: tar.TypeLink, Linkname: "tmp/blob"}},
+	}
+	check := func(t *testing.T, tree *layerfs.Tree) {
+		t.Helper()
+		// A reader goes through the directory link: a miss, remembered.
+		if _, err := fs.ReadFile(tree.FS(), "var/lib/dpkg/status"); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("status before Fetch: err = %v", err)
+		}
+		want := []string{"opt/x/status", "tmp/blob", "tmp/os"}
+		if got := tree.Unread(); !slices.Equal(got, want) {
+			t.Fatalf("Unread = %q, want %q", got, want)
+		}
+		if ws := warnings(tree); !slices.ContainsFunc(ws, func(w string) bool {
+			return strings.Contains(w, "opt/x/status: reached through a symbolic link, but its contents were not read")
+		}) {
+			t.Errorf("warnings = %q, want one for the missed status file", ws)
+		}
+		fetched, err := tree.Fetch(context.Background(), tree.Unread())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range map[string]string{"var/lib/dpkg/status": "Package: hidden\n", "etc/os-release": "ID=linked\n", "lib/apk/db/installed": "P:apk\n"} {
+			if b, err := fs.ReadFile(fetched.FS(), p); err != nil || string(b) != want {
+				t.Errorf("%s after Fetch = %q, %v", p, b, err)
+			}
+		}
+		if got := fetched.Unread(); len(got) != 0 {
+			t.Errorf("Unread after Fetch = %q", got)
+		}
+		if ws := warnings(fetched); len(ws) != 0 {
+			t.Errorf("warnings after Fetch = %q", ws)
+		}
+		if b, err := fs.ReadFile(fetched.At(0), "opt/x/status"); err != nil || string(b) != "Package: hidden\n" {
+			t.Errorf("At(0) after Fetch: %q, %v", b, err)
+		}
+	}
+	t.Run("layers", func(t *testing.T) {
+		check(t, read(t, layerfs.Options{Want: wantDB}, layers...))
+	})
+	t.Run("directory", func(t *testing.T) {
+		root := t.TempDir()
+		mustWrite(t, root+"/opt/x/status", "Package: hidden\n")
+		mustWrite(t, root+"/tmp/os", "ID=linked\n")
+		mustWrite(t, root+"/tmp/blob", "P:apk\n")
+		mustSymlink(t, "/opt/x", root+"/var/lib/dpkg")
+		mustSymlink(t, "../tmp/os", root+"/etc/os-release")
+		if err := os.MkdirAll(root+"/lib/apk/db", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Link(root+"/tmp/blob", root+"/lib/apk/db/installed"); err != nil {
+			t.Fatal(err)
+		}
+		tree, err := layerfs.ReadDir(context.Background(), root, layerfs.Options{Want: wantDB})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A directory's hard links are files of their own: only the
+		// symbolic links are left to fetch.
+		if _, err := fs.ReadFile(tree.FS(), "var/lib/dpkg/status"); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("status before Fetch: err = %v", err)
+		}
+		if got, want := tree.Unread(), []string{"opt/x/status", "tmp/os"}; !slices.Equal(got, want) {
+			t.Fatalf("Unread = %q, want %q", got, want)
+		}
+		fetched, err := tree.Fetch(context.Background(), tree.Unread())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := fs.ReadFile(fetched.FS(), "var/lib/dpkg/status"); err != nil || string(b) != "Package: hidden\n" {
+			t.Errorf("status after Fetch = %q, %v", b, err)
+		}
+	})
 }

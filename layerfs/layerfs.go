@@ -121,6 +121,9 @@ type Condenser func(path string, r io.Reader, size int64) ([]byte, error)
 // truncated layer.
 type Warning struct {
 	Layer string // the layer (index and diffID) or directory read
+	// Index is the position of the layer in the tree, base first (0 for
+	// a directory read).
+	Index int
 	Path  string // the entry concerned, when there is one
 	Msg   string
 }

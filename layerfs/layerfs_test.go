@@ -289,6 +289,37 @@ func TestAtAndChanged(t *testing.T) {
 	if got := files(t, tree.At(-1)); len(got) != 0 {
 		t.Errorf("At(-1) = %v, want empty", got)
 	}
+	for _, tc := range []struct {
+		path  string
+		layer int
+		ok    bool
+	}{
+		{"etc/x", 1, true},
+		{"lib/db", 0, false}, // removed by layer 3
+		{"etc", 0, false},    // implied directory
+		{"absent", 0, false},
+	} {
+		if l, ok := tree.LayerOf(tc.path); l != tc.layer || ok != tc.ok {
+			t.Errorf("LayerOf(%s) = %d, %v; want %d, %v", tc.path, l, ok, tc.layer, tc.ok)
+		}
+	}
+}
+
+// TestWarningIndex: every warning says which layer it is about, those
+// made while reading a layer and those made while merging the layers.
+func TestWarningIndex(t *testing.T) {
+	tree := read(t, layerfs.Options{},
+		[]lt.Entry{{Name: "etc/x", Body: "1"}},
+		[]lt.Entry{{Name: "../escape", Body: "x"}},
+		[]lt.Entry{{Name: "etc/y", Type: tar.TypeLink, Linkname: "etc/nothing"}},
+	)
+	var got []string
+	for _, w := range tree.Warnings() {
+		got = append(got, fmt.Sprintf("%d %s", w.Index, w.Path))
+	}
+	if want := []string{"1 ../escape", "2 etc/y"}; !slices.Equal(got, want) {
+		t.Fatalf("warnings = %q (%+v), want %q", got, tree.Warnings(), want)
+	}
 }
 
 func TestLimits(t *testing.T) {

@@ -96,7 +96,9 @@ func readLayers(ctx context.Context, layers []v1.Layer, ids []layerID, opts Opti
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return build(data, &opts), nil
+	t := build(data, &opts)
+	t.src = &source{layers: layers, ids: ids, opts: opts}
+	return t, nil
 }
 
 // readLayer reads one layer, from the cache when it holds the layer's
@@ -140,17 +142,24 @@ func readLayer(ctx context.Context, name string, l v1.Layer, id layerID, opts *O
 // went through all of them (see openUncompressed), or nil.
 func streamLayer(ctx context.Context, name string, l v1.Layer, diffID v1.Hash, opts *Options, inf inflate.Options) (*layerData, *storedSum, error) {
 	ld := newLayerData(name)
+	stored, err := streamInto(ctx, ld, l, diffID, opts, inf)
+	return ld, stored, err
+}
+
+// streamInto reads the layer into ld, inflated as inf says, and returns
+// the digest of its stored bytes when they were read along the way.
+func streamInto(ctx context.Context, ld *layerData, l v1.Layer, diffID v1.Hash, opts *Options, inf inflate.Options) (*storedSum, error) {
 	var stored *storedSum
 	fetches, err := streamOnce(ctx, ld, l, diffID, opts, inf, &stored, func(r io.Reader) ([]fetch, error) {
 		return readTar(ctx, ld, r, opts)
 	})
 	if err != nil || len(fetches) == 0 || ld.truncated {
-		return ld, stored, err
+		return stored, err
 	}
 	_, err = streamOnce(ctx, ld, l, diffID, opts, inf, nil, func(r io.Reader) ([]fetch, error) {
 		return nil, refetch(ctx, ld, r, fetches, opts)
 	})
-	return ld, stored, err
+	return stored, err
 }
 
 // streamOnce opens the layer's uncompressed stream and gives it to read;
@@ -440,7 +449,11 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 			}
 			ld.put(p, &entry{kind: kindSymlink, mode: fs.ModeSymlink | 0o777, target: filepath.ToSlash(target)})
 		case t.IsRegular():
-			if err := readDirFile(r, ld, p, d, &opts); err != nil {
+			info, err := d.Info()
+			if err == nil {
+				err = readDirFile(r, ld, p, info, &opts)
+			}
+			if err != nil {
 				opts.warn(ld, p, err.Error())
 			}
 		default:
@@ -455,14 +468,12 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 		return nil, fmt.Errorf("walking %s: %w", root, err)
 	}
 	ld.finish()
-	return build([]*layerData{ld}, &opts), nil
+	t := build([]*layerData{ld}, &opts)
+	t.src = &source{dir: root, opts: opts}
+	return t, nil
 }
 
-func readDirFile(r *os.Root, ld *layerData, p string, d fs.DirEntry, opts *Options) error {
-	info, err := d.Info()
-	if err != nil {
-		return err
-	}
+func readDirFile(r *os.Root, ld *layerData, p string, info fs.FileInfo, opts *Options) error {
 	mode := info.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	if opts.Want == nil || !opts.Want(p, mode, info.Size()) {
 		ld.unkeptOther(p)

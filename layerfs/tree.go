@@ -2,6 +2,7 @@ package layerfs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"slices"
 	"strconv"
@@ -19,6 +20,17 @@ type Tree struct {
 	// removed.
 	changes  [][]change
 	warnings []Warning
+
+	// layers are what the tree was built from, and src where they came
+	// from: Fetch reads from it again.
+	layers []*layerData
+	src    *source
+	// unread are the files that links lead to but whose contents were
+	// not kept; missed, those that readers reached through links.
+	unread []string
+	missed *missed
+	// merged counts the warnings made while merging the layers.
+	merged int
 
 	once  sync.Once
 	final *view
@@ -43,10 +55,15 @@ func build(layers []*layerData, opts *Options) *Tree {
 		n:       len(layers),
 		history: make(map[string][]version),
 		changes: make([][]change, len(layers)),
+		layers:  layers,
+		missed:  &missed{paths: make(map[string]struct{})},
 	}
 	cur := make(map[string]*entry)
 	for i, ld := range layers {
-		t.warnings = append(t.warnings, ld.warnings...)
+		for _, w := range ld.warnings {
+			w.Index = i
+			t.warnings = append(t.warnings, w)
+		}
 		var cs []change
 		for p, e := range cur {
 			if _, replaced := ld.entries[p]; replaced || !ld.hides(p) {
@@ -76,6 +93,10 @@ func build(layers []*layerData, opts *Options) *Tree {
 		t.changes[i] = cs
 	}
 	t.checkSymlinks(layers, opts)
+	if more := t.merged - maxWarnings; more > 0 {
+		t.warnings = append(t.warnings, Warning{Layer: layers[len(layers)-1].name, Index: len(layers) - 1,
+			Msg: fmt.Sprintf("%d more warnings about links not shown", more)})
+	}
 	return t
 }
 
@@ -103,36 +124,46 @@ func (t *Tree) resolveLinks(lower []*layerData, ld *layerData, cur map[string]*e
 		}
 		switch {
 		case !existsUnkept(lower, e.target):
-			t.warn(ld, p, "hard link to "+strconv.Quote(e.target)+", which no lower layer holds; dropped")
+			t.warn(len(lower), ld, p, "hard link to "+strconv.Quote(e.target)+", which no lower layer holds; dropped")
 		case opts.Want != nil && opts.Want(p, e.mode, 0):
-			t.warn(ld, p, "hard link to "+strconv.Quote(e.target)+" of a lower layer, whose contents were not read; dropped")
+			t.warn(len(lower), ld, p, "hard link to "+strconv.Quote(e.target)+" of a lower layer, whose contents were not read; dropped")
+			t.addUnread(e.target)
 		}
 		links[p] = nil
 	}
 	return links
 }
 
-func (t *Tree) warn(ld *layerData, p, msg string) {
-	t.warnings = append(t.warnings, Warning{Layer: ld.name, Path: p, Msg: msg})
+// warn records a warning about path p of layer i (ld).
+// warn records a warning made while merging the layers; past
+// maxWarnings of them, only a count is kept.
+func (t *Tree) warn(i int, ld *layerData, p, msg string) {
+	if t.merged++; t.merged <= maxWarnings {
+		t.warnings = append(t.warnings, Warning{Layer: ld.name, Index: i, Path: p, Msg: msg})
+	}
 }
 
 // existsUnkept reports whether the top of layers holds an entry at p that
 // is not a directory and whose contents were not kept.
-func existsUnkept(layers []*layerData, p string) bool {
+func existsUnkept(layers []*layerData, p string) bool { return holder(layers, p) >= 0 }
+
+// holder returns the index of the layer whose unkept entry at p is the
+// one on top of layers (not a directory), or -1 when there is none.
+func holder(layers []*layerData, p string) int {
 	h := pathHash(p)
 	for j := len(layers) - 1; j >= 0; j-- {
 		ld := layers[j]
 		if _, ok := ld.entries[p]; ok {
-			return false
+			return -1
 		}
 		if has(ld.others, h) {
-			return true
+			return j
 		}
 		if ld.hides(p) {
-			return false
+			return -1
 		}
 	}
-	return false
+	return -1
 }
 
 // checkSymlinks warns about the symbolic links of the final tree at paths
@@ -156,14 +187,16 @@ func (t *Tree) checkSymlinks(layers []*layerData, opts *Options) {
 	v := t.FS().(*view)
 	for _, p := range paths {
 		vs := t.history[p]
-		ld := layers[vs[len(vs)-1].layer]
+		i := vs[len(vs)-1].layer
+		ld := layers[i]
 		_, err := v.resolve("open", p, true)
 		var nf *notFound
 		switch {
 		case errors.Is(err, ErrSymlinkLoop):
-			t.warn(ld, p, "symbolic link loop, or a chain of more than 40 links; not followed")
+			t.warn(i, ld, p, "symbolic link loop, or a chain of more than 40 links; not followed")
 		case errors.As(err, &nf) && existsUnkept(layers, nf.path):
-			t.warn(ld, p, "symbolic link to "+strconv.Quote(nf.path)+", a file whose contents were not read")
+			t.warn(i, ld, p, "symbolic link to "+strconv.Quote(nf.path)+", a file whose contents were not read")
+			t.addUnread(nf.path)
 		}
 	}
 }
@@ -171,8 +204,30 @@ func (t *Tree) checkSymlinks(layers []*layerData, opts *Options) {
 // Len returns the number of layers.
 func (t *Tree) Len() int { return t.n }
 
-// Warnings returns the problems met while reading, in layer order.
-func (t *Tree) Warnings() []Warning { return slices.Clone(t.warnings) }
+// Warnings returns the problems met while reading, in layer order, then
+// one for each file that a reader of the tree's filesystems reached
+// through a symbolic link but whose contents were not kept (see Unread).
+func (t *Tree) Warnings() []Warning {
+	ws := slices.Clone(t.warnings)
+	for _, p := range t.missed.list() {
+		if j := holder(t.layers, p); j >= 0 && !slices.Contains(t.unread, p) {
+			ws = append(ws, Warning{Layer: t.layers[j].name, Index: j, Path: p, Msg: "reached through a symbolic link, but its contents were not read"})
+		}
+	}
+	return ws
+}
+
+// LayerOf returns the layer, as an index base first, that holds the entry
+// at path in the merged filesystem, and false when there is no entry at
+// path (an implied directory or a missing file). path is not resolved:
+// for a symbolic link it is the link's layer.
+func (t *Tree) LayerOf(path string) (int, bool) {
+	vs := t.history[path]
+	if len(vs) == 0 || vs[len(vs)-1].e == nil {
+		return 0, false
+	}
+	return vs[len(vs)-1].layer, true
+}
 
 // FS returns the merged filesystem of all layers. It is read-only and safe
 // for concurrent use; it implements fs.ReadFileFS, fs.ReadDirFS,
@@ -211,7 +266,7 @@ func (t *Tree) Changed(match func(path string, mode fs.FileMode, size int64) boo
 
 // view builds the filesystem after layer i.
 func (t *Tree) view(i int) *view {
-	v := &view{entries: make(map[string]*entry), dirs: map[string][]string{"": nil}}
+	v := &view{entries: make(map[string]*entry), dirs: map[string][]string{"": nil}, missed: t.missed}
 	for p, vs := range t.history {
 		var e *entry
 		for _, ver := range vs {

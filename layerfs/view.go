@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,6 +22,9 @@ var ErrSymlinkLoop = errors.New("too many levels of symbolic links")
 type view struct {
 	entries map[string]*entry
 	dirs    map[string][]string // directory ("" for the root) → sorted child names
+	// missed records the paths reached through symbolic links that
+	// hold nothing kept (see Tree.Unread); nil records nothing.
+	missed *missed
 }
 
 var (
@@ -54,14 +58,18 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 		e := v.entries[next]
 		if e == nil {
 			if _, ok := v.dirs[next]; !ok {
-				return "", &fs.PathError{Op: op, Path: name, Err: &notFound{path: path.Clean(joinPath(next, rest))}}
+				nf := &notFound{path: path.Clean(joinPath(next, rest))}
+				if hops > 0 && v.missed != nil {
+					v.missed.add(nf.path)
+				}
+				return "", &fs.PathError{Op: op, Path: name, Err: nf}
 			}
 			cur = next
 			continue
 		}
 		if e.kind == kindSymlink && (rest != "" || followLast) {
 			if hops++; hops > maxSymlinks {
-				return "", &fs.PathError{Op: op, Path: name, Err: ErrSymlinkLoop}
+				return "", &fs.PathError{Op: op, Path: name, Err: &loopError{link: next}}
 			}
 			target := e.target
 			if strings.HasPrefix(target, "/") {
@@ -82,6 +90,13 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 	}
 	return cur, nil
 }
+
+// loopError is ErrSymlinkLoop naming the link at which resolution gave
+// up, so that a reader's warning names the link.
+type loopError struct{ link string }
+
+func (e *loopError) Error() string        { return ErrSymlinkLoop.Error() + " at " + strconv.Quote(e.link) }
+func (e *loopError) Is(target error) bool { return target == ErrSymlinkLoop }
 
 // notFound is the error of a path that does not exist; path is where the
 // resolution of symbolic links led.

@@ -67,3 +67,18 @@ func BenchmarkRematch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "inventories/s")
 }
+
+// BenchmarkRiskOf measures the risk of one finding with every factor, as
+// the matcher computes it for each finding.
+func BenchmarkRiskOf(b *testing.B) {
+	f := &Finding{
+		Severity: SeverityHigh, SeveritySource: "nvd", CVSS: map[string]CVSS{"nvd": {V3Score: 7.5}},
+		KEV: &vulndb.KEV{DateAdded: "2024-01-10", KnownRansomwareCampaignUse: "Known"}, EPSS: &vulndb.EPSS{Score: 0.104, Percentile: 0.945},
+		FixedVersions: []string{"1.2.3"},
+	}
+	for b.Loop() {
+		if RiskOf(f).Score == 0 {
+			b.Fatal("no risk")
+		}
+	}
+}

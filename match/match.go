@@ -83,6 +83,10 @@ type Result struct {
 	// Notes are things a person must know about the result's coverage:
 	// an OS release without vulnerability data, an unsupported ecosystem.
 	Notes []string
+	// Warnings name the packages that could not be matched although the
+	// database has advisories for them: an installed version their
+	// scheme cannot parse. A result with warnings is incomplete.
+	Warnings []inventory.Warning
 }
 
 // Match finds the vulnerabilities affecting the packages of inv.
@@ -135,6 +139,16 @@ func (m *Matcher) Match(ctx context.Context, inv *inventory.Inventory) (*Result,
 				}
 			}
 			fs, err := m.matchPackage(p, q, r.Class == inventory.ClassOSPkgs)
+			var bad *badVersionError
+			if errors.As(err, &bad) {
+				res.Warnings = append(res.Warnings, inventory.Warning{
+					Layer: p.Layer.DiffID,
+					Path:  p.FilePath,
+					Message: fmt.Sprintf("match: %s %s in %s: the installed version cannot be compared (%v): its %d advisory records were not checked",
+						p.Name, p.Version, r.Target, bad.err, bad.records),
+				})
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s %s: %w", r.Target, p.Name, p.Version, err)
 			}
@@ -258,6 +272,11 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 	if len(recs) == 0 {
 		return nil, nil
 	}
+	// Comparing a version with itself parses it: one the scheme cannot
+	// parse could be compared with no record, and each would be blamed.
+	if _, err := cmp.Compare(q.version, q.version); err != nil {
+		return nil, &badVersionError{err: err, records: len(recs)}
+	}
 	// A distribution's not_affected statement for an id overrides any
 	// other record of the same id for this package.
 	notAffected := map[string]bool{}
@@ -313,6 +332,15 @@ func (m *Matcher) matchPackage(p *inventory.Package, q query, isOS bool) ([]Find
 	}
 	return out, nil
 }
+
+// badVersionError is an installed version its scheme cannot parse, for
+// a package the database has records for.
+type badVersionError struct {
+	err     error
+	records int
+}
+
+func (e *badVersionError) Error() string { return e.err.Error() }
 
 // sameModule reports whether an advisory a fits a package built (or not)
 // in a module stream (label "name:stream:version:context"):

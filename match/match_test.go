@@ -333,3 +333,47 @@ func TestMatchCaseInsensitiveNames(t *testing.T) {
 		t.Errorf("findings = %q / %q", ids(res, 0), ids(res, 1))
 	}
 }
+
+// TestMatchUnparsableInstalledVersion checks that an installed version its
+// scheme cannot parse is a warning naming the package, not a silent "no
+// findings", and that the other packages are still matched.
+func TestMatchUnparsableInstalledVersion(t *testing.T) {
+	store := newMemStore([]vulndb.Affected{
+		deb("CVE-2024-0001", "openssl", "3.0.11-1~deb12u2", vulndb.StatusFixed, "HIGH"),
+		deb("CVE-2024-0003", "openssl", "", vulndb.StatusAffected, "LOW"),
+		deb("CVE-2024-0006", "zlib", "1:1.2.13.dfsg-2", vulndb.StatusFixed, "HIGH"),
+		{VulnID: "GHSA-aaaa", Source: "ghsa", Ecosystem: "npm", Package: "lodash", Ranges: fixedRange("npm", "4.17.21")},
+	})
+	inv := &inventory.Inventory{
+		Artifact: inventory.Artifact{OS: &inventory.OS{Family: "debian", Name: "12"}},
+		Results: []inventory.Result{
+			{Target: "img (debian 12)", Class: inventory.ClassOSPkgs, Type: "debian", Packages: []inventory.Package{
+				{Name: "libssl3", Version: "3.0.11-1~deb12u1", SourceName: "openssl", SourceVersion: "not a version",
+					Layer: inventory.LayerRef{DiffID: "sha256:aa"}},
+				{Name: "zlib1g", Version: "1:1.2.13.dfsg-1", SourceName: "zlib", SourceVersion: "1:1.2.13.dfsg-1"},
+				{Name: "nodata", Version: "also not a version"}, // no records: nothing to warn about
+			}},
+			{Target: "app/package-lock.json", Class: inventory.ClassLangPkgs, Type: "npm", Packages: []inventory.Package{
+				{Name: "lodash", Version: "4.x-garbage", FilePath: "app/package-lock.json"},
+			}},
+		},
+	}
+	res := matchOne(t, store, inv)
+	if got, want := ids(res, 0), []string{"zlib1g:CVE-2024-0006:fixed"}; !slices.Equal(got, want) {
+		t.Errorf("findings = %q, want %q", got, want)
+	}
+	if len(res.Findings[1]) != 0 {
+		t.Errorf("lodash findings = %v, want none", res.Findings[1])
+	}
+	if len(res.Warnings) != 2 {
+		t.Fatalf("warnings = %+v, want 2", res.Warnings)
+	}
+	w := res.Warnings[0]
+	if w.Layer != "sha256:aa" || w.Path != "" || !strings.HasPrefix(w.Message, "match: libssl3 3.0.11-1~deb12u1 in img (debian 12): the installed version cannot be compared (deb version \"not a version\"") ||
+		!strings.HasSuffix(w.Message, "its 2 advisory records were not checked") {
+		t.Errorf("warning = %+v", w)
+	}
+	if w := res.Warnings[1]; w.Path != "app/package-lock.json" || !strings.Contains(w.Message, "match: lodash 4.x-garbage in app/package-lock.json") {
+		t.Errorf("warning = %+v", w)
+	}
+}

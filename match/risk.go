@@ -2,8 +2,8 @@ package match
 
 import (
 	"cmp"
-	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/vigil-scanner/vigil/vulndb"
@@ -67,7 +67,7 @@ var severityBands = map[string][2]float64{
 // RiskOf computes the risk of f from its KEV entry, EPSS score, severity
 // and CVSS, status and reachability. It reads f only.
 func RiskOf(f *Finding) Risk {
-	var r Risk
+	r := Risk{Reasons: make([]RiskReason, 0, 3)}
 	add := func(factor string, points float64, detail string) {
 		points = round1(points)
 		r.Reasons = append(r.Reasons, RiskReason{Factor: factor, Points: points, Detail: detail})
@@ -121,7 +121,7 @@ func epssPoints(p float64) float64 {
 }
 
 func epssDetail(e *vulndb.EPSS) string {
-	return fmt.Sprintf("EPSS %s (percentile %s)", FormatEPSS(e.Score), FormatEPSS(e.Percentile))
+	return "EPSS " + FormatEPSS(e.Score) + " (percentile " + FormatEPSS(e.Percentile) + ")"
 }
 
 // FormatEPSS writes an EPSS probability or percentile (0–1) with three
@@ -131,9 +131,9 @@ func FormatEPSS(p float64) string {
 	case p == 0:
 		return "0"
 	case p >= 0.01:
-		return trimZeros(fmt.Sprintf("%.3f", p))
+		return trimZeros(strconv.FormatFloat(p, 'f', 3, 64))
 	}
-	return trimZeros(fmt.Sprintf("%.3g", p))
+	return trimZeros(strconv.FormatFloat(p, 'g', 3, 64))
 }
 
 func trimZeros(s string) string {
@@ -168,16 +168,19 @@ func impact(f *Finding) (float64, string) {
 	}
 	if score == 0 {
 		mid := round1((band[0] + band[1]) / 2)
-		return mid, fmt.Sprintf("%s (%s), counted as CVSS %.1f", f.Severity, src, mid)
+		return mid, f.Severity + " (" + src + "), counted as CVSS " + one(mid)
 	}
 	held := min(max(score, band[0]), band[1])
 	if held != score {
-		return held, fmt.Sprintf("%s (%s; CVSS %s %.1f, counted as %.1f)", f.Severity, src, version, score, held)
+		return held, f.Severity + " (" + src + "; CVSS " + version + " " + one(score) + ", counted as " + one(held) + ")"
 	}
-	return score, fmt.Sprintf("%s (%s CVSS %s %.1f)", f.Severity, src, version, score)
+	return score, f.Severity + " (" + src + " CVSS " + version + " " + one(score) + ")"
 }
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
+
+// one writes x with one decimal.
+func one(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }
 
 // CompareRisk orders findings most risky first: by risk score, then
 // severity, then id, package and installed version, so that equal scores

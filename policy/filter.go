@@ -40,12 +40,26 @@ type Filter struct {
 	ExcludeBase bool
 }
 
-// Validate checks that the severities are known and the EPSS thresholds
-// are probabilities.
+// statuses are the finding statuses IgnoreStatuses may name.
+var statuses = []vulndb.Status{vulndb.StatusFixed, vulndb.StatusAffected, vulndb.StatusWillNotFix, vulndb.StatusEndOfLife}
+
+// Validate checks that the severities and statuses are ones a finding can
+// have (a misspelt one must not silently keep or drop everything; the
+// error lists the valid ones) and that the EPSS thresholds are
+// probabilities.
 func (f Filter) Validate() error {
 	for _, s := range f.Severities {
 		if match.SeverityRank(s) == 0 && s != match.SeverityUnknown {
-			return fmt.Errorf("unknown severity %q (want CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)", s)
+			return fmt.Errorf("unknown severity %q (want %s)", s, strings.Join(match.Severities(), ", "))
+		}
+	}
+	for _, s := range f.IgnoreStatuses {
+		if !slices.Contains(statuses, s) {
+			names := make([]string, len(statuses))
+			for i, st := range statuses {
+				names[i] = string(st)
+			}
+			return fmt.Errorf("unknown status %q (want %s)", s, strings.Join(names, ", "))
 		}
 	}
 	for _, x := range []struct {
@@ -100,43 +114,4 @@ func (f Filter) Exploited(kev bool, epss, percentile float64) bool {
 	return (f.KEV && kev) ||
 		(f.MinEPSS > 0 && epss >= f.MinEPSS) ||
 		(f.MinEPSSPercentile > 0 && percentile >= f.MinEPSSPercentile)
-}
-
-// String describes the filter in flag terms, for logs and for telling
-// whether two filters differ: "severity=HIGH,CRITICAL kev min-epss=0.1".
-// The zero Filter is "all".
-func (f Filter) String() string {
-	var parts []string
-	if len(f.Severities) > 0 {
-		parts = append(parts, "severity="+strings.Join(f.Severities, ","))
-	}
-	if f.IgnoreUnfixed {
-		parts = append(parts, "ignore-unfixed")
-	}
-	if f.IgnoreUnreachable {
-		parts = append(parts, "ignore-unreachable")
-	}
-	if len(f.IgnoreStatuses) > 0 {
-		s := make([]string, len(f.IgnoreStatuses))
-		for i, x := range f.IgnoreStatuses {
-			s[i] = string(x)
-		}
-		parts = append(parts, "ignore-status="+strings.Join(s, ","))
-	}
-	if f.KEV {
-		parts = append(parts, "kev")
-	}
-	if f.MinEPSS > 0 {
-		parts = append(parts, "min-epss="+match.FormatEPSS(f.MinEPSS))
-	}
-	if f.MinEPSSPercentile > 0 {
-		parts = append(parts, "min-epss-percentile="+match.FormatEPSS(f.MinEPSSPercentile))
-	}
-	if f.ExcludeBase {
-		parts = append(parts, "exclude-base")
-	}
-	if len(parts) == 0 {
-		return "all"
-	}
-	return strings.Join(parts, " ")
 }

@@ -60,6 +60,11 @@ func LoadIgnoreFile(name string, optional bool) ([]IgnoreRule, error) {
 		}
 		return nil, fmt.Errorf("ignore file: %w", err)
 	}
+	return parseIgnore(name, data)
+}
+
+// parseIgnore reads the ignore file name holding data, in either form.
+func parseIgnore(name string, data []byte) ([]IgnoreRule, error) {
 	if isYAMLIgnore(name, data) {
 		return parseIgnoreYAML(name, data)
 	}

@@ -47,8 +47,12 @@ type Policy struct {
 
 type baselineKey struct{ target, pkg, version, id string }
 
-// Load reads the ignore file, VEX documents and baseline named by opts.
+// Load checks opts.Filter (see Filter.Validate) and reads the ignore
+// file, VEX documents and baseline opts name.
 func Load(opts Options) (*Policy, error) {
+	if err := opts.Filter.Validate(); err != nil {
+		return nil, err
+	}
 	p := &Policy{opts: opts}
 	if p.opts.Now.IsZero() {
 		p.opts.Now = time.Now()
@@ -83,9 +87,6 @@ func Load(opts Options) (*Policy, error) {
 				p.baseline[keyOf(r.Target, &v)] = true
 			}
 		}
-	}
-	if err := opts.Filter.Validate(); err != nil {
-		return nil, err
 	}
 	return p, nil
 }

@@ -57,6 +57,11 @@ func LoadVEX(name string) ([]VEXStatement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vex: %w", err)
 	}
+	return parseVEX(name, data)
+}
+
+// parseVEX reads the VEX document name holding data, of either kind.
+func parseVEX(name string, data []byte) ([]VEXStatement, error) {
 	var probe struct {
 		Context   string `json:"@context"`
 		BOMFormat string `json:"bomFormat"`

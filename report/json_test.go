@@ -149,4 +149,12 @@ func TestSchema(t *testing.T) {
 	if res.Valid() {
 		t.Error("schema accepts schemaVersion 2")
 	}
+	doc["schemaVersion"] = 1
+	doc["warnings"] = []any{map[string]any{"path": "/abs"}}
+	if res, err = schema.Validate(gojsonschema.NewGoLoader(doc)); err != nil {
+		t.Fatal(err)
+	}
+	if res.Valid() {
+		t.Error("schema accepts a warning without a message, with an absolute path")
+	}
 }

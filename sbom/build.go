@@ -3,6 +3,7 @@ package sbom
 import (
 	"cmp"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,6 +97,7 @@ func (p props) hasPrefix(prefix string) bool {
 // Property names read back.
 const (
 	vigilImage   = "vigil:image:"
+	vigilWarning = vigilImage + "warning" // report/spdx.WarningAnnotation
 	vigilOS      = "vigil:os:"
 	vigilResult  = "vigil:result:"
 	vigilPackage = "vigil:package:"
@@ -215,6 +217,13 @@ func (b *builder) artifact() {
 	a.RepoTags = p.all(vigilImage+"repoTag", trivy+"RepoTag")
 	a.Platform = p.get(vigilImage + "platform")
 	a.Commit = p.get(vigilImage + "commit")
+	for _, w := range p.all(vigilWarning) {
+		b.inv.Warnings = append(b.inv.Warnings, parseWarning(w))
+	}
+	if how := p.all(vigilImage + "base:identifiedBy"); len(how) > 0 {
+		layers, _ := strconv.Atoi(p.get(vigilImage + "base:layers"))
+		a.Base = &inventory.Base{Name: p.get(vigilImage + "base:name"), Digest: p.get(vigilImage + "base:digest"), Layers: max(layers, 0), IdentifiedBy: how}
+	}
 	a.OS = d.os
 	if a.OS == nil {
 		a.OS = b.osFromPurls()
@@ -354,7 +363,7 @@ func (b *builder) vigilPkg(n *node) (pkg inventory.Package, class, typ, target s
 		Indirect:        get("indirect") == "true",
 		Origin:          get("origin"),
 		FilePath:        get("filePath"),
-		Layer:           inventory.LayerRef{Digest: get("layerDigest"), DiffID: get("layerDiffID"), CreatedBy: get("layerCreatedBy")},
+		Layer:           inventory.LayerRef{Digest: get("layerDigest"), DiffID: get("layerDiffID"), CreatedBy: get("layerCreatedBy"), Base: get("layerBase") == "true"},
 	}
 	class, typ, target = get("class"), get("type"), get("target")
 	if class == "" || typ == "" {
@@ -404,4 +413,24 @@ func osOf(n node) *inventory.OS {
 		EOSL:       n.props.get(vigilOS+"eosl") == "true",
 		EOSLDate:   n.props.get(vigilOS + "eoslDate"),
 	}
+}
+
+// layerRE matches the diff ID that leads a warning written by
+// inventory.Warning.String.
+var layerRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}: `)
+
+// parseWarning reads back a warning as inventory.Warning.String writes it:
+// "[layer: ][\"path\": ]message".
+func parseWarning(s string) inventory.Warning {
+	var w inventory.Warning
+	if m := layerRE.FindString(s); m != "" {
+		w.Layer, s = strings.TrimSuffix(m, ": "), s[len(m):]
+	}
+	if q, err := strconv.QuotedPrefix(s); err == nil && strings.HasPrefix(s[len(q):], ": ") {
+		if p, err := strconv.Unquote(q); err == nil {
+			w.Path, s = p, s[len(q)+2:]
+		}
+	}
+	w.Message = s
+	return w
 }

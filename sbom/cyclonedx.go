@@ -3,6 +3,7 @@ package sbom
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/package-url/packageurl-go"
@@ -10,10 +11,15 @@ import (
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
+// cdxIncomplete leads the annotations in which vigil records the warnings
+// of an incomplete scan (report/cyclonedx.IncompletePrefix).
+const cdxIncomplete = "vigil: scan incomplete: "
+
 // readCycloneDX reads a CycloneDX JSON BOM: metadata.component is the
 // artifact, an operating-system component the OS, and the dependency graph
 // links lockfiles and binaries (application components without a purl) to
-// their packages.
+// their packages. vigil's annotations of an incomplete scan are its
+// warnings.
 func readCycloneDX(data []byte, file string) (*inventory.Inventory, error) {
 	var bom cdx.BOM
 	if err := cdx.NewBOMDecoder(bytes.NewReader(data), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
@@ -23,6 +29,16 @@ func readCycloneDX(data []byte, file string) (*inventory.Inventory, error) {
 	if m := bom.Metadata; m != nil && m.Component != nil {
 		doc.root = cdxNode(*m.Component)
 		doc.image = m.Component.Type == cdx.ComponentTypeContainer
+	}
+	if doc.root.props == nil {
+		doc.root.props = props{}
+	}
+	if bom.Annotations != nil {
+		for _, a := range *bom.Annotations {
+			if w, ok := strings.CutPrefix(a.Text, cdxIncomplete); ok {
+				doc.root.props.add(vigilWarning, w)
+			}
+		}
 	}
 	deps := map[string][]string{}
 	if bom.Dependencies != nil {

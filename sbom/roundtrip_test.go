@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vigil-scanner/vigil/inventory"
@@ -81,4 +82,19 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestParseWarning reads back what inventory.Warning.String writes (whose
+// messages are led by a reader's name, never by a quote).
+func TestParseWarning(t *testing.T) {
+	for _, w := range []inventory.Warning{
+		{Message: "match: a 1 in t: cannot compare"},
+		{Path: "app/package-lock.json", Message: "node: malformed lockfile: x"},
+		{Path: `odd "name": with colon`, Message: "m"},
+		{Layer: "sha256:" + strings.Repeat("ab", 32), Path: "a", Message: "m: n"},
+	} {
+		if got := parseWarning(w.String()); got != w {
+			t.Errorf("parseWarning(%q) = %+v, want %+v", w.String(), got, w)
+		}
+	}
 }

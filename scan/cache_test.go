@@ -288,3 +288,50 @@ func TestNoInventoryCache(t *testing.T) {
 		t.Errorf("second scan streamed %d layers", streams.Load())
 	}
 }
+
+// TestWarningsNotCached: an image whose read had warnings is never taken
+// from the inventory cache, so a warm scan reports them again, each with
+// the diff ID of its layer.
+func TestWarningsNotCached(t *testing.T) {
+	var streams atomic.Int32
+	layers := [][]lt.Entry{
+		{
+			{Name: "etc/os-release", Body: "ID=debian\nVERSION_ID=\"12\"\n"},
+			{Name: "var/lib/dpkg/status", Body: dpkgStatus},
+		},
+		{
+			{Name: "app/node_modules/broken/package.json", Body: `{"name": "broken", "version":`},
+			{Name: "../escape", Body: "x"},
+		},
+	}
+	var ls []v1.Layer
+	for _, es := range layers {
+		ls = append(ls, streamed{Layer: lt.NewLayer(t, es...), n: &streams})
+	}
+	img := lt.Image(t, ls, "ADD rootfs /", "COPY app /app")
+	diff, err := ls[1].DiffID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := &countingCache{Cache: diskcache.New(t.TempDir(), 0)}
+	var scans []*inventory.Inventory
+	for range 2 {
+		inv, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "warned:1"}, scan.Options{Now: scanDate, Read: layerfs.Options{Cache: cache}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scans = append(scans, inv)
+	}
+	for i, inv := range scans {
+		var got []string
+		for _, w := range inv.Warnings {
+			if w.Layer != diff.String() {
+				t.Errorf("scan %d: warning %+v: layer %q, want %s", i, w, w.Layer, diff)
+			}
+			got = append(got, w.Path)
+		}
+		if want := []string{"../escape", "app/node_modules/broken/package.json"}; strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("scan %d: warnings about %q, want %q", i, got, want)
+		}
+	}
+}

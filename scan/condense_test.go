@@ -8,7 +8,7 @@ import (
 )
 
 func TestCondenseRule(t *testing.T) {
-	hook := condense(all.Catalogers(all.Installed))
+	hook := condense(all.Catalogers(all.Installed, all.Options{}))
 	tests := []struct {
 		path string
 		mode fs.FileMode

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/vigil-scanner/vigil/internal/glob"
@@ -22,9 +23,10 @@ type Filter struct {
 	// both (empty).
 	PkgTypes []string
 	// SkipDirs and SkipFiles drop language packages read from files in
-	// those directories or from those files. Patterns are path.Match
-	// globs, slash-separated and relative to the artifact root; "**" in a
-	// directory pattern matches any number of directories.
+	// those directories or from those files, and the warnings about files
+	// there. Patterns are path.Match globs, slash-separated and relative
+	// to the artifact root; "**" in a directory pattern matches any number
+	// of directories.
 	SkipDirs  []string
 	SkipFiles []string
 	// IncludeDevDeps keeps development dependencies (Package.Dev); by
@@ -48,8 +50,17 @@ func (f Filter) Validate() error {
 	return nil
 }
 
-// Apply removes from inv the results and packages f excludes.
+// Apply removes from inv the results and packages f excludes, and the
+// warnings about files it leaves out: the user chose not to scan them.
 func (f Filter) Apply(inv *inventory.Inventory) {
+	ws := inv.Warnings[:0]
+	for _, w := range inv.Warnings {
+		if w.Path == "" || !f.skipped(strings.TrimPrefix(w.Path, "/")) {
+			ws = append(ws, w)
+		}
+	}
+	inv.Warnings = slices.Clip(ws)
+
 	keepOS, keepLib := true, true
 	if len(f.PkgTypes) > 0 {
 		keepOS, keepLib = false, false
@@ -122,6 +133,17 @@ func pathOf(r inventory.Result, p inventory.Package) string {
 		return strings.TrimPrefix(p.FilePath, "/")
 	}
 	return strings.TrimPrefix(r.Target, "/")
+}
+
+// Skips reports whether the file at path (slash-separated, relative to
+// the artifact root) is one SkipFiles or SkipDirs leaves out; nil when
+// neither is set. A scan given it (Options.Skip) does not read those
+// files at all, so an OS package database can be left out too.
+func (f Filter) Skips() func(path string) bool {
+	if len(f.SkipFiles) == 0 && len(f.SkipDirs) == 0 {
+		return nil
+	}
+	return func(p string) bool { return f.skipped(strings.TrimPrefix(p, "/")) }
 }
 
 func (f Filter) skipped(file string) bool {

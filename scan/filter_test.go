@@ -21,7 +21,19 @@ func sampleInventory() *inventory.Inventory {
 			{ID: "f@1", Name: "f", Version: "1"},
 		}},
 		{Target: "usr/local/bin/tool", Class: inventory.ClassLangPkgs, Packages: []inventory.Package{{Name: "d", FilePath: "usr/local/bin/tool"}}},
+	}, Warnings: []inventory.Warning{
+		{Path: "srv/test/fixtures/broken/package-lock.json", Message: "npm: malformed lockfile"},
+		{Path: "app/yarn.lock", Message: "yarn: malformed lockfile"},
+		{Message: "detecting the operating system: no os-release"},
 	}}
+}
+
+func warnings(inv *inventory.Inventory) []string {
+	var out []string
+	for _, w := range inv.Warnings {
+		out = append(out, w.Message)
+	}
+	return out
 }
 
 func names(inv *inventory.Inventory) []string {
@@ -35,21 +47,24 @@ func names(inv *inventory.Inventory) []string {
 }
 
 func TestFilter(t *testing.T) {
+	all := []string{"npm: malformed lockfile", "yarn: malformed lockfile", "detecting the operating system: no os-release"}
 	for _, tt := range []struct {
-		name string
-		f    Filter
-		want []string
+		name     string
+		f        Filter
+		want     []string
+		warnings []string
 	}{
-		{"nothing", Filter{}, []string{"libc6", "a", "b", "c", "web", "f", "d"}},
-		{"os only", Filter{PkgTypes: []string{"os"}}, []string{"libc6"}},
-		{"library only", Filter{PkgTypes: []string{"library"}}, []string{"a", "b", "c", "web", "f", "d"}},
-		{"both", Filter{PkgTypes: []string{"os", "library"}}, []string{"libc6", "a", "b", "c", "web", "f", "d"}},
-		{"skip dir", Filter{SkipDirs: []string{"usr/lib/node_modules"}}, []string{"libc6", "a", "c", "web", "f", "d"}},
-		{"skip dir glob", Filter{SkipDirs: []string{"**/fixtures"}}, []string{"libc6", "a", "b", "web", "f", "d"}},
-		{"skip dir with leading slash", Filter{SkipDirs: []string{"/usr/local/"}}, []string{"libc6", "a", "b", "c", "web", "f"}},
-		{"skip file", Filter{SkipFiles: []string{"usr/local/bin/tool"}}, []string{"libc6", "a", "b", "c", "web", "f"}},
-		{"skip file glob", Filter{SkipFiles: []string{"**/package-lock.json"}}, []string{"libc6", "a", "b", "d"}},
-		{"dev deps", Filter{IncludeDevDeps: true}, []string{"libc6", "a", "b", "c", "web", "e", "f", "d"}},
+		{"nothing", Filter{}, []string{"libc6", "a", "b", "c", "web", "f", "d"}, all},
+		{"os only", Filter{PkgTypes: []string{"os"}}, []string{"libc6"}, all},
+		{"library only", Filter{PkgTypes: []string{"library"}}, []string{"a", "b", "c", "web", "f", "d"}, all},
+		{"both", Filter{PkgTypes: []string{"os", "library"}}, []string{"libc6", "a", "b", "c", "web", "f", "d"}, all},
+		{"skip dir", Filter{SkipDirs: []string{"usr/lib/node_modules"}}, []string{"libc6", "a", "c", "web", "f", "d"}, all},
+		{"skip dir glob", Filter{SkipDirs: []string{"**/fixtures"}}, []string{"libc6", "a", "b", "web", "f", "d"}, all[1:]},
+		{"skip dir with leading slash", Filter{SkipDirs: []string{"/usr/local/"}}, []string{"libc6", "a", "b", "c", "web", "f"}, all},
+		{"skip file", Filter{SkipFiles: []string{"usr/local/bin/tool"}}, []string{"libc6", "a", "b", "c", "web", "f"}, all},
+		{"skip file glob", Filter{SkipFiles: []string{"**/package-lock.json"}}, []string{"libc6", "a", "b", "d"}, all[1:]},
+		{"skip the yarn lockfile", Filter{SkipFiles: []string{"app/yarn.lock"}}, []string{"libc6", "a", "b", "c", "web", "f", "d"}, []string{all[0], all[2]}},
+		{"dev deps", Filter{IncludeDevDeps: true}, []string{"libc6", "a", "b", "c", "web", "e", "f", "d"}, all},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.f.Validate(); err != nil {
@@ -59,6 +74,9 @@ func TestFilter(t *testing.T) {
 			tt.f.Apply(inv)
 			if got := names(inv); !slices.Equal(got, tt.want) {
 				t.Errorf("packages = %q, want %q", got, tt.want)
+			}
+			if got := warnings(inv); !slices.Equal(got, tt.warnings) {
+				t.Errorf("warnings = %q, want %q", got, tt.warnings)
 			}
 		})
 	}

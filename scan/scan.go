@@ -27,6 +27,9 @@ type Options struct {
 	// (installed packages for images and root filesystems, lockfiles for
 	// project directories).
 	Catalogers []catalog.Cataloger
+	// Catalog configures the default catalogers (when Catalogers is
+	// nil): where Maven POMs outside the tree are looked for.
+	Catalog all.Options
 	// Read configures the layer walk: limits, parallelism, Condense and
 	// the layer cache. Its Want is replaced by the union of what the
 	// catalogers and OS detection want; a nil Logger is replaced by
@@ -47,6 +50,10 @@ type Options struct {
 	// BaseImages are known base images, matched by layers when Image
 	// identifies an image's base (package baseimage); nil means none.
 	BaseImages *baseimage.Known
+	// Skip, when set, leaves out of the scan the files for which it
+	// returns true (catalog.RunOptions.Skip). An image scan with Skip set
+	// neither uses nor fills the inventory cache.
+	Skip func(path string) bool
 }
 
 // ImageMeta is what the image source knows about an image besides its
@@ -124,7 +131,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		now = time.Now()
 	}
 	key := ""
-	if ro.Cache != nil && ro.CacheKey != "" && !opts.NoInventoryCache {
+	if ro.Cache != nil && ro.CacheKey != "" && opts.Skip == nil && !opts.NoInventoryCache {
 		key = invCacheKey(ro.CacheKey, id, layers)
 		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
 			if !ro.TrustDigests {
@@ -143,12 +150,12 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 	if tree.Len() != len(layers) {
 		return nil, nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
 	}
-	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
-		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now})
+	tree, out, err := catalogTree(ctx, tree, opts.Catalogers, catalog.RunOptions{
+		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now, Skip: opts.Skip})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	warnings := append(treeWarnings(tree), out.Warnings...)
+	warnings := append(treeWarnings(tree, layers), out.Warnings...)
 	if key != "" && len(warnings) == 0 {
 		if err := storeInventory(ro.Cache, key, out.OS, out.Results); err != nil {
 			opts.Logger.Debug("inventory cache: not stored", "err", err)
@@ -157,11 +164,47 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 	return out.OS, out.Results, warnings, nil
 }
 
-// treeWarnings are the layer walk's warnings as the inventory records them.
-func treeWarnings(tree *layerfs.Tree) []inventory.Warning {
+// maxFetches bounds the rounds of catalogTree: files read in one round
+// (a status file reached through a link) name others (the file lists
+// beside it, reached through the same link).
+const maxFetches = 3
+
+// catalogTree runs the catalogers on tree. When they, or links in the
+// tree, reached files that the layer walk did not keep (a database behind
+// a directory symlink, a hard link to a file no cataloger wants by name),
+// those files are read from their layers and the catalogers run again,
+// so that the inventory is what a container would see. It returns the
+// tree the inventory was taken from; its warnings name what could still
+// not be read.
+func catalogTree(ctx context.Context, tree *layerfs.Tree, cats []catalog.Cataloger, ro catalog.RunOptions) (*layerfs.Tree, *catalog.Output, error) {
+	for round := 0; ; round++ {
+		out, err := catalog.Run(ctx, tree, cats, ro)
+		if err != nil {
+			return nil, nil, err
+		}
+		unread := tree.Unread()
+		if len(unread) == 0 || round == maxFetches {
+			return tree, out, nil
+		}
+		if ro.Logger != nil {
+			ro.Logger.Debug("reading files reached through links", "files", len(unread))
+		}
+		if tree, err = tree.Fetch(ctx, unread); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// treeWarnings are the layer walk's warnings as the inventory records them:
+// each names its layer by the diff ID of layers (none for a directory).
+func treeWarnings(tree *layerfs.Tree, layers []inventory.Layer) []inventory.Warning {
 	var ws []inventory.Warning
 	for _, w := range tree.Warnings() {
-		ws = append(ws, inventory.Warning{Layer: w.Layer, Path: w.Path, Message: w.Msg})
+		iw := inventory.Warning{Path: w.Path, Message: w.Msg}
+		if w.Index < len(layers) {
+			iw.Layer = layers[w.Index].DiffID
+		}
+		ws = append(ws, iw)
 	}
 	return ws
 }
@@ -205,21 +248,21 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 	if err != nil {
 		return nil, err
 	}
-	out, err := catalog.Run(ctx, tree, opts.Catalogers, catalog.RunOptions{
-		Name: root, Logger: opts.Logger, Now: opts.Now})
+	tree, out, err := catalogTree(ctx, tree, opts.Catalogers, catalog.RunOptions{
+		Name: root, Logger: opts.Logger, Now: opts.Now, Skip: opts.Skip})
 	if err != nil {
 		return nil, err
 	}
 	return &inventory.Inventory{
 		Artifact: inventory.Artifact{Name: root, Type: artifactType, OS: out.OS},
 		Results:  out.Results,
-		Warnings: append(treeWarnings(tree), out.Warnings...),
+		Warnings: append(treeWarnings(tree, nil), out.Warnings...),
 	}, nil
 }
 
 func (o Options) withDefaults(mode all.Mode) Options {
 	if o.Catalogers == nil {
-		o.Catalogers = all.Catalogers(mode)
+		o.Catalogers = all.Catalogers(mode, o.Catalog)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

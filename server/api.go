@@ -71,6 +71,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		mux.Handle(rt.method+" "+rt.path, h)
 	}
+	s.registerDashboard(mux)
 	return mux
 }
 
@@ -259,7 +260,7 @@ func (s *Server) repositories(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []repo{}
 	for _, p := range repos {
-		out = append(out, repo{p.Registry, p.Name, p.Tags, p.Images})
+		out = append(out, repo{p.Registry, strings.TrimPrefix(p.Name, p.Registry+"/"), p.Tags, p.Images})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"repositories": out})
 }
@@ -279,7 +280,7 @@ type ImageJSON struct {
 }
 
 func imageJSON(img store.Image) ImageJSON {
-	return ImageJSON{Digest: img.Digest, Registry: img.Registry, Repository: img.Repository, Platform: img.Platform,
+	return ImageJSON{Digest: img.Digest, Registry: img.Registry, Repository: strings.TrimPrefix(img.Repository, img.Registry+"/"), Platform: img.Platform,
 		Tags: nonNil(img.Tags), ScannedAt: img.ScannedAt, MatchedAt: img.MatchedAt, DBDigest: img.DBDigest, Error: img.Error,
 		Findings: img.Counts}
 }
@@ -294,7 +295,11 @@ func nonNil[T any](s []T) []T {
 func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, _ := strconv.Atoi(q.Get("limit"))
-	imgs, err := s.st.Images(r.Context(), store.ImageFilter{Registry: q.Get("registry"), Repository: q.Get("repository"), After: q.Get("after"), Limit: limit})
+	repo := q.Get("repository")
+	if reg := q.Get("registry"); reg != "" && repo != "" && !strings.HasPrefix(repo, reg+"/") {
+		repo = reg + "/" + repo // a name within the registry
+	}
+	imgs, err := s.st.Images(r.Context(), store.ImageFilter{Registry: q.Get("registry"), Repository: repo, After: q.Get("after"), Limit: limit})
 	if err != nil {
 		s.internal(w, err)
 		return
@@ -401,6 +406,8 @@ func (s *Server) imageFindings(w http.ResponseWriter, r *http.Request) {
 }
 
 // AffectedImage is an element of GET /vulnerabilities/{id}/images.
+// Repository is the name within Registry ("team/app"), as in alerts;
+// RepoTags are full references.
 type AffectedImage struct {
 	Digest     string            `json:"digest"`
 	Registry   string            `json:"registry"`
@@ -428,7 +435,7 @@ func (s *Server) affected(w http.ResponseWriter, r *http.Request) {
 	out := []AffectedImage{}
 	regs := map[string]bool{}
 	for _, a := range aff {
-		ai := AffectedImage{Digest: a.Digest, Registry: a.Registry, Repository: a.Repository, Tags: nonNil(a.Tags), RepoTags: nonNil(a.RepoTags), Packages: []AffectedPackage{}}
+		ai := AffectedImage{Digest: a.Digest, Registry: a.Registry, Repository: strings.TrimPrefix(a.Repository, a.Registry+"/"), Tags: nonNil(a.Tags), RepoTags: nonNil(a.RepoTags), Packages: []AffectedPackage{}}
 		for _, f := range a.Findings {
 			ai.Packages = append(ai.Packages, AffectedPackage{f.PkgName, f.PkgVersion, f.FixedVersion, f.Target, f.Severity})
 		}

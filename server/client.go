@@ -77,6 +77,19 @@ func (c *Client) Match(ctx context.Context, inv *inventory.Inventory) (*match.Re
 		}
 		res.Findings[i] = rep.Results[i].Vulnerabilities
 	}
+	// The server's report repeats the inventory's warnings; the others are
+	// its matcher's.
+	sent := map[inventory.Warning]int{}
+	for _, w := range inv.Warnings {
+		sent[w]++
+	}
+	for _, w := range rep.Warnings {
+		if sent[w] > 0 {
+			sent[w]--
+			continue
+		}
+		res.Warnings = append(res.Warnings, w)
+	}
 	if n := resp.Header.Get("X-Vigil-Notes"); n != "" {
 		json.Unmarshal([]byte(n), &res.Notes)
 	}

@@ -45,7 +45,8 @@ func TestClientMode(t *testing.T) {
 
 	inv := filepath.Join(dir, "inv.json")
 	os.WriteFile(inv, []byte(`{"schemaVersion":1,"artifact":{"name":"app","type":"container_image","os":{"family":"alpine","name":"3.19.1"}},
-"results":[{"target":"app (alpine 3.19.1)","class":"os-pkgs","type":"alpine","packages":[{"name":"libcrypto3","version":"3.1.4-r0","sourceName":"openssl"},{"name":"zlib","version":"1.3-r0"}]}]}`), 0o644)
+"results":[{"target":"app (alpine 3.19.1)","class":"os-pkgs","type":"alpine","packages":[{"name":"libcrypto3","version":"3.1.4-r0","sourceName":"openssl"},{"name":"libssl3","version":"3.1.4_r0!","sourceName":"openssl"},{"name":"zlib","version":"1.3-r0"}]}],
+"warnings":[{"path":"app/package-lock.json","message":"node: malformed lockfile"}]}`), 0o644)
 	run := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := cli.Main(context.Background(), append([]string{"--cache-dir", filepath.Join(dir, "empty")}, args...), strings.NewReader(""), &out, &errb)
@@ -68,6 +69,10 @@ func TestClientMode(t *testing.T) {
 		}
 		if !strings.Contains(remote, "CVE-2024-0001") {
 			t.Errorf("%s: report lacks the finding:\n%s", format, remote)
+		}
+		// The inventory's warning and the server matcher's, once each.
+		if !strings.Contains(errs, "vigil: scan incomplete: 2 warnings") {
+			t.Errorf("%s: stderr %q does not say the scan is incomplete", format, errs)
 		}
 	}
 	if code, _, errs := run("sbom", "--server", "http://"+l.Addr().String(), "--server-token", "wrong", inv); code != 2 || !strings.Contains(errs, "401") {

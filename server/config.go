@@ -69,9 +69,11 @@ type DatabaseConfig struct {
 	SkipUpdate bool `yaml:"skipUpdate"`
 	// Repositories are the OCI repositories to update from.
 	Repositories []string `yaml:"repositories"`
-	// Refresh is how often to update and check the database; default 1m
-	// when skipUpdate (a check costs a stat), 1h otherwise.
+	// Refresh is how often to download a newer database; default 1h.
 	Refresh Duration `yaml:"refresh"`
+	// Check is how often the database file is checked for a change (a
+	// stat; the file is hashed only when it changed); default 10s.
+	Check Duration `yaml:"check"`
 }
 
 // RegistryConfig is one watched registry.

@@ -143,8 +143,15 @@ func (s *Server) checkListen() error {
 	if s.cfg.Auth == "none" && !isLoopbackAddr(s.listen()) {
 		return fmt.Errorf("%s: auth none is allowed only when listening on a loopback address, not %s", s.cfg.at("auth"), s.listen())
 	}
-	if s.cfg.Auth != "none" && len(s.tokens) == 0 {
-		return fmt.Errorf("%s: no tokens configured (add tokens, or auth: none on a loopback address)", s.cfg.at("tokens"))
+	if s.cfg.Auth == "" && len(s.tokens) == 0 {
+		if !isLoopbackAddr(s.listen()) {
+			return fmt.Errorf("%s: no tokens configured: add tokens to serve on %s (without tokens the API is served on loopback only)", s.cfg.at("tokens"), s.listen())
+		}
+		s.log.Warn("no tokens configured: the API is served without authentication, on loopback only", "listen", s.listen())
+		s.cfg.Auth = "none"
+	}
+	if s.cfg.Auth == "tokens" && len(s.tokens) == 0 {
+		return fmt.Errorf("%s: auth tokens but no tokens configured", s.cfg.at("tokens"))
 	}
 	return nil
 }
@@ -167,13 +174,8 @@ func (s *Server) engineOptions(cacheDir string) (engine.Options, error) {
 		Store: s.st, DBPath: s.dbPath, Workers: cfg.Workers, Lease: time.Duration(cfg.Lease), Logger: s.log,
 		Cache: diskcache.New(filepath.Join(cacheDir, "layers"), diskcache.DefaultMaxSize),
 	}
-	o.DBCheck = time.Duration(cfg.Database.Refresh)
-	if o.DBCheck == 0 {
-		o.DBCheck = time.Minute
-		if !cfg.Database.SkipUpdate {
-			o.DBCheck = time.Hour
-		}
-	}
+	o.DBCheck = time.Duration(cfg.Database.Check)
+	o.DBRefresh = time.Duration(cfg.Database.Refresh)
 	if !cfg.Database.SkipUpdate {
 		repos := cfg.Database.Repositories
 		o.RefreshDB = func(ctx context.Context) error {

@@ -114,7 +114,7 @@ func TestServerEndToEnd(t *testing.T) {
 		regtest.Record{ID: "CVE-2024-0001", Pkg: "openssl", Fixed: "3.1.4-r5", Severity: "HIGH"})
 	config := fmt.Sprintf(`listen: %s
 store: sqlite://%s/vigil.db
-database: {cacheDir: %s/cache, skipUpdate: true, refresh: 1s}
+database: {cacheDir: %s/cache, skipUpdate: true, check: 1s}
 registries:
   - url: %s
     insecure: true

@@ -64,8 +64,9 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 
--- The current tags, index-only: registry and repository summaries.
-CREATE INDEX tags_open ON tags (removed_at, registry, repository, digest, tag);
+-- Which images were matched since counted, without reading the images'
+-- inventories.
+CREATE INDEX images_matched ON images (digest, matched_at);
 `
 
 // Counts are open findings by severity, with how many of them have a fix
@@ -86,6 +87,17 @@ func (c *Counts) add(o Counts) {
 	c.Unknown += o.Unknown
 	c.Fixable += o.Fixable
 	c.KEV += o.KEV
+}
+
+// AddFinding counts one open finding.
+func (c *Counts) AddFinding(f Finding) {
+	c.addSeverity(f.Severity, 1)
+	if f.FixedVersion != "" {
+		c.Fixable++
+	}
+	if f.KEV {
+		c.KEV++
+	}
 }
 
 func (c *Counts) addSeverity(sev string, n int) {
@@ -151,25 +163,51 @@ func (s *Store) staleCounts(ctx context.Context) ([]string, error) {
 		WHERE c.digest IS NULL OR c.matched_at <> i.matched_at`); err != nil {
 		return nil, err
 	}
-	// Findings resolved without a new match (a rebuilt tag's old digest).
+	// Findings resolved without a new match (a rebuilt tag's old digest):
+	// the recent resolutions, by the resolved_at index, against the marks.
 	mark, err := s.Get(ctx, "dashboard.resolved")
 	if err != nil {
 		return nil, err
 	}
 	var since int64
 	fmt.Sscan(mark, &since)
-	if err := collect(`SELECT DISTINCT f.digest FROM findings f JOIN image_counts c ON c.digest = f.digest
-		WHERE f.resolved_at > ? AND f.resolved_at > c.resolved_mark`, max(since-resolvedSlack.Milliseconds(), 0)); err != nil {
+	rows, err := s.query(ctx, s.db, `SELECT digest, resolved_at FROM findings WHERE resolved_at > ?`, max(since-resolvedSlack.Milliseconds(), 0))
+	if err != nil {
 		return nil, err
 	}
-	var latest sql.NullInt64
-	if err := s.queryRow(ctx, s.db, `SELECT MAX(resolved_at) FROM findings WHERE resolved_at > ?`, since).Scan(&latest); err != nil {
+	latest := map[string]int64{}
+	top := since
+	for rows.Next() {
+		var d string
+		var at int64
+		if err := rows.Scan(&d, &at); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		latest[d] = max(latest[d], at)
+		top = max(top, at)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if latest.Valid && latest.Int64 > since {
-		// Written after the recount below would be as good; before it
-		// is safe too, since the slack re-reads the last hour.
-		if err := s.Set(ctx, "dashboard.resolved", fmt.Sprint(latest.Int64)); err != nil {
+	for d, at := range latest {
+		if seen[d] {
+			continue
+		}
+		var m int64
+		err := s.queryRow(ctx, s.db, `SELECT resolved_mark FROM image_counts WHERE digest = ?`, d).Scan(&m)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		if at > m {
+			seen[d] = true
+			stale = append(stale, d)
+		}
+	}
+	if top > since {
+		// Safe before the recount: the slack reads the last hour again.
+		if err := s.Set(ctx, "dashboard.resolved", fmt.Sprint(top)); err != nil {
 			return nil, err
 		}
 	}
@@ -276,54 +314,46 @@ type Summary struct {
 
 // Summarize counts the open findings of the current images per registry
 // and repository (of one registry when registry is not empty), from the
-// counts RefreshCounts keeps.
+// counts RefreshCounts keeps. The sums are made by the database: only one
+// row per repository and registry comes back.
 func (s *Store) Summarize(ctx context.Context, registry string) (*Summary, error) {
-	counts, err := s.allCounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.query(ctx, s.db, `SELECT registry, repository, digest, tag FROM tags
-		WHERE removed_at = 0 AND (CAST(? AS TEXT) = '' OR registry = ?) ORDER BY registry, repository, digest, tag`, registry, registry)
-	if err != nil {
-		return nil, fmt.Errorf("store: summarize: %w", err)
-	}
-	defer rows.Close()
+	const sums = `COUNT(*), COALESCE(SUM(c.critical), 0), COALESCE(SUM(c.high), 0), COALESCE(SUM(c.medium), 0), COALESCE(SUM(c.low), 0),
+		COALESCE(SUM(c.unknown), 0), COALESCE(SUM(c.fixable), 0), COALESCE(SUM(c.kev), 0)`
+	const current = `FROM tags WHERE removed_at = 0 AND (CAST(? AS TEXT) = '' OR registry = ?)`
 	out := &Summary{}
-	regIdx := map[string]int{}
-	repoIdx := map[[2]string]int{}
-	regImages := map[string]map[string]bool{}
-	all := map[string]bool{}
-	var lastRepo [2]string
-	var lastDigest string
-	for rows.Next() {
-		var reg, repo, d, tag string
-		if err := rows.Scan(&reg, &repo, &d, &tag); err != nil {
-			return nil, err
+	scan := func(query string, row func(keys []string, images int, c Counts)) error {
+		rows, err := s.query(ctx, s.db, query, registry, registry)
+		if err != nil {
+			return fmt.Errorf("store: summarize: %w", err)
 		}
-		key := [2]string{reg, repo}
-		ri, ok := repoIdx[key]
-		if !ok {
-			ri = len(out.Repositories)
-			repoIdx[key] = ri
-			out.Repositories = append(out.Repositories, RepositorySummary{Registry: reg, Name: repo})
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		nkeys := len(cols) - 8
+		for rows.Next() {
+			keys := make([]string, nkeys)
+			var n int
+			var c Counts
+			dest := []any{}
+			for i := range keys {
+				dest = append(dest, &keys[i])
+			}
+			dest = append(dest, &n, &c.Critical, &c.High, &c.Medium, &c.Low, &c.Unknown, &c.Fixable, &c.KEV)
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			row(keys, n, c)
 		}
-		if key == lastRepo && d == lastDigest {
-			continue // another tag of the same image
-		}
-		lastRepo, lastDigest = key, d
-		r := &out.Repositories[ri]
-		r.Images++
-		r.Counts.add(counts[d])
-		if regImages[reg] == nil {
-			regImages[reg] = map[string]bool{}
-		}
-		regImages[reg][d] = true
-		all[d] = true
+		return rows.Err()
 	}
-	if err := rows.Err(); err != nil {
+	repoIdx := map[[2]string]int{}
+	if err := scan(`SELECT t.registry, t.repository, `+sums+` FROM (SELECT DISTINCT registry, repository, digest `+current+`) t
+		LEFT JOIN image_counts c ON c.digest = t.digest GROUP BY t.registry, t.repository ORDER BY t.registry, t.repository`,
+		func(k []string, n int, c Counts) {
+			repoIdx[[2]string{k[0], k[1]}] = len(out.Repositories)
+			out.Repositories = append(out.Repositories, RepositorySummary{Registry: k[0], Name: k[1], Images: n, Counts: c})
+		}); err != nil {
 		return nil, err
 	}
-	// A tag naming one digest per platform is one tag.
 	if err := s.fixTagCounts(ctx, registry, out.Repositories, repoIdx); err != nil {
 		return nil, err
 	}
@@ -331,37 +361,35 @@ func (s *Store) Summarize(ctx context.Context, registry string) (*Summary, error
 	if err != nil {
 		return nil, err
 	}
+	regIdx := map[string]int{}
 	for _, g := range regs {
 		if registry == "" || g.URL == registry {
 			regIdx[g.URL] = len(out.Registries)
+			g.Images, g.Repositories = 0, 0 // as counted below
 			out.Registries = append(out.Registries, RegistrySummary{Registry: g})
 		}
 	}
-	for reg, ds := range regImages {
-		i, ok := regIdx[reg]
-		if !ok { // tags of a registry no longer configured, or not yet listed
-			i = len(out.Registries)
-			regIdx[reg] = i
-			out.Registries = append(out.Registries, RegistrySummary{Registry: Registry{URL: reg}})
-		}
-		g := &out.Registries[i]
-		g.Images = len(ds)
-		for d := range ds {
-			g.Counts.add(counts[d])
-		}
+	if err := scan(`SELECT t.registry, `+sums+` FROM (SELECT DISTINCT registry, digest `+current+`) t
+		LEFT JOIN image_counts c ON c.digest = t.digest GROUP BY t.registry`,
+		func(k []string, n int, c Counts) {
+			i, ok := regIdx[k[0]]
+			if !ok { // tags of a registry no longer configured
+				i = len(out.Registries)
+				regIdx[k[0]] = i
+				out.Registries = append(out.Registries, RegistrySummary{Registry: Registry{URL: k[0]}})
+			}
+			out.Registries[i].Images, out.Registries[i].Counts = n, c
+		}); err != nil {
+		return nil, err
 	}
-	repos := map[string]int{}
 	for _, r := range out.Repositories {
-		repos[r.Registry]++
-	}
-	for i := range out.Registries {
-		// The repositories with current tags, as listed below.
-		out.Registries[i].Repositories = repos[out.Registries[i].URL]
+		// The repositories with current tags, as listed.
+		out.Registries[regIdx[r.Registry]].Repositories++
 	}
 	slices.SortFunc(out.Registries, func(a, b RegistrySummary) int { return strings.Compare(a.URL, b.URL) })
-	out.Images = len(all)
-	for d := range all {
-		out.Counts.add(counts[d])
+	if err := scan(`SELECT `+sums+` FROM (SELECT DISTINCT digest `+current+`) t LEFT JOIN image_counts c ON c.digest = t.digest`,
+		func(_ []string, n int, c Counts) { out.Images, out.Counts = n, c }); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -387,24 +415,6 @@ func (s *Store) fixTagCounts(ctx context.Context, registry string, repos []Repos
 	return rows.Err()
 }
 
-func (s *Store) allCounts(ctx context.Context) (map[string]Counts, error) {
-	rows, err := s.query(ctx, s.db, `SELECT digest, critical, high, medium, low, unknown, fixable, kev FROM image_counts`)
-	if err != nil {
-		return nil, fmt.Errorf("store: counts: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]Counts{}
-	for rows.Next() {
-		var d string
-		var c Counts
-		if err := rows.Scan(&d, &c.Critical, &c.High, &c.Medium, &c.Low, &c.Unknown, &c.Fixable, &c.KEV); err != nil {
-			return nil, err
-		}
-		out[d] = c
-	}
-	return out, rows.Err()
-}
-
 // RankedImage is an image with its current tags and open findings.
 type RankedImage struct {
 	Digest, Registry, Repository, Platform string
@@ -424,7 +434,8 @@ type RankFilter struct {
 
 // RankImages lists the images some tag names, most severe first (by
 // critical, then high, medium and low findings), a page at a time, and
-// returns how many there are in all.
+// returns how many there are in all. It lists the images RefreshCounts
+// counted.
 func (s *Store) RankImages(ctx context.Context, f RankFilter) ([]RankedImage, int, error) {
 	scope := `SELECT digest FROM tags WHERE removed_at = 0`
 	var args []any
@@ -440,12 +451,18 @@ func (s *Store) RankImages(ctx context.Context, f RankFilter) ([]RankedImage, in
 	if size <= 0 || size > 500 {
 		size = 50
 	}
+	// Every image has a row of counts once RefreshCounts ran; the rank
+	// index gives them in order (SQLite's planner would rather sort
+	// them all).
+	rankIndex := ""
+	if s.d.name == "sqlite" {
+		rankIndex = "INDEXED BY image_counts_rank"
+	}
 	rows, err := s.query(ctx, s.db, `SELECT i.digest, i.registry, i.repository, i.platform, i.scanned_at, i.error,
-			COALESCE(c.critical, 0), COALESCE(c.high, 0), COALESCE(c.medium, 0), COALESCE(c.low, 0), COALESCE(c.unknown, 0),
-			COALESCE(c.fixable, 0), COALESCE(c.kev, 0)
-		FROM images i LEFT JOIN image_counts c ON c.digest = i.digest
-		WHERE i.digest IN (`+scope+`)
-		ORDER BY COALESCE(c.critical, 0) DESC, COALESCE(c.high, 0) DESC, COALESCE(c.medium, 0) DESC, COALESCE(c.low, 0) DESC, i.digest
+			c.critical, c.high, c.medium, c.low, c.unknown, c.fixable, c.kev
+		FROM image_counts c `+rankIndex+` JOIN images i ON i.digest = c.digest
+		WHERE c.digest IN (`+scope+`)
+		ORDER BY c.critical DESC, c.high DESC, c.medium DESC, c.low DESC, c.digest
 		LIMIT ? OFFSET ?`, append(args, size, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: rank images: %w", err)
@@ -573,7 +590,8 @@ func (s *Store) RecordDay(ctx context.Context, now time.Time, images int, c Coun
 }
 
 // Trend returns the open findings at the end of each of the days days
-// before now's day, and now's day as last recorded, oldest first. Days
+// before now's day (from the day the first tag was seen), and now's day as
+// last recorded, oldest first. Days
 // that nobody recorded are reconstructed, once, from the findings'
 // first-seen and resolved-at and the times the tags named each image:
 // a finding counts on a day when it was open at the day's end in an image
@@ -581,6 +599,16 @@ func (s *Store) RecordDay(ctx context.Context, now time.Time, images int, c Coun
 func (s *Store) Trend(ctx context.Context, now time.Time, days int) ([]Day, error) {
 	today := ms(now) / dayMS
 	from := today - int64(days)
+	// Nothing to show before the first tag was seen.
+	var first sql.NullInt64
+	if err := s.queryRow(ctx, s.db, `SELECT MIN(first_seen) FROM tags`).Scan(&first); err != nil {
+		return nil, fmt.Errorf("store: trend: %w", err)
+	}
+	if first.Valid {
+		from = max(from, first.Int64/dayMS)
+	} else {
+		from = today
+	}
 	have, err := s.trendDays(ctx, from, today)
 	if err != nil {
 		return nil, err

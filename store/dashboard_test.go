@@ -125,7 +125,9 @@ func testCounts(t *testing.T, s *Store) {
 
 func testTrend(t *testing.T, s *Store) {
 	ctx := context.Background()
-	day := func(n int) time.Time { return t0.Truncate(24 * time.Hour).Add(time.Duration(n)*24*time.Hour + 10*time.Hour) }
+	day := func(n int) time.Time {
+		return t0.Truncate(24 * time.Hour).Add(time.Duration(n)*24*time.Hour + 10*time.Hour)
+	}
 	// Day 0: a1 with two findings. Day 1: one fixed by a re-match.
 	// Day 2: b1 appears. Day 3: a1's tag moves away (to a3, clean).
 	addImage(t, s, day(0), "sha256:a1", "r:5000/app", "1", "CVE-1 HIGH 2 -", "CVE-2 LOW - -")

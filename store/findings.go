@@ -75,6 +75,7 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 			old[prev[i].Key()] = &prev[i]
 		}
 		seen := make(map[string]bool, len(found))
+		var inserts []*Finding
 		for i := range found {
 			f := &found[i]
 			f.Digest = digest
@@ -87,15 +88,16 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 			switch {
 			case !ok:
 				f.FirstSeen, f.LastSeen = now, now
-				if _, err := s.exec(ctx, tx, `INSERT INTO findings (digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen, last_seen)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-					digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target, f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile,
-					strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL, ms(now), ms(now)); err != nil {
-					return fmt.Errorf("store: finding %s: %w", k, err)
-				}
+				inserts = append(inserts, f)
 				ch.New = append(ch.New, *f)
+				continue // inserted, with its aliases, below
 			default:
 				f.FirstSeen, f.LastSeen = o.FirstSeen, now
+				if o.ResolvedAt.IsZero() && sameDetails(o, f) {
+					// Unchanged: nothing is written. An open finding's
+					// last_seen is its image's matched_at.
+					continue
+				}
 				if _, err := s.exec(ctx, tx, `UPDATE findings SET severity = ?, fixed_version = ?, status = ?, kev = ?, epss = ?, epss_pct = ?, aliases = ?, title = ?, url = ?,
 					last_seen = ?, resolved_at = 0, resolution = '' WHERE digest = ? AND vuln_id = ? AND pkg_name = ? AND pkg_version = ? AND target = ?`,
 					f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile, strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL,
@@ -103,7 +105,7 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 					return fmt.Errorf("store: finding %s: %w", k, err)
 				}
 				if !o.ResolvedAt.IsZero() {
-					ch.New = append(ch.New, *f)
+					ch.New = append(ch.New, *f) // found again after it was resolved
 				}
 			}
 			for _, a := range f.Aliases {
@@ -111,6 +113,9 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 					return err
 				}
 			}
+		}
+		if err := s.insertFindings(ctx, tx, digest, now, inserts); err != nil {
+			return err
 		}
 		for i := range prev {
 			o := &prev[i]
@@ -140,6 +145,50 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 		return Change{}, err
 	}
 	return ch, nil
+}
+
+// insertBatch is the number of findings inserted by one statement.
+const insertBatch = 100
+
+// insertFindings inserts new findings of digest, many per statement, and
+// records their aliases.
+func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, now time.Time, fs []*Finding) error {
+	for start := 0; start < len(fs); start += insertBatch {
+		chunk := fs[start:min(start+insertBatch, len(fs))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO findings (digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen, last_seen) VALUES `)
+		args := make([]any, 0, 16*len(chunk))
+		var aliasArgs []any
+		for i, f := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target, f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile,
+				strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL, ms(now), ms(now))
+			for _, a := range f.Aliases {
+				aliasArgs = append(aliasArgs, a, f.VulnID)
+			}
+		}
+		if _, err := s.exec(ctx, tx, b.String(), args...); err != nil {
+			return fmt.Errorf("store: findings of %s: %w", digest, err)
+		}
+		for a := 0; a < len(aliasArgs); a += 2 * insertBatch {
+			part := aliasArgs[a:min(a+2*insertBatch, len(aliasArgs))]
+			q := `INSERT INTO aliases (alias, vuln_id) VALUES ` + strings.Repeat("(?, ?),", len(part)/2-1) + `(?, ?) ON CONFLICT DO NOTHING`
+			if _, err := s.exec(ctx, tx, q, part...); err != nil {
+				return fmt.Errorf("store: aliases: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// sameDetails reports whether a stored finding says what a new match says.
+func sameDetails(o, f *Finding) bool {
+	return o.Severity == f.Severity && o.FixedVersion == f.FixedVersion && o.Status == f.Status && o.KEV == f.KEV &&
+		o.EPSS == f.EPSS && o.EPSSPercentile == f.EPSSPercentile && o.Title == truncate(f.Title, 500) && o.URL == f.URL &&
+		strings.Join(o.Aliases, " ") == strings.Join(f.Aliases, " ")
 }
 
 // ResolveFindings resolves the open findings of digest whose keys are in
@@ -193,7 +242,7 @@ func (s *Store) Findings(ctx context.Context, f FindingFilter) ([]Finding, error
 		args = append(args, f.Digest)
 	}
 	if f.VulnID != "" {
-		where = append(where, "(vuln_id = ? OR vuln_id IN (SELECT vuln_id FROM aliases WHERE alias = ?))")
+		where = append(where, "vuln_id IN (SELECT CAST(? AS TEXT) UNION SELECT vuln_id FROM aliases WHERE alias = ?)")
 		args = append(args, f.VulnID, f.VulnID)
 	}
 	if f.Package != "" {
@@ -227,7 +276,10 @@ func severitiesFrom(min string) []string {
 }
 
 func (s *Store) findings(ctx context.Context, q querier, where string, args ...any) ([]Finding, error) {
-	rows, err := s.query(ctx, q, `SELECT digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen, last_seen, resolved_at, resolution FROM findings `+where, args...)
+	// An open finding was last seen when its image was last matched.
+	rows, err := s.query(ctx, q, `SELECT digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, first_seen,
+		CASE WHEN resolved_at = 0 THEN COALESCE((SELECT matched_at FROM images WHERE images.digest = findings.digest), last_seen) ELSE last_seen END,
+		resolved_at, resolution FROM findings `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: findings: %w", err)
 	}
@@ -266,7 +318,7 @@ type Affected struct {
 // vulnerability that has id as an alias), with its current tags. Its cost
 // is one indexed lookup per table.
 func (s *Store) AffectedBy(ctx context.Context, id string) ([]Affected, error) {
-	fs, err := s.findings(ctx, s.db, `WHERE resolved_at = 0 AND (vuln_id = ? OR vuln_id IN (SELECT vuln_id FROM aliases WHERE alias = ?)) ORDER BY digest, pkg_name, pkg_version`, id, id)
+	fs, err := s.findings(ctx, s.db, `WHERE vuln_id IN (SELECT CAST(? AS TEXT) UNION SELECT vuln_id FROM aliases WHERE alias = ?) AND resolved_at = 0 ORDER BY digest, pkg_name, pkg_version`, id, id)
 	if err != nil {
 		return nil, err
 	}

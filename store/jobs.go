@@ -235,3 +235,13 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// PruneJobs deletes jobs done before before, so the table does not grow
+// with every scheduled listing. It returns how many were deleted.
+func (s *Store) PruneJobs(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.exec(ctx, s.db, `DELETE FROM jobs WHERE state = 'done' AND updated_at < ?`, ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune jobs: %w", err)
+	}
+	return res.RowsAffected()
+}

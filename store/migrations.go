@@ -165,6 +165,9 @@ CREATE TABLE kv (
 `,
 	// 2: the dashboard's counts, trend and sessions (dashboard.go).
 	dashboardSchema,
+	// 3: findings_open led SQLite to scan every open finding for a
+	// lookup by vulnerability id (findings_vuln is the one to use).
+	`DROP INDEX IF EXISTS findings_open`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -30,6 +31,10 @@ import (
 type Store struct {
 	db *sql.DB
 	d  dialect
+	// wmu serialises this process's SQLite writers, so they queue here
+	// instead of in SQLite's sleeping busy handler (other processes still
+	// wait there). Unused on PostgreSQL.
+	wmu sync.Mutex
 }
 
 // Open opens the store named by dsn and brings its schema up to date:
@@ -111,6 +116,10 @@ func Redact(dsn string) string {
 // tx runs fn in a transaction, committing when it returns nil. On SQLite
 // the transaction holds the write lock from its start.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.d.name == "sqlite" {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -133,6 +142,10 @@ type querier interface {
 }
 
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	if q == s.db && s.d.name == "sqlite" {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
 	return q.ExecContext(ctx, s.d.rebind(query), args...)
 }
 

@@ -278,3 +278,17 @@ func TestRedact(t *testing.T) {
 		t.Errorf("Redact = %q", got)
 	}
 }
+
+func TestPruneJobs(t *testing.T) {
+	s := openStore(t, "sqlite://"+filepath.Join(t.TempDir(), "v.db"))
+	ctx := context.Background()
+	s.Enqueue(ctx, t0, NewJob{Kind: JobList, Key: "list:a", Payload: "{}"}, NewJob{Kind: JobList, Key: "list:b", Payload: "{}"})
+	js, _ := s.Claim(ctx, "w", t0, time.Minute, 1)
+	s.Complete(ctx, js[0].ID, "w", t0)
+	if n, err := s.PruneJobs(ctx, t0.Add(time.Hour)); n != 1 || err != nil {
+		t.Fatalf("PruneJobs = %d, %v; want the one done job", n, err)
+	}
+	if pending, _ := s.Pending(ctx); !pending {
+		t.Error("the queued job was pruned")
+	}
+}

@@ -11,7 +11,12 @@
 //     merged from every source that describes it.
 package vulndb
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Status of a package with respect to one vulnerability.
 type Status string
@@ -145,4 +150,29 @@ type Vulnerability struct {
 	KEV         *KEV       `json:"kev,omitempty"`
 	// Sources lists the feeds that contributed to this record.
 	Sources []string `json:"sources,omitempty"`
+}
+
+// Validate reports what makes a unstorable: an empty id, ecosystem or
+// package, or a NUL byte in the fields that make its key. A source must
+// not put such a record (the store refuses it, failing the build).
+func (a *Affected) Validate() error {
+	if a.VulnID == "" || a.Ecosystem == "" || a.Package == "" {
+		return fmt.Errorf("vulndb: affected record needs id, ecosystem and package (got %q, %q, %q)", a.VulnID, a.Ecosystem, a.Package)
+	}
+	if strings.IndexByte(a.Ecosystem+a.Package+a.VulnID+a.Source, 0) >= 0 {
+		return fmt.Errorf("vulndb: affected record %s/%s/%s contains a NUL byte", a.VulnID, a.Ecosystem, a.Package)
+	}
+	return nil
+}
+
+// Validate reports what makes v unstorable: an empty id or one with a NUL
+// byte.
+func (v *Vulnerability) Validate() error {
+	if v.ID == "" {
+		return errors.New("vulndb: vulnerability record without id")
+	}
+	if strings.IndexByte(v.ID, 0) >= 0 {
+		return fmt.Errorf("vulndb: vulnerability id %q contains a NUL byte", v.ID)
+	}
+	return nil
 }

@@ -64,11 +64,8 @@ func NewWriter(path string) (*Writer, error) {
 // PutAffected stores a, merging it with an earlier record for the same
 // (id, source, ecosystem, package).
 func (w *Writer) PutAffected(ctx context.Context, a Affected) error {
-	if a.VulnID == "" || a.Ecosystem == "" || a.Package == "" {
-		return fmt.Errorf("vulndb: affected record needs id, ecosystem and package (got %q, %q, %q)", a.VulnID, a.Ecosystem, a.Package)
-	}
-	if bytes.IndexByte([]byte(a.Ecosystem+a.Package+a.VulnID+a.Source), 0) >= 0 {
-		return fmt.Errorf("vulndb: affected record %s/%s/%s contains a NUL byte", a.VulnID, a.Ecosystem, a.Package)
+	if err := a.Validate(); err != nil {
+		return err
 	}
 	key := joinKey(a.Ecosystem, a.Package, a.VulnID, a.Source)
 	return w.update(ctx, func(tx *bolt.Tx) error {
@@ -93,11 +90,8 @@ func (w *Writer) PutAffected(ctx context.Context, a Affected) error {
 
 // PutVulnerability stores v, merging it with earlier records for v.ID.
 func (w *Writer) PutVulnerability(ctx context.Context, v Vulnerability) error {
-	if v.ID == "" {
-		return errors.New("vulndb: vulnerability record without id")
-	}
-	if bytes.IndexByte([]byte(v.ID), 0) >= 0 {
-		return fmt.Errorf("vulndb: vulnerability id %q contains a NUL byte", v.ID)
+	if err := v.Validate(); err != nil {
+		return err
 	}
 	return w.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(stageVulns)

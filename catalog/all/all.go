@@ -16,7 +16,9 @@ import (
 	"github.com/vigil-scanner/vigil/catalog/dpkg"
 	"github.com/vigil-scanner/vigil/catalog/gobinary"
 	"github.com/vigil-scanner/vigil/catalog/gomod"
+	"github.com/vigil-scanner/vigil/catalog/gradle"
 	"github.com/vigil-scanner/vigil/catalog/java"
+	"github.com/vigil-scanner/vigil/catalog/maven"
 	"github.com/vigil-scanner/vigil/catalog/node"
 	"github.com/vigil-scanner/vigil/catalog/php"
 	"github.com/vigil-scanner/vigil/catalog/python"
@@ -52,18 +54,28 @@ const (
 // else.)
 const LayerCacheVersion = 1
 
-// CacheKey identifies the files that Catalogers(mode) and OS detection
-// want and what is kept of them, for layerfs.Options.CacheKey.
+// CacheKey identifies the files that Catalogers(mode, …) and OS detection
+// want and what is kept of them, for layerfs.Options.CacheKey. Options do
+// not change what is wanted.
 func CacheKey(mode Mode) string {
 	var names []string
-	for _, c := range Catalogers(mode) {
+	for _, c := range Catalogers(mode, Options{}) {
 		names = append(names, c.Name())
 	}
 	return fmt.Sprintf("catalogers v%d mode %d: %s", LayerCacheVersion, mode, strings.Join(names, ","))
 }
 
+// Options configure the catalogers that take options. The zero value
+// reads only the scanned tree.
+type Options struct {
+	// Maven says where the parent POMs and imported BOMs that are not in
+	// the scanned tree are looked for (a local repository, and a remote
+	// one when network resolution is allowed).
+	Maven maven.Options
+}
+
 // Catalogers returns the catalogers for mode, OS package catalogers first.
-func Catalogers(mode Mode) []catalog.Cataloger {
+func Catalogers(mode Mode, opts Options) []catalog.Cataloger {
 	cats := []catalog.Cataloger{
 		apk.New(),
 		dpkg.New(),
@@ -73,6 +85,8 @@ func Catalogers(mode Mode) []catalog.Cataloger {
 		gobinary.New(),
 		gomod.New(),
 		java.New(),
+		maven.New(opts.Maven),
+		gradle.New(),
 		rust.New(),
 		rustbinary.New(),
 		php.New(),
@@ -122,13 +136,16 @@ func isLockfile(p string, _ fs.FileMode) bool {
 	switch b := base(p); b {
 	case "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Pipfile.lock", "poetry.lock", "uv.lock", "go.mod", "go.sum", "composer.lock", "Gemfile.lock",
 		"packages.lock.json", "packages.config", "Directory.Packages.props", "Packages.props",
-		"pyproject.toml", "Pipfile", "requirements.in":
+		"pyproject.toml", "Pipfile", "requirements.in", "Cargo.toml", "Gemfile", "composer.json", "pom.xml":
 		return true
 	case "package.json":
 		return !strings.Contains(p, "node_modules/")
+	case "gradle.lockfile", "buildscript-gradle.lockfile", "build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts":
+		return true
 	default:
 		return strings.HasPrefix(b, "requirements") && strings.HasSuffix(b, ".txt") ||
-			strings.HasPrefix(b, "pylock.") && strings.HasSuffix(b, ".toml")
+			strings.HasPrefix(b, "pylock.") && strings.HasSuffix(b, ".toml") ||
+			strings.HasSuffix(b, ".versions.toml") || strings.HasSuffix(b, ".lockfile")
 	}
 }
 

@@ -18,6 +18,7 @@ func (t flatTree) At(int) fs.FS { return t.fsys }
 func (t flatTree) Changed(func(string, fs.FileMode, int64) bool) []int {
 	return nil
 }
+func (t flatTree) LayerOf(string) (int, bool) { return 0, false }
 
 // wanted keeps only what the catalogers want, as the layer walk does.
 func wanted(cats []catalog.Cataloger, files fstest.MapFS) fstest.MapFS {
@@ -61,7 +62,7 @@ func TestOSOwnedFilesAreNotLanguagePackages(t *testing.T) {
 		// A lockfile is not read in an image.
 		"app/requirements.txt": {Data: []byte("flask==2.0.0\n")},
 	}
-	cats := Catalogers(Installed)
+	cats := Catalogers(Installed, Options{})
 	out, err := catalog.Run(context.Background(), flatTree{wanted(cats, files)}, cats, catalog.RunOptions{Name: "img"})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +80,7 @@ func TestOSOwnedFilesAreNotLanguagePackages(t *testing.T) {
 	}
 
 	// In a project directory the lockfile is read, installed copies are not.
-	cats = Catalogers(Project)
+	cats = Catalogers(Project, Options{})
 	out, err = catalog.Run(context.Background(), flatTree{wanted(cats, files)}, cats, catalog.RunOptions{Name: "dir"})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -45,7 +44,8 @@ func (*Cataloger) Wants(path string, mode fs.FileMode, size int64) bool {
 }
 
 // Catalog reads lib/apk/db/installed from fsys. It returns no result when
-// the database is absent.
+// the database is absent, and an error naming the file when the database
+// exists but cannot be read, or nothing in it can.
 func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	f, err := fsys.Open(DBPath)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -55,7 +55,7 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 		return nil, fmt.Errorf("apk: %w", err)
 	}
 	defer f.Close()
-	pkgs, err := Parse(ctx, f, DBPath, env.Logger)
+	pkgs, err := Parse(ctx, f, DBPath, env)
 	if err != nil {
 		return nil, err
 	}
@@ -72,26 +72,33 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 }
 
 // Parse reads an apk installed database from r; name is the file name used
-// in warnings. Records without a name or version are skipped with a
-// warning. Purl and ID are left empty and packages are in database order.
-func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]inventory.Package, error) {
+// in warnings and errors. Records without a name or version, lines that
+// are not "K:value" and a read that stops early are problems: when some
+// packages were read, they are kept and one warning (through env) names
+// the file; when none were, Parse fails naming the file. Purl and ID are
+// left empty and packages are in database order. At most
+// ospkg.MaxPackages packages and ospkg.MaxFiles installed files are read;
+// more is a problem too.
+func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]inventory.Package, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), maxLine)
 
 	var (
-		pkgs  []inventory.Package
-		cur   inventory.Package
-		dir   string
-		start int // line number where the current record began
-		used  bool
-		line  int
+		pkgs     []inventory.Package
+		cur      inventory.Package
+		dir      string
+		start    int // line number where the current record began
+		used     bool
+		line     int
+		problems = ospkg.NewProblems("apk", name)
+		files    ospkg.FileBudget
 	)
 	flush := func() {
 		if !used {
 			return
 		}
 		if cur.Name == "" || cur.Version == "" {
-			log.Warn("apk: record without name or version skipped", "file", name, "line", start, "name", cur.Name)
+			problems.Add(fmt.Sprintf("line %d", start), fmt.Errorf("record without name or version (name %q)", cur.Name))
 		} else {
 			if cur.SourceName != "" {
 				cur.SourceVersion = cur.Version
@@ -100,7 +107,7 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		}
 		cur, dir, used = inventory.Package{}, "", false
 	}
-	for sc.Scan() {
+	for len(pkgs) < ospkg.MaxPackages && sc.Scan() {
 		line++
 		if line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -116,6 +123,7 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 			used, start = true, line
 		}
 		if len(text) < 2 || text[1] != ':' {
+			problems.Add(fmt.Sprintf("line %d", line), errors.New("not a \"K:value\" line"))
 			continue
 		}
 		val := text[2:]
@@ -137,6 +145,9 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		case 'F':
 			dir = val
 		case 'R':
+			if !files.Take(1) {
+				continue
+			}
 			if dir == "" {
 				cur.InstalledFiles = append(cur.InstalledFiles, val)
 			} else {
@@ -145,9 +156,21 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("apk: %s line %d: %w", name, line+1, err)
+		// The record being read when the read stopped may be cut short.
+		used = false
+		problems.Add(fmt.Sprintf("line %d", line+1), fmt.Errorf("%w; the rest of the file is not read", err))
+	}
+	if len(pkgs) == ospkg.MaxPackages && sc.Scan() {
+		used = false
+		problems.Add("", ospkg.ErrTooMany)
 	}
 	flush()
+	if files.Exceeded {
+		problems.Add("", ospkg.ErrTooManyFiles)
+	}
+	if err := problems.Done(env, len(pkgs)); err != nil {
+		return nil, err
+	}
 	return pkgs, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing/fstest"
 
 	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
 	"github.com/vigil-scanner/vigil/internal/testutil"
 	"github.com/vigil-scanner/vigil/inventory"
 )
@@ -57,7 +58,7 @@ func TestCatalogGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logs.String(), "file=lib/apk/db/installed line=52") {
+	if !strings.Contains(logs.String(), "path=lib/apk/db/installed err=\"line 52: record without name or version") {
 		t.Errorf("want a warning naming the file and line of the broken record, got:\n%s", logs.String())
 	}
 	compareGolden(t, "testdata/installed.golden.json", res)
@@ -112,11 +113,39 @@ func TestCatalogAbsent(t *testing.T) {
 	}
 }
 
-func TestHugeLine(t *testing.T) {
-	data := "P:x\nV:1-r0\nT:" + strings.Repeat("a", maxLine+1) + "\n"
-	_, err := Parse(context.Background(), strings.NewReader(data), "installed", slog.New(slog.DiscardHandler))
-	if err == nil || !strings.Contains(err.Error(), "installed line 3") {
-		t.Fatalf("err = %v, want an error naming the file and line", err)
+// TestDamaged checks that a database read in part keeps what was read
+// with one warning naming the file, and that one of which nothing could be
+// read is an error naming the file.
+func TestDamaged(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		pkgs     int
+		err      string // the error must contain it; "" means none
+		warn     string // the one warning must contain it; "" means none
+	}{
+		{"empty", "", 0, "", ""},
+		{"huge line alone", "P:x\nV:1-r0\nT:" + strings.Repeat("a", maxLine+1) + "\n", 0, "apk: installed: nothing could be read: line 3: ", ""},
+		{"huge line after a record", "P:a\nV:1-r0\n\nP:x\nV:1-r0\nT:" + strings.Repeat("a", maxLine+1) + "\n", 1, "", "apk: database read in part (1 problems); the 1 entries read are kept"},
+		{"garbage", "\x00\x01\xff garbage\nmore\n", 0, "installed: nothing could be read: line 1: not a \"K:value\" line; line 2", ""},
+		{"truncated record", "P:a\nV:1-r0\no:a\n\nP:b\n", 1, "", "line 5: record without name or version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var warnings []inventory.Warning
+			env := catalog.Env{Warned: func(w inventory.Warning) { warnings = append(warnings, w) }}
+			pkgs, err := Parse(context.Background(), strings.NewReader(tc.in), "installed", env)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("err = %v, want one containing %q", err, tc.err)
+			}
+			if len(pkgs) != tc.pkgs {
+				t.Errorf("%d packages, want %d", len(pkgs), tc.pkgs)
+			}
+			if tc.warn == "" && len(warnings) > 0 || tc.warn != "" && (len(warnings) != 1 || !strings.Contains(warnings[0].Message, tc.warn) || warnings[0].Path != "installed") {
+				t.Errorf("warnings = %+v, want one on installed containing %q", warnings, tc.warn)
+			}
+		})
 	}
 }
 
@@ -235,11 +264,26 @@ func FuzzParse(f *testing.F) {
 	f.Add(data)
 	f.Add([]byte("P:a\r\nV:1-r0\r\nR:orphan\r\nF:\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		pkgs, _ := Parse(context.Background(), bytes.NewReader(in), "installed", slog.New(slog.DiscardHandler))
+		pkgs, _ := Parse(context.Background(), bytes.NewReader(in), "installed", catalog.Env{})
 		for _, p := range pkgs {
 			if p.Name == "" || p.Version == "" {
 				t.Fatalf("package without name or version: %+v", p)
 			}
 		}
 	})
+}
+
+// TestFileBound: the installed files recorded for one database are
+// bounded; the packages are kept, with a warning.
+func TestFileBound(t *testing.T) {
+	db := "P:a\nV:1-r0\nF:d\n" + strings.Repeat("R:f\n", ospkg.MaxFiles+10) + "\nP:b\nV:2-r0\n\n"
+	var warnings []string
+	env := catalog.Env{Warned: func(w inventory.Warning) { warnings = append(warnings, w.Message) }}
+	pkgs, err := Parse(context.Background(), strings.NewReader(db), "installed", env)
+	if err != nil || len(pkgs) != 2 || len(pkgs[0].InstalledFiles) != ospkg.MaxFiles {
+		t.Fatalf("Parse = %d packages, %v", len(pkgs), err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], ospkg.ErrTooManyFiles.Error()) {
+		t.Errorf("warnings = %q", warnings)
+	}
 }

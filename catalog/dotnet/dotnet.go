@@ -2,10 +2,12 @@
 //
 // Each input file is one result, target its path:
 //   - APP.deps.json, written next to a built application: the "libraries"
-//     of type "package", type "dotnet-core";
+//     of type "package", type "dotnet-core", with the application (the
+//     "project" library) as the root of the runtime target's graph;
 //   - packages.lock.json (NuGet lock file): the packages resolved for every
-//     target framework, type "nuget"; Transitive and CentralTransitive
-//     packages are Indirect, Project references are left out;
+//     target framework, type "nuget", with the project (named by its
+//     folder) and the projects it references as roots; Transitive and
+//     CentralTransitive packages are Indirect;
 //   - packages.config (older NuGet projects): type "nuget", packages
 //     marked developmentDependency are Dev;
 //   - Directory.Packages.props and Packages.props (central package
@@ -16,6 +18,7 @@
 package dotnet
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"strings"
@@ -88,7 +91,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 		case typ == TypeDotnetCore:
 			pkgs, err = ParseDepsJSON(b)
 		case base == "packages.lock.json":
-			pkgs, err = ParseLockfile(b)
+			pkgs, err = ParseLockfile(b, cmp.Or(langpkg.Dir(p), "."))
 		case typ == TypeNuGet:
 			pkgs, err = ParsePackagesConfig(b)
 		default:

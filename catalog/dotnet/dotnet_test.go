@@ -1,6 +1,7 @@
 package dotnet
 
 import (
+	"cmp"
 	"slices"
 	"testing"
 
@@ -14,7 +15,10 @@ func summary(res []inventory.Result) []string {
 	var out []string
 	for _, r := range res {
 		for _, p := range r.Packages {
-			s := r.Type + " " + r.Target + ": " + p.Purl
+			s := r.Type + " " + r.Target + ": " + cmp.Or(p.Purl, p.ID)
+			if p.Root {
+				s += " root"
+			}
 			if p.Dev {
 				s += " dev"
 			}
@@ -37,11 +41,15 @@ func TestCatalog(t *testing.T) {
 	}
 	want := []string{
 		"dotnet-core app/bin/web.deps.json: pkg:nuget/Newtonsoft.Json@13.0.1",
-		"dotnet-core app/bin/web.deps.json: pkg:nuget/System.Text.Encodings.Web@4.7.1",
+		// In libraries, but in no target: an unused package.
+		"dotnet-core app/bin/web.deps.json: pkg:nuget/System.Text.Encodings.Web@4.7.1 indirect",
+		"dotnet-core app/bin/web.deps.json: web@1.0.0 root",
 		"nuget app/packages.lock.json: pkg:nuget/Newtonsoft.Json@13.0.1",
 		"nuget app/packages.lock.json: pkg:nuget/Serilog@2.10.0 indirect",
 		"nuget app/packages.lock.json: pkg:nuget/Serilog.Sinks.File@5.0.0",
 		"nuget app/packages.lock.json: pkg:nuget/System.Memory@4.5.5 indirect",
+		"nuget app/packages.lock.json: app root",
+		"nuget app/packages.lock.json: shared root",
 		"packages-props central/Directory.Packages.props: pkg:nuget/Newtonsoft.Json@12.0.3",
 		"packages-props central/Directory.Packages.props: pkg:nuget/Polly@7.2.4",
 		"packages-props central/Directory.Packages.props: pkg:nuget/xunit@2.4.2",
@@ -53,6 +61,16 @@ func TestCatalog(t *testing.T) {
 	}
 	if p := langtest.Find(res, "Serilog.Sinks.File"); !slices.Equal(p.DependsOn, []string{"Serilog@2.10.0"}) {
 		t.Errorf("Serilog.Sinks.File depends on %v", p.DependsOn)
+	}
+	langtest.CheckGraph(t, res)
+	if p := langtest.Find(res, "app"); p == nil || !slices.Equal(p.DependsOn, []string{"Newtonsoft.Json@13.0.1", "Serilog.Sinks.File@5.0.0", "shared"}) {
+		t.Errorf("project = %+v", p)
+	}
+	if p := langtest.Find(res, "shared"); p == nil || !slices.Equal(p.DependsOn, []string{"Serilog@2.10.0"}) {
+		t.Errorf("referenced project = %+v", p)
+	}
+	if p := langtest.Find(res, "web"); p == nil || !slices.Equal(p.DependsOn, []string{"Newtonsoft.Json@13.0.1"}) {
+		t.Errorf("application = %+v", p)
 	}
 }
 
@@ -74,4 +92,20 @@ func TestWants(t *testing.T) {
 	if c.Wants("a.deps.json", 0o644, maxFile+1) {
 		t.Error("oversized file wanted")
 	}
+}
+
+func FuzzDepsJSON(f *testing.F) {
+	langtest.FuzzFile(f, New(), "app/web.deps.json", nil, "testdata/*/bin/*.deps.json", "testdata/bad/*.deps.json")
+}
+
+func FuzzPackagesLock(f *testing.F) {
+	langtest.FuzzFile(f, New(), "packages.lock.json", nil, "testdata/*/packages.lock.json")
+}
+
+func FuzzPackagesConfig(f *testing.F) {
+	langtest.FuzzFile(f, New(), "packages.config", nil, "testdata/*/packages.config")
+}
+
+func FuzzPackagesProps(f *testing.F) {
+	langtest.FuzzFile(f, New(), "Directory.Packages.props", nil, "testdata/*/Directory.Packages.props")
 }

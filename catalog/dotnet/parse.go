@@ -16,9 +16,19 @@ import (
 )
 
 // ParseDepsJSON returns the packages of a .deps.json file: its
-// "libraries" entries ("Name/Version") of type "package".
+// "libraries" entries ("Name/Version") of type "package", and the
+// application itself (the library of type "project" the runtime target
+// lists) as the root. The runtime target's entries give the dependency
+// graph; packages the application does not depend on directly are
+// Indirect.
 func ParseDepsJSON(b []byte) ([]inventory.Package, error) {
 	var f struct {
+		RuntimeTarget struct {
+			Name string `json:"name"`
+		} `json:"runtimeTarget"`
+		Targets map[string]map[string]struct {
+			Dependencies map[string]string `json:"dependencies"`
+		} `json:"targets"`
 		Libraries map[string]struct {
 			Type string `json:"type"`
 		} `json:"libraries"`
@@ -29,17 +39,55 @@ func ParseDepsJSON(b []byte) ([]inventory.Package, error) {
 	if f.Libraries == nil {
 		return nil, errors.New(`no "libraries"`)
 	}
+	target := f.Targets[f.RuntimeTarget.Name]
+	if target == nil && len(f.Targets) > 0 {
+		target = f.Targets[slices.Sorted(maps.Keys(f.Targets))[0]]
+	}
+	ids := map[string]string{} // lower-cased name → ID of a package or project
 	var pkgs []inventory.Package
+	rootIdx := -1
 	for _, key := range slices.Sorted(maps.Keys(f.Libraries)) {
-		if !strings.EqualFold(f.Libraries[key].Type, "package") {
+		typ := f.Libraries[key].Type
+		name, version, ok := strings.Cut(key, "/")
+		switch {
+		case !ok || !valid(name, version):
+			continue
+		case strings.EqualFold(typ, "package"):
+			pkgs = append(pkgs, newPackage(name, version))
+		case strings.EqualFold(typ, "project") && rootIdx < 0 && target != nil && hasKey(target, key):
+			root := newPackage(name, version)
+			root.Root, root.Purl = true, ""
+			rootIdx = len(pkgs)
+			pkgs = append(pkgs, root)
+		default:
 			continue
 		}
-		name, version, ok := strings.Cut(key, "/")
-		if ok && valid(name, version) {
-			pkgs = append(pkgs, newPackage(name, version))
+		ids[strings.ToLower(name)] = pkgs[len(pkgs)-1].ID
+	}
+	if target == nil {
+		return pkgs, nil
+	}
+	for i := range pkgs {
+		for key, e := range target {
+			if n, v, _ := strings.Cut(key, "/"); !strings.EqualFold(n, pkgs[i].Name) || v != pkgs[i].Version {
+				continue
+			}
+			for dep := range e.Dependencies {
+				if id, ok := ids[strings.ToLower(dep)]; ok && id != pkgs[i].ID {
+					pkgs[i].DependsOn = append(pkgs[i].DependsOn, id)
+				}
+			}
 		}
 	}
+	if rootIdx >= 0 {
+		langpkg.Scope(pkgs, pkgs[rootIdx].DependsOn, nil)
+	}
 	return pkgs, nil
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 type lockEntry struct {
@@ -49,9 +97,12 @@ type lockEntry struct {
 }
 
 // ParseLockfile returns the packages of a NuGet packages.lock.json, the
-// union over its target frameworks. Dependencies are resolved by name
-// within the same framework.
-func ParseLockfile(b []byte) ([]inventory.Package, error) {
+// union over its target frameworks, with the project as the root: named
+// fallback (its folder), depending on the Direct packages and on the
+// projects it references (type Project, roots too). Transitive and
+// CentralTransitive packages are Indirect. Dependencies are resolved by
+// name within the same framework.
+func ParseLockfile(b []byte, fallback string) ([]inventory.Package, error) {
 	var f struct {
 		Version      int                             `json:"version"`
 		Dependencies map[string]map[string]lockEntry `json:"dependencies"`
@@ -62,25 +113,46 @@ func ParseLockfile(b []byte) ([]inventory.Package, error) {
 	if f.Dependencies == nil {
 		return nil, errors.New(`no "dependencies"`)
 	}
-	var pkgs []inventory.Package
+	root := langpkg.Project("", "", "", fallback, nil)
+	pkgs := []inventory.Package{}
 	for _, tfm := range slices.Sorted(maps.Keys(f.Dependencies)) {
 		entries := f.Dependencies[tfm]
+		idOf := func(name string) (string, bool) {
+			n, e, ok := lookup(entries, name)
+			switch {
+			case !ok:
+				return "", false
+			case strings.EqualFold(e.Type, "Project"):
+				return n, true
+			case e.Resolved != "" && valid(n, e.Resolved):
+				return langpkg.ID(n, e.Resolved), true
+			}
+			return "", false
+		}
 		for _, name := range slices.Sorted(maps.Keys(entries)) {
 			e := entries[name]
-			if strings.EqualFold(e.Type, "Project") || !valid(name, e.Resolved) {
+			var p inventory.Package
+			switch {
+			case strings.EqualFold(e.Type, "Project"):
+				p = langpkg.Project("", name, "", name, nil)
+			case valid(name, e.Resolved):
+				p = newPackage(name, e.Resolved)
+				p.Indirect = !strings.EqualFold(e.Type, "Direct")
+			default:
 				continue
 			}
-			p := newPackage(name, e.Resolved)
-			p.Indirect = !strings.EqualFold(e.Type, "Direct")
+			if p.Root || !p.Indirect {
+				root.DependsOn = append(root.DependsOn, p.ID)
+			}
 			for dep := range e.Dependencies {
-				if n, d, ok := lookup(entries, dep); ok && d.Resolved != "" && !strings.EqualFold(d.Type, "Project") {
-					p.DependsOn = append(p.DependsOn, langpkg.ID(n, d.Resolved))
+				if id, ok := idOf(dep); ok && id != p.ID {
+					p.DependsOn = append(p.DependsOn, id)
 				}
 			}
 			pkgs = append(pkgs, p)
 		}
 	}
-	return pkgs, nil
+	return append(pkgs, root), nil
 }
 
 // lookup finds a package by name, NuGet names being case-insensitive,

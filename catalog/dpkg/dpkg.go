@@ -10,13 +10,11 @@ package dpkg
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"path"
 	"sort"
 	"strings"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
+	"github.com/vigil-scanner/vigil/internal/bounded"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -71,24 +70,23 @@ func (*Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
 
 // Catalog reads the dpkg database from fsys. The status file and status.d
 // together make one result whose target is the status file (or status.d
-// when only that exists). It returns no result when neither is present.
+// when only that exists). It returns no result when neither is present,
+// and an error naming the file when a status file (or a file of status.d)
+// exists but cannot be read, or nothing in it can.
 func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
-	log := env.Logger
 	var pkgs []inventory.Package
 	target := ""
 
-	if data, err := readFile(fsys, StatusPath); err == nil {
+	ps, err := parseFile(ctx, fsys, StatusPath, env)
+	switch {
+	case err == nil:
 		target = StatusPath
-		ps, err := Parse(ctx, bytes.NewReader(data), StatusPath, log)
-		if err != nil {
-			log.Warn("dpkg: status file unreadable", "file", StatusPath, "err", err)
-		}
 		pkgs = append(pkgs, ps...)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		log.Warn("dpkg: status file unreadable", "file", StatusPath, "err", err)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
 	}
 
-	distroless, err := readStatusDir(ctx, fsys, log)
+	distroless, err := readStatusDir(ctx, fsys, env)
 	if err != nil {
 		return nil, err
 	}
@@ -100,12 +98,19 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 		return nil, nil
 	}
 
+	var files ospkg.FileBudget
 	for i := range pkgs {
 		p := &pkgs[i]
 		if p.InstalledFiles == nil {
-			p.InstalledFiles = listFiles(fsys, p.Name, p.Arch, log)
+			p.InstalledFiles = listFiles(fsys, p.Name, p.Arch, files.Left(), env)
+		}
+		if !files.Take(len(p.InstalledFiles)) {
+			p.InstalledFiles = nil
 		}
 		p.Purl = purl(*p, env.OS)
+	}
+	if files.Exceeded {
+		env.Warn(InfoDir, "dpkg: file lists read in part", ospkg.ErrTooManyFiles)
 	}
 	ospkg.Sort(pkgs)
 	return []inventory.Result{{
@@ -118,14 +123,14 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 
 // readStatusDir reads every file of status.d except the *.md5sums files,
 // which give the installed files of the package of the same file name.
-func readStatusDir(ctx context.Context, fsys fs.FS, log *slog.Logger) ([]inventory.Package, error) {
+// Each file is a database of its own: one that cannot be read is an error.
+func readStatusDir(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Package, error) {
 	entries, err := fs.ReadDir(fsys, StatusDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		log.Warn("dpkg: status.d unreadable", "file", StatusDir, "err", err)
-		return nil, nil
+		return nil, fmt.Errorf("dpkg: %w", err)
 	}
 	var pkgs []inventory.Package
 	for _, e := range entries {
@@ -137,14 +142,13 @@ func readStatusDir(ctx context.Context, fsys fs.FS, log *slog.Logger) ([]invento
 			continue
 		}
 		file := StatusDir + "/" + name
-		data, err := readFile(fsys, file)
+		ps, err := parseFile(ctx, fsys, file, env)
 		if err != nil {
-			log.Warn("dpkg: status file unreadable", "file", file, "err", err)
-			continue
+			return nil, err
 		}
-		ps, err := Parse(ctx, bytes.NewReader(data), file, log)
-		if err != nil {
-			log.Warn("dpkg: status file unreadable", "file", file, "err", err)
+		if len(pkgs)+len(ps) > ospkg.MaxPackages {
+			env.Warn(StatusDir, "dpkg: status.d read in part", ospkg.ErrTooMany)
+			break
 		}
 		sums := file + ".md5sums"
 		if data, err := readFile(fsys, sums); err == nil {
@@ -158,7 +162,7 @@ func readStatusDir(ctx context.Context, fsys fs.FS, log *slog.Logger) ([]invento
 				}
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			log.Warn("dpkg: md5sums unreadable", "file", sums, "err", err)
+			env.Warn(sums, "dpkg: md5sums unreadable", err)
 		}
 		pkgs = append(pkgs, ps...)
 	}
@@ -166,30 +170,38 @@ func readStatusDir(ctx context.Context, fsys fs.FS, log *slog.Logger) ([]invento
 }
 
 // Parse reads the installed packages of a dpkg status file from r; name is
-// the file name used in warnings. Paragraphs with a Status whose last word
-// is not "installed" are skipped; paragraphs without Status (status.d) count
-// as installed. Purl and ID are left empty; the order is the file's.
-func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]inventory.Package, error) {
+// the file name used in warnings and errors. Paragraphs with a Status whose
+// last word is not "installed" are skipped; paragraphs without Status
+// (status.d) count as installed. Lines without a field name, paragraphs
+// without Package or Version and a read that stops early are problems:
+// when some packages were read, they are kept and one warning (through
+// env) names the file; when none were, Parse fails naming the file. Purl
+// and ID are left empty; the order is the file's. At most
+// ospkg.MaxPackages packages are read; more is a problem too.
+func Parse(ctx context.Context, r io.Reader, name string, env catalog.Env) ([]inventory.Package, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), maxLine)
 
 	var (
-		pkgs   []inventory.Package
-		fields = map[string]string{}
-		used   bool // the paragraph has at least one field
-		start  int
-		line   int
+		pkgs     []inventory.Package
+		fields   = map[string]string{}
+		used     bool // the paragraph has at least one field
+		start    int
+		line     int
+		problems = ospkg.NewProblems("dpkg", name)
 	)
 	flush := func() {
 		if used {
-			if p, ok := paragraph(fields, name, start, log); ok {
+			if p, ok, err := paragraph(fields); err != nil {
+				problems.Add(fmt.Sprintf("line %d", start), err)
+			} else if ok {
 				pkgs = append(pkgs, p)
 			}
 			clear(fields)
 		}
 		used = false
 	}
-	for sc.Scan() {
+	for len(pkgs) < ospkg.MaxPackages && sc.Scan() {
 		line++
 		if line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -214,7 +226,7 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		}
 		k, v, ok := strings.Cut(text, ":")
 		if !ok {
-			log.Warn("dpkg: line without a field name", "file", name, "line", line)
+			problems.Add(fmt.Sprintf("line %d", line), errors.New("line without a field name"))
 			continue
 		}
 		switch k {
@@ -223,29 +235,40 @@ func Parse(ctx context.Context, r io.Reader, name string, log *slog.Logger) ([]i
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return pkgs, fmt.Errorf("dpkg: %s line %d: %w", name, line+1, err)
+		// The paragraph being read when the read stopped may be cut short.
+		clear(fields)
+		used = false
+		problems.Add(fmt.Sprintf("line %d", line+1), fmt.Errorf("%w; the rest of the file is not read", err))
+	}
+	if len(pkgs) == ospkg.MaxPackages && sc.Scan() {
+		clear(fields)
+		used = false
+		problems.Add("", ospkg.ErrTooMany)
 	}
 	flush()
+	if err := problems.Done(env, len(pkgs)); err != nil {
+		return nil, err
+	}
 	return pkgs, nil
 }
 
-// paragraph turns the fields of one paragraph into a package.
-func paragraph(f map[string]string, file string, line int, log *slog.Logger) (inventory.Package, bool) {
+// paragraph turns the fields of one paragraph into a package; ok is false
+// for a package that is not installed.
+func paragraph(f map[string]string) (p inventory.Package, ok bool, err error) {
 	if st, ok := f["Status"]; ok {
 		w := strings.Fields(st)
 		if len(w) != 3 || w[2] != "installed" {
-			return inventory.Package{}, false
+			return inventory.Package{}, false, nil
 		}
 	}
-	p := inventory.Package{
+	p = inventory.Package{
 		Name:       f["Package"],
 		Version:    f["Version"],
 		Arch:       f["Architecture"],
 		Maintainer: f["Maintainer"],
 	}
 	if p.Name == "" || p.Version == "" {
-		log.Warn("dpkg: paragraph without Package or Version skipped", "file", file, "line", line, "package", p.Name)
-		return inventory.Package{}, false
+		return inventory.Package{}, false, fmt.Errorf("paragraph without Package or Version (package %q)", p.Name)
 	}
 	p.SourceName, p.SourceVersion = p.Name, p.Version
 	if src := f["Source"]; src != "" {
@@ -258,13 +281,13 @@ func paragraph(f map[string]string, file string, line int, log *slog.Logger) (in
 			}
 		}
 	}
-	return p, true
+	return p, true, nil
 }
 
 // listFiles returns the files owned by a package, from info/<name>.list or
 // info/<name>:<arch>.list, without directories that merely contain other listed
 // paths and without the leading slash.
-func listFiles(fsys fs.FS, name, arch string, log *slog.Logger) []string {
+func listFiles(fsys fs.FS, name, arch string, max int, env catalog.Env) []string {
 	var data []byte
 	var err error
 	// Most packages have <name>.list; Multi-Arch: same ones have
@@ -276,7 +299,7 @@ func listFiles(fsys fs.FS, name, arch string, log *slog.Logger) []string {
 			break
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			log.Warn("dpkg: file list unreadable", "file", file, "err", err)
+			env.Warn(file, "dpkg: file list unreadable", err)
 		}
 	}
 	if err != nil {
@@ -287,6 +310,9 @@ func listFiles(fsys fs.FS, name, arch string, log *slog.Logger) []string {
 		l = strings.TrimRight(l, "\r\n")
 		if l == "" || l == "/." {
 			continue
+		}
+		if len(lines) > max {
+			break // more than the caller may record: it drops the list
 		}
 		lines = append(lines, l)
 	}
@@ -321,6 +347,21 @@ func parseMD5Sums(data []byte) []string {
 	}
 	sort.Strings(files)
 	return files
+}
+
+// parseFile parses the status file at name as a stream (see Parse). Of a
+// file larger than maxFile, the packages before the bound are read and the
+// bound is a problem, as a read cut short is.
+func parseFile(ctx context.Context, fsys fs.FS, name string, env catalog.Env) ([]inventory.Package, error) {
+	f, err := fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dpkg: %w", err)
+	}
+	defer f.Close()
+	return Parse(ctx, &bounded.Reader{R: f, Limit: maxFile}, name, env)
 }
 
 // readFile reads a whole file, refusing ones larger than maxFile.

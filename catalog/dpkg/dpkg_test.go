@@ -17,6 +17,7 @@ import (
 	"testing/fstest"
 
 	"github.com/vigil-scanner/vigil/catalog"
+	"github.com/vigil-scanner/vigil/internal/bounded"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -86,9 +87,9 @@ func TestCatalogGolden(t *testing.T) {
 		os     *inventory.OS
 		warned string // a warning that must appear
 	}{
-		{"debian", &inventory.OS{Family: "debian", Name: "12"}, "file=var/lib/dpkg/status line=87"},
+		{"debian", &inventory.OS{Family: "debian", Name: "12"}, `path=var/lib/dpkg/status err="line 87: paragraph without Package or Version (package \"noversion\")"`},
 		{"distroless", &inventory.OS{Family: "debian", Name: "12"}, ""},
-		{"debian", nil, "package=noversion"},
+		{"debian", nil, `package \"noversion\"`},
 	} {
 		name := tc.tree
 		if tc.os == nil {
@@ -169,10 +170,10 @@ func TestParseEdgeCases(t *testing.T) {
 		{"whitespace-only separator", "Package: a\nVersion: 1\n \t\nPackage: b\nVersion: 2", []string{"a@1", "b@2"}},
 		{"hold is installed", "Package: a\nStatus: hold ok installed\nVersion: 1", []string{"a@1"}},
 		{"not installed", "Package: a\nStatus: install ok unpacked\nVersion: 1", nil},
-		{"garbage", "\x00\x01\xff\n:\n::::\n", nil},
+		{"only not installed", "Package: a\nStatus: deinstall ok config-files\nVersion: 1\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pkgs, err := Parse(context.Background(), strings.NewReader(tc.in), "status", slog.New(slog.DiscardHandler))
+			pkgs, err := Parse(context.Background(), strings.NewReader(tc.in), "status", catalog.Env{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,6 +188,59 @@ func TestParseEdgeCases(t *testing.T) {
 	}
 }
 
+// TestDamaged checks that a status file read in part keeps what was read
+// with one warning naming the file, and that a status file (or a file of
+// status.d) of which nothing could be read fails the cataloger, naming the
+// file.
+func TestDamaged(t *testing.T) {
+	const good = "Package: a\nStatus: install ok installed\nVersion: 1\n\n"
+	long := "Package: x\nDescription: " + strings.Repeat("a", maxLine+1) + "\n"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		pkgs  int
+		err   string // the error must contain it; "" means none
+		warn  string // the one warning must contain it; "" means none
+	}{
+		{"empty status", map[string]string{StatusPath: ""}, 0, "", ""},
+		{"garbage status", map[string]string{StatusPath: "\x00\x01\xff\n:\n::::\n"}, 0,
+			"dpkg: var/lib/dpkg/status: nothing could be read: line 1: line without a field name; line 1: paragraph without Package or Version", ""},
+		{"truncated status", map[string]string{StatusPath: good + "Package: b\nStat"}, 1, "",
+			"dpkg: database read in part (2 problems); the 1 entries read are kept: line 6: line without a field name; line 5: paragraph"},
+		{"huge line alone", map[string]string{StatusPath: long}, 0, "var/lib/dpkg/status: nothing could be read: line 2: bufio.Scanner: token too long", ""},
+		{"huge line after a package", map[string]string{StatusPath: good + long}, 1, "", "token too long; the rest of the file is not read"},
+		{"garbage status.d file", map[string]string{StatusDir + "/base": good, StatusDir + "/libc6": "\xff\xfe"}, 0,
+			"dpkg: var/lib/dpkg/status.d/libc6: nothing could be read", ""},
+		{"status.d with md5sums", map[string]string{StatusDir + "/base": good, StatusDir + "/base.md5sums": "x  etc/x\n"}, 1, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for name, body := range tc.files {
+				fsys[name] = &fstest.MapFile{Data: []byte(body)}
+			}
+			var warnings []inventory.Warning
+			env := catalog.Env{Warned: func(w inventory.Warning) { warnings = append(warnings, w) }}
+			res, err := New().Catalog(context.Background(), fsys, env)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("err = %v, want one containing %q", err, tc.err)
+			}
+			n := 0
+			for _, r := range res {
+				n += len(r.Packages)
+			}
+			if n != tc.pkgs {
+				t.Errorf("%d packages, want %d", n, tc.pkgs)
+			}
+			if tc.warn == "" && len(warnings) > 0 || tc.warn != "" && (len(warnings) != 1 || !strings.Contains(warnings[0].String(), tc.warn)) {
+				t.Errorf("warnings = %+v, want one containing %q", warnings, tc.warn)
+			}
+		})
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	data, err := os.ReadFile("testdata/debian/var/lib/dpkg/status")
 	if err != nil {
@@ -195,7 +249,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(data)
 	f.Add([]byte("Package: a\r\nVersion: 1\r\nSource: b (\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		pkgs, _ := Parse(context.Background(), bytes.NewReader(in), "status", slog.New(slog.DiscardHandler))
+		pkgs, _ := Parse(context.Background(), bytes.NewReader(in), "status", catalog.Env{})
 		for _, p := range pkgs {
 			if p.Name == "" || p.Version == "" {
 				t.Fatalf("package without name or version: %+v", p)
@@ -249,5 +303,44 @@ func BenchmarkDpkg(b *testing.B) {
 		if err != nil || len(res[0].Packages) != 2000 {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestBoundedStatus: a status file past the size bound keeps the packages
+// before the bound, with a warning; one with nothing readable before it
+// is an error.
+func TestBoundedStatus(t *testing.T) {
+	const good = "Package: a\nStatus: install ok installed\nVersion: 1\n\n"
+	for _, tc := range []struct {
+		name, in string
+		left     int64
+		pkgs     int
+		err      string
+		warn     string
+	}{
+		{"within the bound", good, int64(len(good)), 1, "", ""},
+		{"junk past the bound", good + strings.Repeat("junk ", 100), int64(len(good)) + 10, 1, "", "larger than 62 bytes; the rest of the file is not read"},
+		{"bound in the first paragraph", good, 10, 0, "nothing could be read: line 2: larger than", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var warnings []inventory.Warning
+			env := catalog.Env{Warned: func(w inventory.Warning) { warnings = append(warnings, w) }}
+			pkgs, err := Parse(context.Background(), &bounded.Reader{R: strings.NewReader(tc.in), Limit: tc.left}, StatusPath, env)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pkgs) != tc.pkgs {
+				t.Errorf("%d packages, want %d", len(pkgs), tc.pkgs)
+			}
+			if tc.warn == "" && len(warnings) > 0 || tc.warn != "" && (len(warnings) != 1 || !strings.Contains(warnings[0].Message, tc.warn)) {
+				t.Errorf("warnings = %+v, want %q", warnings, tc.warn)
+			}
+		})
 	}
 }

@@ -2,11 +2,16 @@
 // and v3), yarn.lock (classic v1 and Berry), pnpm-lock.yaml (v5 to v9) and
 // the package.json files of packages installed under node_modules.
 //
-// Each lockfile is one result whose target is the lockfile's path. A
-// package.json beside a lockfile, when present, tells which dependencies
-// are direct and which are for development only; without it those flags
-// are left unset unless the lockfile records them itself (package-lock v2+
-// "dev", pnpm "dev" and importers).
+// Each lockfile is one result whose target is the lockfile's path. The
+// project and its workspace members are its roots: package-lock's folder
+// entries, pnpm's importers, Berry's workspace entries, and for yarn
+// classic and npm v1 the package.json beside the lockfile with the
+// members its "workspaces" globs match. Dev and Indirect come from one
+// walk of the whole workspace's graph (langpkg.Scope): a package is dev
+// only when no runtime dependency of any root reaches it. Without any root
+// (a yarn.lock alone) they are left unset. Packages from git, file:,
+// link: or a tarball URL off the registry carry that origin. See
+// docs/lockfiles.md.
 //
 // Installed packages are grouped into one result per image, target
 // "Node.js", type "node-pkg", each package's FilePath naming its

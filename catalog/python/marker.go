@@ -44,7 +44,11 @@ type markerEnv struct {
 // dependency_groups and extras set variables). A marker that does not
 // parse is unknown.
 func evalMarker(m string, env markerEnv) truth {
-	p := &markerParser{toks: tokenize(m)}
+	toks, ok := tokenize(m)
+	if !ok {
+		return unknown
+	}
+	p := &markerParser{toks: toks}
 	t, ok := p.or(env, 0)
 	if !ok || p.i != len(p.toks) {
 		return unknown
@@ -186,8 +190,8 @@ func unquoteMarker(s string) (string, bool) {
 }
 
 // tokenize splits a marker into quoted strings, parentheses, operators
-// and words.
-func tokenize(m string) []string {
+// and words; false for an unterminated string.
+func tokenize(m string) ([]string, bool) {
 	var toks []string
 	for i := 0; i < len(m); {
 		c := m[i]
@@ -200,7 +204,7 @@ func tokenize(m string) []string {
 		case c == '\'' || c == '"':
 			j := strings.IndexByte(m[i+1:], c)
 			if j < 0 {
-				return append(toks, m[i:])
+				return nil, false
 			}
 			toks = append(toks, m[i:i+j+2])
 			i += j + 2
@@ -220,5 +224,5 @@ func tokenize(m string) []string {
 			i = j
 		}
 	}
-	return toks
+	return toks, true
 }

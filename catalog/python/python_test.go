@@ -159,7 +159,7 @@ func TestProjects(t *testing.T) {
 	}{
 		{"pylock", []string{
 			"app@1.0.0 root",
-			"colorama@0.4.6 dev",       // dev group, on Windows only
+			"colorama@0.4.6 dev", // dev group, on Windows only
 			"mylib@0.2.0 origin=git+https://github.com/o/mylib.git#0123456789abcdef0123456789abcdef01234567",
 			"pluggy@1.5.0 dev indirect", // dev group, and python_version (unknown)
 			"pysocks@1.7.1",             // an extra of the project: runtime

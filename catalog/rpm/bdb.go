@@ -68,6 +68,11 @@ func readBDB(data []byte, warn warnFunc) ([]record, error) {
 		return nil, fmt.Errorf("%w: page size %d", errBadDB, pageSize)
 	}
 	db := &bdb{data: data, bo: bo, pageSize: pageSize, pages: len(data) / pageSize}
+	// The metadata page records the last page: a file that ends before
+	// it was cut short, and what its missing pages held is lost.
+	if last := uint64(bo.Uint32(data[32:])); last+1 > uint64(db.pages) {
+		warn(0, fmt.Errorf("%w: truncated: %d pages, the database has %d", errBadDB, db.pages, last+1))
+	}
 
 	var out []record
 	for pg := 1; pg < db.pages; pg++ {

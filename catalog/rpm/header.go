@@ -38,6 +38,9 @@ const (
 // Limits from rpm (header_internal.h): a header has at most 0xffff index
 // entries and 256 MiB of data.
 const (
+	// maxStrings bounds a string array (a package's file names): the
+	// largest real packages have a few hundred thousand files.
+	maxStrings      = 1 << 20
 	maxIndexEntries = 0xffff
 	maxDataLen      = 0x0fffffff
 )
@@ -182,11 +185,12 @@ func (h *hdr) strings(tag uint32) ([]string, error) {
 		return nil, fmt.Errorf("%w: tag %d has type %d, want a string array", errCorrupt, tag, e.typ)
 	}
 	// Every string takes at least one byte: a count larger than the data
-	// is corrupt, and checking it first bounds the allocation.
-	if uint64(e.count) > uint64(len(h.data)) {
+	// is corrupt. A string header is 16 bytes, so the slice grows as the
+	// strings are read rather than from the count.
+	if uint64(e.count) > uint64(len(h.data)) || e.count > maxStrings {
 		return nil, fmt.Errorf("%w: tag %d: %d strings in %d data bytes", errCorrupt, tag, e.count, len(h.data))
 	}
-	out := make([]string, 0, e.count)
+	out := make([]string, 0, min(e.count, 1024))
 	off := e.offset
 	for range e.count {
 		s, next, err := h.cstring(tag, off)

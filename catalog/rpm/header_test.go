@@ -213,3 +213,13 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestHeaderStringBound: a string array of more entries than a package
+// has files is corrupt, whatever its data holds.
+func TestHeaderStringBound(t *testing.T) {
+	many := make([]string, maxStrings+1)
+	blob := buildHeader(tv{tagName, "x"}, tv{tagVersion, "1"}, tv{tagRelease, "1"}, tv{tagOldFilenames, many})
+	if _, err := ParseHeader(blob); !errors.Is(err, errCorrupt) {
+		t.Errorf("err = %v, want errCorrupt", err)
+	}
+}

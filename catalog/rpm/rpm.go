@@ -7,12 +7,12 @@
 package rpm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -21,6 +21,10 @@ import (
 	"github.com/vigil-scanner/vigil/catalog/internal/ospkg"
 	"github.com/vigil-scanner/vigil/inventory"
 )
+
+// maxRecords bounds the records read from a database: the packages it can
+// hold (ospkg.MaxPackages), and room for gpg-pubkey entries.
+const maxRecords = ospkg.MaxPackages + 1024
 
 // maxDB bounds the size of a database file read into memory. The largest
 // real rpm databases (full RHEL installs) are a few hundred MB.
@@ -73,27 +77,23 @@ func (*Cataloger) Wants(path string, mode fs.FileMode, size int64) bool {
 	return false
 }
 
-// Catalog reads the first database present in fsys (see databases) that
-// can be read, and returns its packages. It returns no result when there is
-// no rpm database.
+// Catalog reads the first database present in fsys, in the order rpm
+// prefers them (see databases), and returns its packages. It returns no
+// result when there is no rpm database, and an error naming the file when
+// that database cannot be read, or nothing in it can: a database rpm does
+// not use (a leftover of an older format) is never read in its place.
 func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
-	log := env.Logger
 	for _, db := range databases {
-		data, err := readFile(fsys, db.path)
+		data, cut, err := readFile(fsys, db.path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			log.Warn("rpm: database unreadable", "file", db.path, "err", err)
-			continue
+			return nil, fmt.Errorf("rpm: %s: %w", db.path, err)
 		}
-		pkgs, err := Read(ctx, data, db.format, db.path, log)
+		pkgs, err := read(ctx, data, cut, db.format, db.path, env)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			log.Warn("rpm: database unreadable", "file", db.path, "err", err)
-			continue
+			return nil, err
 		}
 		for i := range pkgs {
 			pkgs[i].Purl = purl(pkgs[i], env.OS)
@@ -110,12 +110,28 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 }
 
 // Read returns the packages of a database of the given format held in
-// data; name is the file name used in warnings. gpg-pubkey pseudo-packages
-// are skipped; a corrupt record is logged and skipped. Purl and ID are left
-// empty.
-func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Logger) ([]inventory.Package, error) {
+// data; name is the file name used in warnings and errors. gpg-pubkey
+// pseudo-packages are skipped. A database whose structure cannot be read
+// is an error naming the file; corrupt records are skipped, with one
+// warning through env naming the file, unless no record at all could be
+// read, which is an error. Purl and ID are left empty.
+func Read(ctx context.Context, data []byte, f Format, name string, env catalog.Env) ([]inventory.Package, error) {
+	return read(ctx, data, nil, f, name, env)
+}
+
+// read is Read of a database of which data holds only a part when cut is
+// set: cut is then a problem, and the records in data are kept.
+func read(ctx context.Context, data []byte, cut error, f Format, name string, env catalog.Env) ([]inventory.Package, error) {
+	problems := ospkg.NewProblems("rpm", name)
+	if cut != nil {
+		problems.Add("", cut)
+	}
 	warn := func(key uint32, err error) {
-		log.Warn("rpm: corrupt record skipped", "file", name, "record", key, "err", err)
+		where := ""
+		if key != 0 {
+			where = fmt.Sprintf("record %d", key)
+		}
+		problems.Add(where, err)
 	}
 	var recs []record
 	var err error
@@ -130,24 +146,49 @@ func Read(ctx context.Context, data []byte, f Format, name string, log *slog.Log
 		err = fmt.Errorf("unknown database format %d", f)
 	}
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("rpm: %s: %w", name, err)
 	}
-	pkgs := make([]inventory.Package, 0, len(recs))
+	if len(recs) >= maxRecords {
+		recs = recs[:maxRecords]
+		problems.Add("", ospkg.ErrTooMany)
+	}
+	pkgs := make([]inventory.Package, 0, min(len(recs), ospkg.MaxPackages))
+	read := 0
+	var files ospkg.FileBudget
 	for i, r := range recs {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
+		if len(pkgs) == ospkg.MaxPackages {
+			if len(recs) < maxRecords { // else said above
+				problems.Add("", ospkg.ErrTooMany)
+			}
+			break
+		}
 		h, err := ParseHeader(r.blob)
 		if err != nil {
 			warn(r.key, err)
 			continue
 		}
+		read++
 		if h.Name == "gpg-pubkey" {
 			continue
 		}
+		if !files.Take(len(h.Files)) {
+			h.Files = nil
+		}
 		pkgs = append(pkgs, toPackage(h))
+	}
+	if files.Exceeded {
+		problems.Add("", ospkg.ErrTooManyFiles)
+	}
+	if err := problems.Done(env, read); err != nil {
+		return nil, err
 	}
 	return pkgs, nil
 }
@@ -199,21 +240,33 @@ func purl(p inventory.Package, os *inventory.OS) string {
 	return u.ToString()
 }
 
-// readFile reads a whole database file, refusing ones larger than maxDB.
-func readFile(fsys fs.FS, name string) ([]byte, error) {
+// readFile reads a whole database file. Of a file larger than maxDB, or
+// one whose read ends early (io.ErrUnexpectedEOF: a file cut at a bound),
+// it returns what it read and, as cut, why the rest is missing.
+func readFile(fsys fs.FS, name string) (data []byte, cut, err error) {
 	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxDB+1))
-	if err != nil {
-		return nil, err
+	// One buffer of the file's size when it is known (the file's size,
+	// not a claim of its contents), with room for the read that finds
+	// the end: io.ReadAll would grow one, and leave as much again behind.
+	var buf bytes.Buffer
+	if st, err := f.Stat(); err == nil {
+		buf.Grow(int(min(st.Size(), maxDB+1)) + bytes.MinRead)
 	}
-	if len(data) > maxDB {
-		return nil, fmt.Errorf("larger than %d bytes", maxDB)
+	_, err = buf.ReadFrom(io.LimitReader(f, maxDB+1))
+	data = buf.Bytes()
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return data, fmt.Errorf("cut short after %d bytes", len(data)), nil
+	case err != nil:
+		return nil, nil, err
+	case len(data) > maxDB:
+		return data[:maxDB], fmt.Errorf("larger than %d bytes; only the first %[1]d are read", maxDB), nil
 	}
-	return data, nil
+	return data, nil, nil
 }
 
 // Class reports that the cataloger finds OS packages, so catalog.Run runs

@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"testing/iotest"
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/inventory"
@@ -37,8 +40,9 @@ func readTestdata(t testing.TB, name string) []byte {
 
 // writeNDB lays out blobs as an ndb Packages.db: header, slot pages,
 // then each blob ("BlbS" header, data, zero padding to whole blocks plus
-// room for rpm's trailer). rpm in Debian is built without ndb, so this is
-// the only way to get such a file here; it follows rpm's rpmpkg.c layout.
+// room for rpm's trailer), following rpm's rpmpkg.c layout. The tests that
+// damage a database start from it; testdata/Packages.db is the one rpm's
+// own ndb code wrote (see testdata/gen.sh).
 func writeNDB(blobs [][]byte) []byte {
 	le := binary.LittleEndian
 	slotPages := (ndbHeaderSize + len(blobs)*ndbSlotSize + ndbPageSize - 1) / ndbPageSize
@@ -118,7 +122,9 @@ func TestDatabases(t *testing.T) {
 		{"bdb little-endian", "var/lib/rpm/Packages", readTestdata(t, "Packages")},
 		{"bdb big-endian overflow", "var/lib/rpm/Packages", readTestdata(t, "Packages.be512")},
 		{"bdb inline values", "var/lib/rpm/Packages", readTestdata(t, "Packages.le16k")},
-		{"ndb", "usr/lib/sysimage/rpm/Packages.db", writeNDB(sqliteBlobs(t))},
+		{"ndb", "usr/lib/sysimage/rpm/Packages.db", readTestdata(t, "Packages.db")},
+		{"ndb var", "var/lib/rpm/Packages.db", readTestdata(t, "Packages.db")},
+		{"ndb in code", "usr/lib/sysimage/rpm/Packages.db", writeNDB(sqliteBlobs(t))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -137,36 +143,43 @@ func TestDatabases(t *testing.T) {
 	}
 }
 
-func TestPreferenceAndFallback(t *testing.T) {
+// TestPreference checks that the database rpm uses is the one read, and
+// that when it cannot be read the scan fails naming it rather than reading
+// a leftover database of an older format in its place.
+func TestPreference(t *testing.T) {
 	sqlite, bdb := readTestdata(t, "rpmdb.sqlite"), readTestdata(t, "Packages")
 	for _, tc := range []struct {
 		name   string
 		fsys   fstest.MapFS
 		target string
-		warned string
+		err    string
 	}{
 		{"sqlite over bdb", fstest.MapFS{"var/lib/rpm/rpmdb.sqlite": {Data: sqlite}, "var/lib/rpm/Packages": {Data: bdb}},
 			"var/lib/rpm/rpmdb.sqlite", ""},
-		{"corrupt sqlite falls back", fstest.MapFS{"var/lib/rpm/rpmdb.sqlite": {Data: sqlite[:4096]}, "var/lib/rpm/Packages": {Data: bdb}},
-			"var/lib/rpm/Packages", "file=var/lib/rpm/rpmdb.sqlite"},
+		{"truncated sqlite", fstest.MapFS{"var/lib/rpm/rpmdb.sqlite": {Data: sqlite[:4096]}, "var/lib/rpm/Packages": {Data: bdb}},
+			"", "rpm: var/lib/rpm/rpmdb.sqlite: corrupt rpm database: database disk image is malformed"},
 		{"not sqlite at all", fstest.MapFS{"var/lib/rpm/rpmdb.sqlite": {Data: []byte("hello")}},
-			"", "not an SQLite database"},
+			"", "rpm: var/lib/rpm/rpmdb.sqlite: corrupt rpm database: not an SQLite database"},
+		{"empty bdb", fstest.MapFS{"var/lib/rpm/Packages": {Data: nil}},
+			"", "rpm: var/lib/rpm/Packages: corrupt rpm database: 0 bytes"},
+		{"bdb cut to its metadata page", fstest.MapFS{"var/lib/rpm/Packages": {Data: bdb[:4096]}},
+			"", "rpm: var/lib/rpm/Packages: nothing could be read: corrupt rpm database: truncated: 1 pages, the database has 6"},
+		{"ndb of garbage", fstest.MapFS{"usr/lib/sysimage/rpm/Packages.db": {Data: bytes.Repeat([]byte{0xff}, 8192)}},
+			"", "rpm: usr/lib/sysimage/rpm/Packages.db: corrupt rpm database: not an ndb Packages.db"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs bytes.Buffer
-			res, err := New().Catalog(context.Background(), tc.fsys, env(redhat, &logs))
+			res, err := New().Catalog(context.Background(), tc.fsys, env(redhat, io.Discard))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			target := ""
-			if len(res) == 1 {
-				target = res[0].Target
-			}
-			if target != tc.target {
-				t.Errorf("target = %q, want %q", target, tc.target)
-			}
-			if tc.warned != "" && !strings.Contains(logs.String(), tc.warned) {
-				t.Errorf("want a warning with %q, got:\n%s", tc.warned, logs.String())
+			if len(res) != 1 || res[0].Target != tc.target {
+				t.Errorf("results = %+v, want one of %s", res, tc.target)
 			}
 		})
 	}
@@ -178,8 +191,10 @@ func TestRecords(t *testing.T) {
 	gpg := buildHeader(tv{tagName, "gpg-pubkey"}, tv{tagVersion, "fd431d51"}, tv{tagRelease, "4ae0493b"})
 	bad := opensslHeader()[:100]
 	db := writeNDB([][]byte{opensslHeader(), gpg, bad})
-	var logs bytes.Buffer
-	res, err := New().Catalog(context.Background(), fstest.MapFS{"var/lib/rpm/Packages.db": {Data: db}}, env(redhat, &logs))
+	var warnings []inventory.Warning
+	e := env(redhat, io.Discard)
+	e.Warned = func(w inventory.Warning) { warnings = append(warnings, w) }
+	res, err := New().Catalog(context.Background(), fstest.MapFS{"var/lib/rpm/Packages.db": {Data: db}}, e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,8 +209,9 @@ func TestRecords(t *testing.T) {
 	if p.ID != "openssl-libs@1:3.0.7-18.el9_2" || p.Vendor != "Red Hat, Inc." || p.Licenses[0] != "ASL 2.0" {
 		t.Errorf("package %+v", p)
 	}
-	if !strings.Contains(logs.String(), "file=var/lib/rpm/Packages.db record=3") {
-		t.Errorf("want a warning naming the db and record 3, got:\n%s", logs.String())
+	if len(warnings) != 1 || warnings[0].Path != "var/lib/rpm/Packages.db" || !strings.Contains(warnings[0].Message, "(1 problems)") ||
+		!strings.Contains(warnings[0].Message, "record 3: corrupt rpm header") {
+		t.Errorf("warnings = %+v, want one naming the db and record 3", warnings)
 	}
 }
 
@@ -258,7 +274,7 @@ func TestBDBCorrupt(t *testing.T) {
 		{"not bdb", bytes.Repeat([]byte{1}, 4096), true, 0},
 		{"bad page size", mod(func(b []byte) { be.PutUint32(b[20:], 1000) }), true, 0},
 		{"truncated to meta page", good[:512], false, 0},
-		{"truncated mid-chain", good[:len(good)-512], false, 1},
+		{"truncated mid-chain", good[:len(good)-512], false, 2}, // the cut, and the record it held
 		{"overflow chain out of file", mod(func(b []byte) { be.PutUint32(b[firstOverflow*512+16:], 1<<30) }), false, 1},
 		{"overflow chain loop", mod(func(b []byte) {
 			be.PutUint32(b[firstOverflow*512+16:], uint32(firstOverflow))
@@ -281,7 +297,8 @@ func TestBDBCorrupt(t *testing.T) {
 			if warned < tc.minWarn {
 				t.Errorf("%d warnings, want at least %d", warned, tc.minWarn)
 			}
-			if len(recs)+warned > 3 {
+			// One warning per record at most, and one for a cut file.
+			if len(recs)+warned > 4 {
 				t.Errorf("%d records and %d warnings from a 3-package database", len(recs), warned)
 			}
 		})
@@ -343,6 +360,7 @@ func FuzzReadBDB(f *testing.F) {
 
 func FuzzReadNDB(f *testing.F) {
 	f.Add(writeNDB([][]byte{opensslHeader()}))
+	f.Add(readTestdata(f, "Packages.db"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs, _ := readNDB(data, func(uint32, error) {})
 		for _, r := range recs {
@@ -423,5 +441,48 @@ func BenchmarkRPMSQLite(b *testing.B) {
 		if _, err := New().Catalog(context.Background(), fsys, e); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// cutFS serves one file whose read ends with io.ErrUnexpectedEOF after
+// data, as layerfs serves a file cut at its size bound.
+type cutFS struct {
+	name string
+	data []byte
+}
+
+func (c cutFS) Open(name string) (fs.File, error) {
+	if name != c.name {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return &cutFile{r: io.MultiReader(bytes.NewReader(c.data), iotest.ErrReader(io.ErrUnexpectedEOF))}, nil
+}
+
+type cutFile struct{ r io.Reader }
+
+func (f *cutFile) Read(p []byte) (int, error) { return f.r.Read(p) }
+func (f *cutFile) Close() error               { return nil }
+func (f *cutFile) Stat() (fs.FileInfo, error) { return nil, errors.ErrUnsupported }
+
+// TestCutDatabase: a database file cut short keeps the records read, with
+// a warning saying so; cut before any record, it is an error.
+func TestCutDatabase(t *testing.T) {
+	bdb := readTestdata(t, "Packages")
+	var warnings []inventory.Warning
+	e := env(redhat, io.Discard)
+	e.Warned = func(w inventory.Warning) { warnings = append(warnings, w) }
+	res, err := New().Catalog(context.Background(), cutFS{"var/lib/rpm/Packages", bdb}, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || len(res[0].Packages) != 3 {
+		t.Fatalf("results = %+v, want the 3 packages", res)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0].Message, "cut short after 24576 bytes") {
+		t.Errorf("warnings = %+v", warnings)
+	}
+	_, err = New().Catalog(context.Background(), cutFS{"var/lib/rpm/Packages", bdb[:4096]}, e)
+	if err == nil || !strings.Contains(err.Error(), "rpm: var/lib/rpm/Packages: nothing could be read: cut short after 4096 bytes") {
+		t.Errorf("err = %v", err)
 	}
 }

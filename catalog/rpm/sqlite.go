@@ -19,11 +19,11 @@ func readSQLite(ctx context.Context, data []byte) ([]record, error) {
 	}
 	// rpm keeps the database in WAL mode (header bytes 18 and 19 = 2); an
 	// in-memory copy has no WAL file, so mark it as a rollback-journal
-	// database. The copy keeps the caller's bytes intact.
-	buf := make([]byte, len(data))
-	copy(buf, data)
-	if buf[18] == 2 && buf[19] == 2 {
-		buf[18], buf[19] = 1, 1
+	// database. The driver copies the bytes into SQLite's memory; the
+	// caller's are changed only until then.
+	if data[18] == 2 && data[19] == 2 {
+		data[18], data[19] = 1, 1
+		defer func() { data[18], data[19] = 2, 2 }()
 	}
 
 	db, err := sql.Open("sqlite", "file::memory:?mode=memory")
@@ -41,7 +41,7 @@ func readSQLite(ctx context.Context, data []byte) ([]record, error) {
 		if !ok {
 			return errors.New("sqlite driver cannot deserialize")
 		}
-		return d.Deserialize(buf)
+		return d.Deserialize(data)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errBadDB, err)
@@ -52,7 +52,7 @@ func readSQLite(ctx context.Context, data []byte) ([]record, error) {
 	}
 	defer rows.Close()
 	var out []record
-	for rows.Next() {
+	for len(out) < maxRecords && rows.Next() {
 		var r record
 		var key int64
 		if err := rows.Scan(&key, &r.blob); err != nil {

@@ -6,24 +6,43 @@ import (
 	"errors"
 	"strings"
 
+	packageurl "github.com/package-url/packageurl-go"
+
 	"github.com/vigil-scanner/vigil/catalog/internal/langpkg"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
-// ParseLockfile returns the gems of a Gemfile.lock. Specs are the lines
+// ParseLockfile returns the gems of a Gemfile.lock, read without its
+// Gemfile (see parseLockfile).
+func ParseLockfile(b []byte) ([]inventory.Package, error) {
+	return parseLockfile(b, nil, ".")
+}
+
+// parseLockfile returns the gems of a Gemfile.lock. Specs are the lines
 // indented by four spaces under "specs:" in the GEM, GIT and PATH
 // sections ("    rack (2.2.8)", "    nokogiri (1.15.4-x86_64-linux)", the
 // platform dropped from the version); lines indented by six spaces are
-// the dependencies of the spec above them. Gems named under DEPENDENCIES
-// are direct; when that section is present the others are Indirect.
-func ParseLockfile(b []byte) ([]inventory.Package, error) {
+// the dependencies of the spec above them. Gems from GIT carry their
+// repository and revision as origin, gems from PATH their path, except
+// the gem at "." (a Gemfile's `gemspec`), which is the project itself.
+//
+// The project is the root: that gem, or else a project named fallback,
+// depending on the gems under DEPENDENCIES (direct; the others are
+// Indirect) and on the project gem's own dependencies. The Gemfile, when
+// known, says which direct gems are for development only (groups
+// development and test, and the gemspec's development dependencies);
+// without it they are all runtime. Dev then comes from a walk of the
+// graph. Without a DEPENDENCIES section there is no root.
+func parseLockfile(b []byte, gf *gemfile, fallback string) ([]inventory.Package, error) {
 	type spec struct {
 		name, version string
+		origin        string
+		project       bool
 		deps          []string
 	}
 	var specs []spec
-	direct := map[string]bool{}
-	section, inSpecs, sawDeps := "", false, false
+	var direct []string
+	section, remote, revision, inSpecs, sawDeps := "", "", "", false, false
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -34,7 +53,7 @@ func ParseLockfile(b []byte) ([]inventory.Package, error) {
 		indent := len(line) - len(strings.TrimLeft(line, " "))
 		text := strings.TrimSpace(line)
 		if indent == 0 {
-			section, inSpecs = text, false
+			section, remote, revision, inSpecs = text, "", "", false
 			sawDeps = sawDeps || section == "DEPENDENCIES"
 			continue
 		}
@@ -43,12 +62,35 @@ func ParseLockfile(b []byte) ([]inventory.Package, error) {
 			switch {
 			case indent == 2:
 				inSpecs = text == "specs:"
+				if v, ok := strings.CutPrefix(text, "remote: "); ok {
+					remote = v
+				}
+				if v, ok := strings.CutPrefix(text, "revision: "); ok {
+					revision = v
+				}
 			case inSpecs && indent == 4:
 				name, version, ok := nameVersion(text)
 				if !ok {
 					continue
 				}
-				specs = append(specs, spec{name: name, version: stripPlatform(version)})
+				s := spec{name: name, version: stripPlatform(version)}
+				switch section {
+				case "GIT":
+					s.origin = remote
+					if revision != "" {
+						s.origin += "#" + revision
+					}
+					if !strings.HasPrefix(s.origin, "git") {
+						s.origin = "git+" + s.origin
+					}
+				case "PATH":
+					if remote == "." || remote == "./" {
+						s.project = true
+					} else {
+						s.origin = "file:" + remote
+					}
+				}
+				specs = append(specs, s)
 			case inSpecs && indent == 6 && len(specs) > 0:
 				name, _, _ := strings.Cut(text, " ")
 				specs[len(specs)-1].deps = append(specs[len(specs)-1].deps, name)
@@ -56,7 +98,7 @@ func ParseLockfile(b []byte) ([]inventory.Package, error) {
 		case "DEPENDENCIES":
 			if indent == 2 {
 				name, _, _ := strings.Cut(text, " ")
-				direct[strings.TrimSuffix(name, "!")] = true
+				direct = append(direct, strings.TrimSuffix(name, "!"))
 			}
 		}
 	}
@@ -66,21 +108,59 @@ func ParseLockfile(b []byte) ([]inventory.Package, error) {
 	if len(specs) == 0 && !bytes.Contains(b, []byte("specs:")) {
 		return nil, errors.New("no GEM specs section")
 	}
-	versions := map[string]string{}
+	idOf := map[string]string{}
 	for _, s := range specs {
-		versions[s.name] = s.version
+		idOf[s.name] = langpkg.ID(s.name, s.version)
 	}
-	pkgs := make([]inventory.Package, 0, len(specs))
+	pkgs := make([]inventory.Package, 0, len(specs)+1)
+	rootIdx := -1
+	var projectDeps []string
 	for _, s := range specs {
 		p := newPackage(s.name, s.version)
+		if s.origin != "" {
+			p.Origin = s.origin
+			p.Purl = langpkg.WithOrigin(p.Purl, s.origin)
+		}
 		for _, d := range s.deps {
-			if v, ok := versions[d]; ok {
-				p.DependsOn = append(p.DependsOn, langpkg.ID(d, v))
+			if id, ok := idOf[d]; ok {
+				p.DependsOn = append(p.DependsOn, id)
 			}
 		}
-		p.Indirect = sawDeps && !direct[s.name]
+		if s.project && rootIdx < 0 {
+			p.Root = true
+			rootIdx = len(pkgs)
+			projectDeps = s.deps
+		}
 		pkgs = append(pkgs, p)
 	}
+	if !sawDeps {
+		return pkgs, nil
+	}
+	if rootIdx < 0 {
+		pkgs = append(pkgs, langpkg.Project(packageurl.TypeGem, "", "", fallback, nil))
+		rootIdx = len(pkgs) - 1
+	}
+	root := &pkgs[rootIdx]
+	var runtime, dev []string
+	add := func(name string, isDev bool) {
+		id, ok := idOf[name]
+		if !ok || id == root.ID {
+			return
+		}
+		root.DependsOn = append(root.DependsOn, id)
+		if isDev {
+			dev = append(dev, id)
+		} else {
+			runtime = append(runtime, id)
+		}
+	}
+	for _, d := range projectDeps {
+		add(d, false) // the gemspec's runtime dependencies
+	}
+	for _, d := range direct {
+		add(d, gf != nil && gf.dev(d, true))
+	}
+	langpkg.Scope(pkgs, runtime, dev)
 	return pkgs, nil
 }
 

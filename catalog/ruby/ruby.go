@@ -9,12 +9,16 @@
 // assigned to name, version and license(s) are taken.
 //
 // A Gemfile.lock is one result of type "bundler": the specs of its GEM,
-// GIT and PATH sections, with their dependencies; gems listed under
-// DEPENDENCIES are direct, the others Indirect.
+// GIT and PATH sections, with their dependencies, and the project as the
+// root; gems listed under DEPENDENCIES are direct, the others Indirect.
+// The Gemfile beside it, read statically, says which gems belong to the
+// development and test groups (see parseLockfile).
 package ruby
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"io/fs"
 	"strings"
 
@@ -53,7 +57,7 @@ func (Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
 	switch {
 	case isGemspec(p):
 		return size <= maxGemspec
-	case langpkg.Base(p) == "Gemfile.lock":
+	case langpkg.Base(p) == "Gemfile.lock", langpkg.Base(p) == "Gemfile":
 		return size <= maxLockfile
 	}
 	return false
@@ -107,7 +111,13 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 				env.Warn(p, "ruby: cannot read", err)
 				return nil
 			}
-			pkgs, err := ParseLockfile(b)
+			var gf *gemfile
+			if gb, err := langpkg.ReadFile(fsys, langpkg.Join(langpkg.Dir(p), "Gemfile"), maxLockfile); err == nil {
+				gf = parseGemfile(gb)
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				env.Warn(langpkg.Join(langpkg.Dir(p), "Gemfile"), "ruby: cannot read", err)
+			}
+			pkgs, err := parseLockfile(b, gf, cmp.Or(langpkg.Dir(p), "."))
 			if err != nil {
 				env.Warn(p, "ruby: malformed Gemfile.lock", err)
 				return nil

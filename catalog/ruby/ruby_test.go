@@ -1,8 +1,10 @@
 package ruby
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"testing/fstest"
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/langtest"
@@ -36,18 +38,31 @@ func TestCatalog(t *testing.T) {
 		t.Errorf("nokogiri gemspec = %+v", p)
 	}
 
+	langtest.CheckGraph(t, res)
 	var lock []string
 	for _, p := range res[0].Packages {
-		s := p.Purl
-		if p.Indirect {
-			s += " indirect"
+		s := p.ID
+		for _, f := range []struct {
+			on   bool
+			name string
+		}{{p.Root, "root"}, {p.Dev, "dev"}, {p.Indirect, "indirect"}} {
+			if f.on {
+				s += " " + f.name
+			}
+		}
+		if p.Origin != "" {
+			s += " origin=" + p.Origin
 		}
 		lock = append(lock, s)
 	}
+	// The Gemfile: `gemspec` (myapp, whose development dependency rspec
+	// is dev), rails, nokogiri and widget at runtime, sqlite3 in the
+	// development and test groups.
 	wantLock := []string{
-		"pkg:gem/actionpack@7.0.8 indirect", "pkg:gem/mini_portile2@2.8.4 indirect", "pkg:gem/myapp@1.0.0",
-		"pkg:gem/nokogiri@1.15.4", "pkg:gem/racc@1.7.1 indirect", "pkg:gem/rack@2.2.8 indirect",
-		"pkg:gem/rack-test@2.1.0 indirect", "pkg:gem/rails@7.0.8", "pkg:gem/sqlite3@1.6.0-beta", "pkg:gem/widget@0.3.0",
+		"actionpack@7.0.8 indirect", "mini_portile2@2.8.4 indirect", "myapp@1.0.0 root",
+		"nokogiri@1.15.4", "racc@1.7.1 indirect", "rack@2.2.8 indirect",
+		"rack-test@2.1.0 indirect", "rails@7.0.8", "rspec@3.12.0 dev", "rspec-core@3.12.2 dev indirect",
+		"sqlite3@1.6.0-beta dev", "widget@0.3.0 origin=git+https://github.com/example/widget.git#0123456789abcdef0123456789abcdef01234567",
 	}
 	if !slices.Equal(lock, wantLock) {
 		t.Errorf("lockfile packages = %q, want %q", lock, wantLock)
@@ -95,4 +110,47 @@ func TestParseLockfileEmpty(t *testing.T) {
 	if err != nil || len(pkgs) != 0 {
 		t.Errorf("ParseLockfile(no specs) = %v, %v", pkgs, err)
 	}
+}
+
+// TestApplication: an application's Gemfile.lock (no gemspec) has a root
+// named by its folder; gems in :test or :development only are dev, a gem
+// also in the default group is not.
+func TestApplication(t *testing.T) {
+	lock := "GEM\n  remote: https://rubygems.org/\n  specs:\n    capybara (3.40.0)\n      rack (>= 1.6)\n    puma (6.4.0)\n    rack (3.0.8)\n    rubocop (1.60.0)\n\n" +
+		"PLATFORMS\n  ruby\n\nDEPENDENCIES\n  capybara\n  puma\n  rack\n  rubocop\n"
+	gemfile := "source \"https://rubygems.org\"\ngem \"puma\"\ngem \"rack\"\ngem 'rack', group: :test\n" +
+		"group :test do\n  gem \"capybara\"\nend\ngem \"rubocop\", groups: [:development, :test], require: false\n"
+	pkgs, err := parseLockfile([]byte(lock), parseGemfile([]byte(gemfile)), "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pkgs {
+		got = append(got, fmt.Sprintf("%s root=%v dev=%v indirect=%v", p.ID, p.Root, p.Dev, p.Indirect))
+	}
+	want := []string{
+		"capybara@3.40.0 root=false dev=true indirect=false",
+		"puma@6.4.0 root=false dev=false indirect=false",
+		"rack@3.0.8 root=false dev=false indirect=false",
+		"rubocop@1.60.0 root=false dev=true indirect=false",
+		"web root=true dev=false indirect=false",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+func FuzzGemfileLock(f *testing.F) {
+	gemfile := fstest.MapFS{"Gemfile": {Data: langtest.Read(f, "testdata/app/Gemfile")}}
+	langtest.FuzzFile(f, New(), "Gemfile.lock", gemfile, "testdata/*/Gemfile.lock")
+}
+
+func FuzzGemfile(f *testing.F) {
+	lock := fstest.MapFS{"Gemfile.lock": {Data: langtest.Read(f, "testdata/app/Gemfile.lock")}}
+	langtest.FuzzFile(f, New(), "Gemfile", lock, "testdata/app/Gemfile")
+}
+
+func FuzzGemspec(f *testing.F) {
+	langtest.FuzzFile(f, New(), "usr/local/bundle/specifications/x-1.0.gemspec", nil,
+		"testdata/usr/local/bundle/specifications/*.gemspec", "testdata/usr/lib/ruby/gems/*/specifications/default/*.gemspec")
 }

@@ -8,6 +8,13 @@
     "type": "container_scanning",
     "start_time": {{ toJSON (date "2006-01-02T15:04:05") }},
     "end_time": {{ toJSON (date "2006-01-02T15:04:05") }},
+    {{- if .Warnings }}
+    "messages": [
+    {{- range $i, $w := .Warnings }}{{ if $i }},{{ end }}
+      {"level": "warn", "value": {{ toJSON (printf "scan incomplete: %s" $w) }}}
+    {{- end }}
+    ],
+    {{- end }}
     "status": "success"
   },
   "vulnerabilities": [

@@ -2,6 +2,11 @@
 ### vigil: {{ .Artifact.Name }}
 {{ with .Artifact.OS }}OS: **{{ .Family }} {{ .Name }}**{{ if .EOSL }} — :warning: past its end of support{{ end }}
 {{ end -}}
+{{ with .Warnings }}
+:warning: **Scan incomplete** ({{ len . }} warnings): vulnerabilities may be missing from this report.
+{{ range . }}- {{ . }}
+{{ end }}
+{{ end -}}
 {{ $c := severityCount . -}}
 **{{ $c.CRITICAL }}** critical · **{{ $c.HIGH }}** high · **{{ $c.MEDIUM }}** medium · **{{ $c.LOW }}** low · **{{ $c.UNKNOWN }}** unknown
 {{ range .Results }}{{ if .Vulnerabilities }}

@@ -4,7 +4,10 @@
 // header that claims gigabytes and is followed by nothing costs nothing.
 package bounded
 
-import "io"
+import (
+	"fmt"
+	"io"
+)
 
 // step is the first allocation, and the most a declared size can make
 // ReadN allocate ahead of the bytes.
@@ -34,4 +37,43 @@ func ReadN(r io.Reader, n int64) ([]byte, error) {
 		}
 	}
 	return buf, nil
+}
+
+// TooLargeError is the error of a Reader whose stream holds more than its
+// limit.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("larger than %d bytes", e.Limit)
+}
+
+// Reader reads at most Limit bytes of R. Unlike io.LimitReader, it ends
+// with a *TooLargeError, not io.EOF, when R holds more: a reader of a
+// stream cut at a bound knows that it saw only a part.
+type Reader struct {
+	R     io.Reader
+	Limit int64
+	n     int64
+}
+
+func (r *Reader) Read(p []byte) (int, error) {
+	if r.n >= r.Limit {
+		// At the limit: the stream is too large if anything follows.
+		var b [1]byte
+		for {
+			n, err := r.R.Read(b[:])
+			if n > 0 {
+				return 0, &TooLargeError{Limit: r.Limit}
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if rest := r.Limit - r.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := r.R.Read(p)
+	r.n += int64(n)
+	return n, err
 }

@@ -46,3 +46,24 @@ func TestReadNDeclaredSize(t *testing.T) {
 	}
 	_ = got
 }
+
+func TestReader(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		limit int64
+		want  string
+		large bool
+	}{
+		{"hello", 10, "hello", false},
+		{"hello", 5, "hello", false},
+		{"hello!", 5, "hello", true},
+		{"", 0, "", false},
+		{"x", 0, "", true},
+	} {
+		got, err := io.ReadAll(&Reader{R: iotest.OneByteReader(strings.NewReader(tc.in)), Limit: tc.limit})
+		var tl *TooLargeError
+		if string(got) != tc.want || errors.As(err, &tl) != tc.large || (!tc.large && err != nil) {
+			t.Errorf("Reader(%q, %d) = %q, %v", tc.in, tc.limit, got, err)
+		}
+	}
+}

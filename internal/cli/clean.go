@@ -43,7 +43,7 @@ func newCleanCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var dirs []string
 			if scanCache || all {
-				dirs = append(dirs, layerCacheDir(g))
+				dirs = append(dirs, layerCacheDir(g), baseImageCacheDir(g))
 			}
 			if vulnDB || all {
 				dirs = append(dirs, filepath.Dir(dbPath(g)))
@@ -66,7 +66,7 @@ func newCleanCmd(g *globals) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&scanCache, "scan-cache", false, "remove the layer cache (CACHE_DIR/layers)")
+	fl.BoolVar(&scanCache, "scan-cache", false, "remove the layer cache (CACHE_DIR/layers) and the base image candidates' inventories (CACHE_DIR/base-images)")
 	fl.BoolVar(&vulnDB, "vuln-db", false, "remove the vulnerability database (CACHE_DIR/db)")
 	fl.BoolVarP(&all, "all", "a", false, "remove the layer cache, the database and feed downloads")
 	return cmd

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,28 +27,46 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestFlagErrorsExitTwo checks that every bad flag value fails before any
+// work, with a message that says what is wanted.
 func TestFlagErrorsExitTwo(t *testing.T) {
 	demo := filepath.Join(testutil.RepoRoot(t), "examples", "images", "demo-alpine-node.tar")
-	for name, args := range map[string][]string{
-		"exit code collides":  {"image", "--input", demo, "--exit-code", "2"},
-		"unknown format":      {"image", "--input", demo, "--format", "yaml"},
-		"unknown scanner":     {"image", "--input", demo, "--scanners", "secret"},
-		"template without -t": {"image", "--input", demo, "--format", "template"},
-		"no image":            {"image"},
-		"missing archive":     {"image", "--input", filepath.Join(t.TempDir(), "absent.tar"), "--scanners", "none"},
-		"offline without db":  {"image", "--input", demo, "--offline", "--cache-dir", t.TempDir()},
-		"unknown source":      {"db", "build", "--sources", "nope", "--cache-dir", t.TempDir()},
-		"bad mirror":          {"db", "build", "--sources", "alpine", "--mirror", "alpine", "--cache-dir", t.TempDir()},
-		"unknown backend":     {"image", "--input", demo, "--scanners", "none", "--cache-backend", "redis://x"},
-		"clean nothing":       {"clean"},
-		"unknown sort":        {"image", "--input", demo, "--scanners", "none", "--sort", "cvss"},
-		"epss above one":      {"image", "--input", demo, "--min-epss", "10", "--cache-dir", t.TempDir()},
-		"epss not a number":   {"image", "--input", demo, "--min-epss-percentile", "high"},
+	// No database exists in an empty cache dir: a flag error must come
+	// first, not "no database".
+	empty := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // in the message
+	}{
+		{"exit code collides", []string{"image", "--input", demo, "--exit-code", "2"}, "cannot be 2"},
+		{"unknown format", []string{"image", "--input", demo, "--format", "yaml"}, `--format "yaml": want one of table, json, sarif, cyclonedx, spdx-json, junit, template`},
+		{"unknown scanner", []string{"image", "--input", demo, "--scanners", "secret"}, `--scanners "secret": want vuln or none`},
+		{"unknown severity", []string{"image", "--input", demo, "--cache-dir", empty, "--severity", "HIHG"}, `unknown severity "HIHG" (want CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)`},
+		{"unknown status", []string{"image", "--input", demo, "--cache-dir", empty, "--ignore-status", "fixd"}, `unknown status "fixd" (want fixed, affected, will_not_fix, end_of_life)`},
+		{"unknown status, fs", []string{"fs", ".", "--cache-dir", empty, "--ignore-status", "fixed,wontfix"}, `unknown status "wontfix"`},
+		{"unknown package type", []string{"image", "--input", demo, "--pkg-types", "libary"}, `package type "libary": want os or library`},
+		{"bad skip pattern", []string{"image", "--input", demo, "--skip-dirs", "a["}, `pattern "a["`},
+		{"unknown image source", []string{"image", "--input", demo, "--scanners", "none", "--image-src", "dockr"}, `unknown image source "dockr" (want docker, podman, remote)`},
+		{"bad platform", []string{"image", "--input", demo, "--scanners", "none", "--platform", "linux/amd64/v3/x"}, "platform"},
+		{"template without -t", []string{"image", "--input", demo, "--format", "template"}, "needs --template"},
+		{"no image", []string{"image"}, "name an image"},
+		{"missing archive", []string{"image", "--input", filepath.Join(t.TempDir(), "absent.tar"), "--scanners", "none"}, "absent.tar"},
+		{"offline without db", []string{"image", "--input", demo, "--offline", "--cache-dir", t.TempDir()}, "vigil db build"},
+		{"unknown source", []string{"db", "build", "--sources", "nope", "--cache-dir", t.TempDir()}, "nope"},
+		{"bad mirror", []string{"db", "build", "--sources", "alpine", "--mirror", "alpine", "--cache-dir", t.TempDir()}, "alpine"},
+		{"db status format", []string{"db", "status", "--format", "yaml", "--cache-dir", empty}, `--format "yaml": want table or json`},
+		{"unknown backend", []string{"image", "--input", demo, "--scanners", "none", "--cache-backend", "redis://x"}, `--cache-backend "redis://x": want fs or memory`},
+		{"watch severity", []string{"watch", "--registry", "localhost:1", "--cache-dir", empty, "--severity", "SEVERE"}, `unknown severity "SEVERE"`},
+		{"clean nothing", []string{"clean"}, ""},
+		{"unknown sort", []string{"image", "--input", demo, "--scanners", "none", "--sort", "cvss"}, `--sort "cvss": want one of`},
+		{"epss above one", []string{"image", "--input", demo, "--min-epss", "10", "--cache-dir", empty}, "minimum EPSS 10: want a number from 0 to 1"},
+		{"epss not a number", []string{"image", "--input", demo, "--min-epss-percentile", "high"}, `invalid argument "high"`},
 	} {
-		t.Run(name, func(t *testing.T) {
-			code, _, stderr := run(t, args...)
-			if code != ExitError || !strings.HasPrefix(stderr, "vigil: ") {
-				t.Errorf("code %d, stderr %q", code, stderr)
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := run(t, tc.args...)
+			if code != ExitError || !strings.HasPrefix(stderr, "vigil: ") || !strings.Contains(stderr, tc.want) {
+				t.Errorf("code %d, stderr %q; want %d and a message with %q", code, stderr, ExitError, tc.want)
 			}
 		})
 	}
@@ -146,5 +165,50 @@ func TestLayerCache(t *testing.T) {
 	scan("--cache-backend", "memory")
 	if _, err := os.Stat(layers); err == nil {
 		t.Error("--cache-backend memory wrote a layer cache")
+	}
+}
+
+// TestIncludeDevDeps: `vigil fs` leaves development dependencies out of
+// the report unless --include-dev-deps, and keeps the project's root
+// either way (here a yarn workspace whose root needs lint and tool in
+// development only).
+func TestIncludeDevDeps(t *testing.T) {
+	dir := filepath.Join("..", "..", "catalog", "node", "testdata", "yarnws")
+	ids := func(args ...string) map[string]bool {
+		t.Helper()
+		code, out, stderr := run(t, append([]string{"fs", "--offline", "--scanners", "none", "--format", "json", dir}, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var rep struct {
+			Results []struct {
+				Packages []struct {
+					ID   string `json:"id"`
+					Root bool   `json:"root"`
+					Dev  bool   `json:"dev"`
+				} `json:"packages"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, r := range rep.Results {
+			for _, p := range r.Packages {
+				got[p.ID] = p.Dev
+			}
+		}
+		return got
+	}
+	def := ids()
+	if _, ok := def["lint@1.2.0"]; ok {
+		t.Errorf("dev dependency reported by default: %v", def)
+	}
+	if _, ok := def["mono"]; !ok || len(def) != 6 {
+		t.Errorf("default report: %v", def)
+	}
+	all := ids("--include-dev-deps")
+	if !all["lint@1.2.0"] || !all["tool@5.0.1"] || len(all) != 8 {
+		t.Errorf("--include-dev-deps report: %v", all)
 	}
 }

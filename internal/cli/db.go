@@ -152,6 +152,9 @@ func newDBStatusCmd(g *globals) *cobra.Command {
 		Short: "Print the local database's age, schema, sources and counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return fmt.Errorf("--format %q: want table or json", format)
+			}
 			db, err := vulndb.Open(dbPath(g))
 			if err != nil {
 				return err

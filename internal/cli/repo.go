@@ -32,7 +32,7 @@ func newRepoCmd(g *globals) *cobra.Command {
 				return nil, err
 			}
 			defer co.Close()
-			inv, err := scan.Dir(ctx, co.Dir, inventory.TypeRepository, scan.Options{Logger: g.logger})
+			inv, err := scan.Dir(ctx, co.Dir, inventory.TypeRepository, scan.Options{Logger: g.logger, Skip: f.filter.Skips(), Catalog: f.catalogOptions()})
 			if err != nil {
 				return nil, err
 			}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-scanner/vigil/baseupdate"
+	"github.com/vigil-scanner/vigil/catalog/all"
+	"github.com/vigil-scanner/vigil/catalog/maven"
 	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/inventory"
@@ -55,6 +59,7 @@ type scanFlags struct {
 	skipDBUpdate    bool
 	offline         bool
 	dbRepos         []string
+	strict          bool
 	// advise, when set (image --base-updates), adds to the evaluated
 	// report before it is written and returns notes for the user.
 	advise func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error)
@@ -79,8 +84,8 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.keep.ExcludeBase, "exclude-base", false, "leave out vulnerabilities in packages the base image brought (images)")
 	fl.StringVar(&f.sort, "sort", report.SortRisk, "order of the table's findings: "+strings.Join(report.Sorts(), ", "))
 	fl.StringSliceVar(&f.filter.PkgTypes, "pkg-types", nil, "package types to scan: os, library (default both)")
-	fl.StringSliceVar(&f.filter.SkipDirs, "skip-dirs", nil, "leave out language packages found under these directories (globs, ** for any depth)")
-	fl.StringSliceVar(&f.filter.SkipFiles, "skip-files", nil, "leave out language packages read from these files (globs, ** for any depth)")
+	fl.StringSliceVar(&f.filter.SkipDirs, "skip-dirs", nil, "leave out the files under these directories: neither read nor reported (globs, ** for any depth)")
+	fl.StringSliceVar(&f.filter.SkipFiles, "skip-files", nil, "leave out these files: neither read nor reported (globs, ** for any depth)")
 	fl.BoolVar(&f.filter.IncludeDevDeps, "include-dev-deps", false, "include development dependencies (those only dev scopes of the lockfiles reach) in the report and matching")
 	fl.BoolVar(&f.keep.IgnoreUnreachable, "ignore-unreachable", false, "leave out Go findings whose vulnerable symbols are absent from the binary")
 	fl.StringSliceVar(&f.ignoreStatus, "ignore-status", nil, "statuses to leave out: fixed, affected, will_not_fix, end_of_life")
@@ -90,9 +95,10 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX or CycloneDX VEX document whose not_affected/fixed statements suppress findings; repeatable")
 	fl.StringVar(&f.baseline, "baseline", "", "earlier JSON report: report and gate only on findings new since then")
 	fl.BoolVar(&f.skipDBUpdate, "skip-db-update", false, "use the local vulnerability database as it is")
-	fl.BoolVar(&f.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
+	fl.BoolVar(&f.offline, "offline", false, "make no network request: for the database (implies --skip-db-update), nor for Maven parent POMs and BOMs")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
 	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+	fl.BoolVar(&f.strict, "strict", false, fmt.Sprintf("exit %d when the scan is incomplete (a file that could not be read, a version no scheme parses), after writing the report", ExitError))
 	fl.StringVar(&f.server, "server", "", "client mode: build the inventory here and let this vigil server match it (no local database)")
 	fl.StringVar(&f.serverToken, "server-token", "", "bearer token for --server (default $VIGIL_TOKEN)")
 }
@@ -110,7 +116,7 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	}
 	for _, s := range f.scanners {
 		if s != "vuln" && s != "none" {
-			return fmt.Errorf("--scanners %q: vigil supports vuln and none", s)
+			return fmt.Errorf("--scanners %q: want vuln or none", s)
 		}
 	}
 	if f.exitCode == ExitError || f.exitOnEOL == ExitError {
@@ -124,6 +130,12 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	}
 	if !slices.Contains(report.Sorts(), f.sort) {
 		return fmt.Errorf("--sort %q: want one of %s", f.sort, strings.Join(report.Sorts(), ", "))
+	}
+	for i, s := range f.ignoreStatus {
+		f.ignoreStatus[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	if err := f.findingFilter().Validate(); err != nil {
+		return err
 	}
 	if f.format == format.Template {
 		if f.template == "" {
@@ -165,7 +177,9 @@ func (f *scanFlags) findingFilter() policy.Filter {
 }
 
 // run evaluates inv (matching it unless --scanners none), writes the
-// report, and returns the exit code as an error when the gate trips.
+// report, says on standard error when the scan is incomplete, and returns
+// the exit code as an error when the gate trips (or, with --strict, when
+// the scan is incomplete).
 func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventory) error {
 	f.filter.Apply(inv)
 	pol, err := f.policy()
@@ -209,6 +223,17 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 	prog.done()
 	if err := f.write(g, res.Report); err != nil {
 		return err
+	}
+	if ws := res.Report.Warnings; len(ws) > 0 {
+		msg := fmt.Sprintf("scan incomplete: %d warnings (first: %s)", len(ws), ws[0])
+		if len(ws) == 1 {
+			msg = fmt.Sprintf("scan incomplete: 1 warning: %s", ws[0])
+		}
+		if f.strict {
+			return errors.New(msg)
+		}
+		// Said even with --quiet: a report that reads clean may not be.
+		fmt.Fprintf(g.stderr, "vigil: %s\n", msg)
 	}
 	if res.Outcome.ExitCode != 0 {
 		return exitError{code: res.Outcome.ExitCode}
@@ -336,7 +361,7 @@ func newImageCmd(g *globals) *cobra.Command {
 				return nil, err
 			}
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags, DigestsVerified: img.DigestsVerified}, scan.Options{Logger: g.logger, Read: read, BaseImages: known})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags, DigestsVerified: img.DigestsVerified}, scan.Options{Logger: g.logger, Read: read, BaseImages: known, Skip: f.filter.Skips()})
 			if err != nil {
 				return nil, err
 			}
@@ -372,11 +397,32 @@ func newDirCmd(g *globals, use, short, artifactType string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: f.runE(g, func(ctx context.Context, args []string) (*inventory.Inventory, error) {
-			return scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger})
+			return scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger, Skip: f.filter.Skips(), Catalog: f.catalogOptions()})
 		}),
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// catalogOptions are the catalogers' options for a project scan: Maven
+// POMs outside the tree are read from ~/.m2/repository, and fetched from
+// Maven Central unless --offline forbids the network.
+func (f *scanFlags) catalogOptions() all.Options {
+	var o all.Options
+	if home, err := os.UserHomeDir(); err == nil {
+		if dir := filepath.Join(home, ".m2", "repository"); isDir(dir) {
+			o.Maven.LocalRepository = os.DirFS(dir)
+		}
+	}
+	if !f.offline {
+		o.Maven.Remote = maven.HTTPRepository{URL: maven.CentralURL, Client: &http.Client{Timeout: 30 * time.Second}}
+	}
+	return o
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func newSBOMCmd(g *globals) *cobra.Command {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
@@ -98,6 +99,7 @@ func TestHostileImages(t *testing.T) {
 		findings []string // nil: none
 		packages []string // checked when set
 		warnings []string // substrings, one per warning, in order
+		stderr   string   // with code 2: the error must contain it
 	}{
 		{
 			name:     "plain",
@@ -207,28 +209,57 @@ func TestHostileImages(t *testing.T) {
 			},
 		},
 		{
+			// The database exists, as a link, but cannot be read: an
+			// error naming it, never an image without packages.
 			name: "database a symbolic link loop",
 			layers: [][]lt.Entry{{
 				{Name: "etc/os-release", Body: osRelease},
 				{Name: "lib/apk/db/installed", Type: tar.TypeSymlink, Linkname: "../db/installed"},
 			}},
-			code: 0,
-			warnings: []string{
-				"layer 0 lib/apk/db/installed: symbolic link loop, or a chain of more than 40 links; not followed",
-				"- : apk: apk: open lib/apk/db/installed: too many levels of symbolic links",
-			},
+			code:   2,
+			stderr: "vigil: apk: open lib/apk/db/installed: too many levels of symbolic links",
 		},
 		{
+			name: "database behind a directory link loop",
+			layers: [][]lt.Entry{{
+				{Name: "etc/os-release", Body: osRelease},
+				{Name: "lib/apk/db", Type: tar.TypeSymlink, Linkname: "db2"},
+				{Name: "lib/apk/db2", Type: tar.TypeSymlink, Linkname: "/lib/apk/db"},
+			}},
+			code:   2,
+			stderr: `vigil: apk: open lib/apk/db/installed: too many levels of symbolic links at "lib/apk/db`,
+		},
+		{
+			// Layers are read before their links are known: the
+			// database is read in a second look at its layer.
 			name: "database a link to a file no cataloger wants",
 			layers: [][]lt.Entry{{
 				{Name: "etc/os-release", Body: osRelease},
 				{Name: "tmp/blob", Body: apkDB},
 				{Name: "lib/apk/db/installed", Type: tar.TypeSymlink, Linkname: "/tmp/blob"},
 			}},
-			code: 0,
-			warnings: []string{
-				`layer 0 lib/apk/db/installed: symbolic link to "tmp/blob", a file whose contents were not read`,
+			code:     1,
+			findings: []string{apkFinding},
+		},
+		{
+			name: "database behind a directory link, in another layer",
+			layers: [][]lt.Entry{
+				{{Name: "var/hidden/installed", Body: apkDB}, {Name: "usr/lib/release", Body: osRelease}},
+				{{Name: "lib/apk/db", Type: tar.TypeSymlink, Linkname: "../../var/hidden"},
+					{Name: "etc", Type: tar.TypeSymlink, Linkname: "/usr/lib/x"},
+					{Name: "usr/lib/x/os-release", Type: tar.TypeSymlink, Linkname: "../release"}},
 			},
+			code:     1,
+			findings: []string{apkFinding},
+		},
+		{
+			name: "database a hard link to a file of a lower layer no cataloger wants",
+			layers: [][]lt.Entry{
+				{{Name: "etc/os-release", Body: osRelease}, {Name: "tmp/blob", Body: apkDB}},
+				{{Name: "lib/apk/db/installed", Type: tar.TypeLink, Linkname: "tmp/blob"}},
+			},
+			code:     1,
+			findings: []string{apkFinding},
 		},
 	}
 	for _, tc := range tests {
@@ -237,6 +268,12 @@ func TestHostileImages(t *testing.T) {
 			code, r, stderr := scan(t, img)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\n%s", code, tc.code, stderr)
+			}
+			if code == 2 {
+				if !strings.Contains(stderr, tc.stderr) {
+					t.Errorf("stderr %q, want %q", stderr, tc.stderr)
+				}
+				return
 			}
 			if got := r.findings(); !slices.Equal(got, tc.findings) {
 				t.Errorf("findings = %q, want %q", got, tc.findings)
@@ -260,6 +297,102 @@ func TestHostileImages(t *testing.T) {
 			}
 			if _, err := os.Stat(host + "/pwned"); err == nil {
 				t.Errorf("a layer entry was written to the host")
+			}
+		})
+	}
+}
+
+// TestHostileRootfs scans a root filesystem on disk (vigil rootfs): its
+// links are resolved inside it, never on the host, and a fifo where the
+// database belongs neither blocks the scan nor passes unseen.
+func TestHostileRootfs(t *testing.T) {
+	host := sentinel(t)
+	write := func(root, name, body string) {
+		t.Helper()
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(root, target, name string) {
+		t.Helper()
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name     string
+		make     func(root string)
+		findings []string
+		warnings []string
+	}{
+		{
+			name: "links to the host",
+			make: func(root string) {
+				link(root, host+"/etc/os-release", "etc/os-release")
+				link(root, host+"/lib", "lib")
+				link(root, "../../../../../../"+host+"/lib/apk/db/installed", "usr/lib/os-release")
+			},
+		},
+		{
+			name: "database behind a directory link",
+			make: func(root string) {
+				write(root, "etc/os-release", osRelease)
+				write(root, "srv/db/installed", apkDB)
+				link(root, "/../../srv/db", "lib/apk/db")
+			},
+			findings: []string{apkFinding},
+		},
+		{
+			name: "database a fifo",
+			make: func(root string) {
+				write(root, "etc/os-release", osRelease)
+				if err := os.MkdirAll(filepath.Join(root, "lib/apk/db"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := syscall.Mkfifo(filepath.Join(root, "lib/apk/db/installed"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			warnings: []string{"lib/apk/db/installed: fifo where a regular file is expected; not read"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "root")
+			tc.make(root)
+			code, stdout, stderr := vigil(t, "rootfs", root, "--cache-dir", newCache(t), "--offline", "--quiet",
+				"--format", "json", "--list-all-pkgs", "--exit-code", "1")
+			wantCode := 0
+			if tc.findings != nil {
+				wantCode = 1
+			}
+			if code != wantCode {
+				t.Fatalf("exit %d, want %d\n%s", code, wantCode, stderr)
+			}
+			r := parseReport(t, stdout)
+			if got := r.findings(); !slices.Equal(got, tc.findings) {
+				t.Errorf("findings = %q, want %q", got, tc.findings)
+			}
+			if slices.ContainsFunc(r.packages(), func(p string) bool { return strings.HasPrefix(p, "host-only") }) ||
+				r.Artifact.OS != nil && r.Artifact.OS.Family == "host" {
+				t.Errorf("the host was read: packages %q, os %+v", r.packages(), r.Artifact.OS)
+			}
+			got := r.warnings()
+			if len(got) != len(tc.warnings) {
+				t.Fatalf("warnings:\n got %q\nwant %q", got, tc.warnings)
+			}
+			for i := range got {
+				if !strings.Contains(got[i], tc.warnings[i]) {
+					t.Errorf("warning %d = %q, want %q", i, got[i], tc.warnings[i])
+				}
 			}
 		})
 	}

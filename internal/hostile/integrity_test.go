@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
 )
@@ -126,5 +128,41 @@ func TestCorruptGzip(t *testing.T) {
 				t.Errorf("exit %d, want 2 and an error naming layer 0\n%s", code, stderr)
 			}
 		})
+	}
+}
+
+// TestLyingRegistryImage: an image pushed to a registry whose config gives
+// its layer the diff ID of a clean layer. The registry checks blobs
+// against their digests, not configs against layers: the scan must, from
+// the cache as without it.
+func TestLyingRegistryImage(t *testing.T) {
+	addr := startRegistry(t)
+	cleanTar := lt.Tar(t, lt.Entry{Name: "etc/os-release", Body: osRelease},
+		lt.Entry{Name: "lib/apk/db/installed", Body: strings.ReplaceAll(apkDB, "3.1.4-r1", "3.1.4-r3")})
+	clean := lt.FromTar(t, cleanTar)
+	evil := lt.NewLayer(t, alpineBase()...)
+	diffID, _ := clean.DiffID()
+	push := func(ref string, l v1.Layer) {
+		t.Helper()
+		r, err := name.ParseReference(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(r, lt.Image(t, []v1.Layer{l})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(addr+"/clean:1", clean)
+	push(addr+"/liar:1", &lt.Layer{Blob: evil.Blob, Diff: diffID})
+	cache := newCache(t)
+	args := []string{"image", "--image-src", "remote", "--insecure", "--cache-dir", cache, "--offline", "--quiet", "--format", "json", "--exit-code", "1"}
+	if code, out, stderr := vigil(t, append(args, addr+"/clean:1")...); code != 0 || len(parseReport(t, out).findings()) != 0 {
+		t.Fatalf("clean image: exit %d\n%s%s", code, out, stderr)
+	}
+	for range 2 {
+		code, out, stderr := vigil(t, append(args, addr+"/liar:1")...)
+		if code != 2 || !strings.Contains(stderr, "layer 0 ("+diffID.String()+")") || !strings.Contains(stderr, "do not match the diff ID") {
+			t.Errorf("lying image: exit %d, want 2 and an error naming layer 0\n%s%s", code, out, stderr)
+		}
 	}
 }

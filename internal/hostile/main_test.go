@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,6 +136,9 @@ type report struct {
 			Family string `json:"family"`
 			Name   string `json:"name"`
 		} `json:"os"`
+		Layers []struct {
+			DiffID string `json:"diffID"`
+		} `json:"layers"`
 	} `json:"artifact"`
 	Results []struct {
 		Target   string `json:"target"`
@@ -191,12 +194,20 @@ func (r *report) findings() []string {
 
 // warnings lists the report's warnings as "layer N path: message" (the
 // layer's index only, "-" when none).
+// warnings lists the report's warnings as "layer N path: message", N
+// being the position of the layer whose diff ID the warning names ("-"
+// for none).
 func (r *report) warnings() []string {
 	var out []string
 	for _, w := range r.Warnings {
-		layer, _, _ := strings.Cut(w.Layer, " (")
-		if layer == "" {
-			layer = "-"
+		layer := "-"
+		if w.Layer != "" {
+			layer = "layer ?" + w.Layer
+			for i, l := range r.Artifact.Layers {
+				if l.DiffID == w.Layer {
+					layer = fmt.Sprintf("layer %d", i)
+				}
+			}
 		}
 		out = append(out, layer+" "+w.Path+": "+w.Message)
 	}
@@ -205,7 +216,7 @@ func (r *report) warnings() []string {
 
 // binary builds the vigil command once per test binary, for the tests
 // that run it as a process of its own (to measure it, or to kill it).
-var binary = sync.OnceValues(func() (string, error) {
+var buildVigil = sync.OnceValues(func() (string, error) {
 	out := filepath.Join(fx.dir, "vigil")
 	cmd := exec.Command("go", "build", "-o", out, "github.com/vigil-scanner/vigil/cmd/vigil")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -220,7 +231,7 @@ func vigilBinary(t *testing.T) string {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command to build vigil with")
 	}
-	bin, err := binary()
+	bin, err := buildVigil()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,16 +256,54 @@ func runBinary(t *testing.T, dir string, args ...string) run {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	err := cmd.Run()
-	r := run{wall: time.Since(start), stdout: out.String(), stderr: errb.String()}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	peak := watchRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	r := run{wall: time.Since(start), stdout: out.String(), stderr: errb.String(), maxRSS: peak()}
 	if err != nil {
 		if _, ok := err.(*exec.ExitError); !ok {
 			t.Fatal(err)
 		}
 	}
 	r.code = cmd.ProcessState.ExitCode()
-	r.maxRSS = maxRSS(cmd.ProcessState)
 	return r
+}
+
+// watchRSS samples the peak resident memory (VmHWM) of the process pid
+// every 10 ms until the returned function is called, which returns the
+// last value seen. (The rusage of a waited-for child cannot be used: the
+// child is forked from this large test process, whose peak it inherits.)
+func watchRSS(pid int) (stop func() int64) {
+	var peak atomic.Int64
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		path := fmt.Sprintf("/proc/%d/status", pid)
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				for line := range strings.Lines(string(b)) {
+					if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						var kb int64
+						fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
+						peak.Store(max(peak.Load(), kb<<10))
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-finished
+		return peak.Load()
+	}
 }
 
 // sandboxEnv is the environment of a vigil process confined to dir: its
@@ -264,12 +313,4 @@ func sandboxEnv(dir string) []string {
 		"GOMAXPROCS=" + fmt.Sprint(runtime.GOMAXPROCS(0))}
 	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
 	return env
-}
-
-// maxRSS returns the peak resident memory of a finished process.
-func maxRSS(ps *os.ProcessState) int64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss << 10 // kilobytes on Linux
-	}
-	return 0
 }

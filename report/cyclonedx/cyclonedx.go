@@ -2,7 +2,8 @@
 // (https://cyclonedx.org/docs/1.6/json/): the image as metadata.component,
 // its operating system and each language target as components, one
 // component per package, the dependency graph, and the findings as
-// vulnerabilities.
+// vulnerabilities. Each warning of an incomplete scan is an annotation by
+// vigil on the image ("vigil: scan incomplete: …").
 //
 // Output is reproducible: the timestamp is the report's CreatedAt and the
 // serial number is a name-based UUID of the BOM's own content.
@@ -71,10 +72,9 @@ func BOM(r *report.Report, opts report.Options) *cdx.BOM {
 	bom.SpecVersion = cdx.SpecVersion1_6
 
 	root := rootComponent(r.Artifact)
+	tool := cdx.Component{Type: cdx.ComponentTypeApplication, Group: "vigil-scanner", Name: "vigil", Version: opts.AppVersion}
 	bom.Metadata = &cdx.Metadata{
-		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{
-			Type: cdx.ComponentTypeApplication, Group: "vigil-scanner", Name: "vigil", Version: opts.AppVersion,
-		}}},
+		Tools:     &cdx.ToolsChoice{Components: &[]cdx.Component{tool}},
 		Component: &root,
 	}
 	if !r.CreatedAt.IsZero() {
@@ -146,7 +146,32 @@ func BOM(r *report.Report, opts report.Options) *cdx.BOM {
 	if vulns := vulnerabilities(r, refs); len(vulns) > 0 {
 		bom.Vulnerabilities = &vulns
 	}
+	if anns := annotations(r, root.BOMRef, tool); len(anns) > 0 {
+		bom.Annotations = &anns
+	}
 	return bom
+}
+
+// IncompletePrefix leads the text of the annotation of each warning.
+const IncompletePrefix = "vigil: scan incomplete: "
+
+// annotations are the warnings of an incomplete scan, each an annotation
+// by vigil on the scanned artifact, its text IncompletePrefix followed by
+// the warning as inventory.Warning.String writes it.
+func annotations(r *report.Report, root string, tool cdx.Component) []cdx.Annotation {
+	var out []cdx.Annotation
+	// The schema requires a timestamp: the scan's.
+	ts := r.CreatedAt.UTC().Format(time.RFC3339)
+	for i, w := range r.Warnings {
+		out = append(out, cdx.Annotation{
+			BOMRef:    "vigil:warning:" + strconv.Itoa(i+1),
+			Subjects:  &[]cdx.BOMReference{cdx.BOMReference(root)},
+			Annotator: &cdx.Annotator{Component: &tool},
+			Timestamp: ts,
+			Text:      IncompletePrefix + w.String(),
+		})
+	}
+	return out
 }
 
 func rootComponent(a inventory.Artifact) cdx.Component {
@@ -181,6 +206,14 @@ func rootComponent(a inventory.Artifact) cdx.Component {
 	add("commit", a.Commit)
 	for _, l := range a.Layers {
 		add("layerDiffID", l.DiffID)
+	}
+	if b := a.Base; b != nil {
+		add("base:name", b.Name)
+		add("base:digest", b.Digest)
+		add("base:layers", strconv.Itoa(b.Layers))
+		for _, how := range b.IdentifiedBy {
+			add("base:identifiedBy", how)
+		}
 	}
 	c.Properties = nilIfEmpty(props)
 	return c
@@ -269,6 +302,9 @@ func packageComponent(res report.Result, pkg inventory.Package, ref string) cdx.
 	add("layerDigest", pkg.Layer.Digest)
 	add("layerDiffID", pkg.Layer.DiffID)
 	add("layerCreatedBy", pkg.Layer.CreatedBy)
+	if pkg.Layer.Base {
+		add("layerBase", "true")
+	}
 	add("class", res.Class)
 	add("type", res.Type)
 	add("target", res.Target)

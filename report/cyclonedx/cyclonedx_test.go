@@ -76,6 +76,15 @@ func TestDecode(t *testing.T) {
 		t.Errorf("timestamp %q", md.Timestamp)
 	}
 	root := md.Component
+	// The incomplete scan's warnings are annotations by vigil on the image.
+	if bom.Annotations == nil || len(*bom.Annotations) != 2 {
+		t.Fatalf("annotations = %v, want 2", bom.Annotations)
+	}
+	a := (*bom.Annotations)[0]
+	if a.Subjects == nil || len(*a.Subjects) != 1 || string((*a.Subjects)[0]) != root.BOMRef || a.Annotator.Component.Name != "vigil" ||
+		a.Text != IncompletePrefix+reporttest.Alpine().Warnings[0].String() {
+		t.Errorf("annotation = %+v", a)
+	}
 	if root.Type != cdx.ComponentTypeContainer || root.Name != "alpine-310.tar.gz" ||
 		root.Version != "sha256:de78803598bc4c940fc4591d412bffe488205d5d953f94751c6308deeaaa7eb8" ||
 		root.PackageURL != "pkg:oci/alpine@sha256:de78803598bc4c940fc4591d412bffe488205d5d953f94751c6308deeaaa7eb8?arch=amd64&repository_url=index.docker.io%2Flibrary%2Falpine" {

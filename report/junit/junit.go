@@ -1,7 +1,9 @@
 // Package junit writes a report as JUnit XML, which CI systems (GitLab,
 // Jenkins, Buildkite, Azure) show as test results: one test suite per
 // target, one failing test case per finding. Suppressed findings are
-// skipped test cases, so they stay visible without failing.
+// skipped test cases, so they stay visible without failing. An incomplete
+// scan adds a suite "scan completeness" with one errored test case per
+// warning, so a CI system shows the scan as broken.
 package junit
 
 import (
@@ -19,6 +21,7 @@ type testSuites struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
 	Skipped  int         `xml:"skipped,attr"`
 	Suites   []testSuite `xml:"testsuite"`
 }
@@ -27,6 +30,7 @@ type testSuite struct {
 	Name       string     `xml:"name,attr"`
 	Tests      int        `xml:"tests,attr"`
 	Failures   int        `xml:"failures,attr"`
+	Errors     int        `xml:"errors,attr"`
 	Skipped    int        `xml:"skipped,attr"`
 	Timestamp  string     `xml:"timestamp,attr,omitempty"`
 	Properties []property `xml:"properties>property,omitempty"`
@@ -42,6 +46,7 @@ type testCase struct {
 	ClassName string   `xml:"classname,attr"`
 	Name      string   `xml:"name,attr"`
 	Failure   *failure `xml:"failure,omitempty"`
+	Error     *failure `xml:"error,omitempty"`
 	Skipped   *skipped `xml:"skipped,omitempty"`
 }
 
@@ -86,6 +91,23 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 		doc.Skipped += s.Skipped
+		doc.Suites = append(doc.Suites, s)
+	}
+	if len(r.Warnings) > 0 {
+		s := testSuite{Name: "scan completeness", Properties: []property{{"artifact", r.Artifact.Name}}}
+		if !r.CreatedAt.IsZero() {
+			s.Timestamp = r.CreatedAt.UTC().Format("2006-01-02T15:04:05")
+		}
+		for _, w := range r.Warnings {
+			s.Cases = append(s.Cases, testCase{
+				ClassName: cmp.Or(w.Path, r.Artifact.Name),
+				Name:      "scan incomplete",
+				Error:     &failure{Message: w.Message, Type: "incomplete", Text: w.String()},
+			})
+		}
+		s.Tests, s.Errors = len(r.Warnings), len(r.Warnings)
+		doc.Tests += s.Tests
+		doc.Errors += s.Errors
 		doc.Suites = append(doc.Suites, s)
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

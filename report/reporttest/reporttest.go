@@ -38,14 +38,16 @@ const (
 	alpineApp  = "sha256:2b9bd8f2ff3ce7d9c5d5ec6e7b6c7c7f2f8e9b2d1f0a9c8b7e6d5c4b3a2f1e0d"
 )
 
-// Alpine is an end-of-life Alpine 3.10 image with OS packages, an npm
-// lockfile and a Go binary, and findings of every status, one suppressed by
-// VEX and one unreachable.
+// Alpine is an end-of-life Alpine 3.10 image (its OS layer the base
+// image's) with OS packages, an npm lockfile and a Go binary, findings of
+// every status, one suppressed by VEX and one unreachable, and a base image
+// update; the scan was incomplete (two warnings).
 func alpine() *report.Report {
 	baseLayer := inventory.LayerRef{
 		Digest:    "sha256:9d48c3bd43c520dc2784e868a780e976b207cbf493eaff8c6596eb871cbd9609",
 		DiffID:    alpineBase,
 		CreatedBy: "/bin/sh -c #(nop) ADD file:fe1f09249227e2da2089afb4d07e16cbf832eeb804120074acd2b8192876cd28 in / ",
+		Base:      true,
 	}
 	appLayer := inventory.LayerRef{
 		Digest:    "sha256:5f3a8f0c4b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e",
@@ -68,6 +70,11 @@ func alpine() *report.Report {
 				{Digest: baseLayer.Digest, DiffID: baseLayer.DiffID, CreatedBy: baseLayer.CreatedBy, Size: 2797541},
 				{Digest: appLayer.Digest, DiffID: appLayer.DiffID, CreatedBy: appLayer.CreatedBy, Size: 1048576},
 			},
+			Base: &inventory.Base{Name: "alpine:3.10", Layers: 1, IdentifiedBy: []string{inventory.BaseByHistory}},
+		},
+		BaseUpdates: []report.BaseUpdate{
+			{From: "alpine:3.10", To: "alpine:3.10.9", Digest: "sha256:451eee8bedcb2f029756dc3e9d73bab0e7943c1ac55cff3a4861c52a0fdd3e65",
+				Findings: 1, Removed: 3, Severities: map[string]int{"CRITICAL": -1, "HIGH": -2}, RiskRemoved: 139.5},
 		},
 		Results: []report.Result{
 			{
@@ -185,6 +192,12 @@ func alpine() *report.Report {
 					},
 				},
 			},
+		},
+		// The scan is incomplete: a malformed lockfile, and an installed
+		// version the matcher could not compare.
+		Warnings: []inventory.Warning{
+			{Layer: alpineApp, Path: "app/yarn.lock", Message: "node: malformed lockfile: yarn.lock line 3: missing version"},
+			{Message: "match: busybox 1.30.1-r3+x in alpine-310.tar.gz (alpine 3.10.4): the installed version cannot be compared (apk version \"1.30.1-r3+x\": invalid suffix): its 2 advisory records were not checked"},
 		},
 	}
 }

@@ -3,7 +3,10 @@
 // scanning uploads accept: one rule per vulnerability id, one result per
 // finding, located at the lockfile (language packages) or the image
 // (OS packages). Findings suppressed by an ignore file or VEX carry a SARIF
-// suppression, so code scanning shows them as dismissed.
+// suppression, so code scanning shows them as dismissed. The run's one
+// invocation says whether the scan was complete: each warning of an
+// incomplete scan is an error-level tool execution notification, and
+// executionSuccessful is false.
 package sarif
 
 import (
@@ -36,10 +39,27 @@ type Log struct {
 // Run is one tool run.
 type Run struct {
 	Tool               Tool                        `json:"tool"`
+	Invocations        []Invocation                `json:"invocations"`
 	Results            []Result                    `json:"results"`
 	ColumnKind         string                      `json:"columnKind"`
 	OriginalURIBaseIDs map[string]ArtifactLocation `json:"originalUriBaseIds"`
 	Properties         map[string]any              `json:"properties,omitempty"`
+}
+
+// Invocation is the run of vigil that produced the results.
+type Invocation struct {
+	// ExecutionSuccessful is false when the scan could not read
+	// everything it should have: the results may be incomplete.
+	ExecutionSuccessful        bool           `json:"executionSuccessful"`
+	ToolExecutionNotifications []Notification `json:"toolExecutionNotifications,omitempty"`
+}
+
+// Notification is one warning of an incomplete scan.
+type Notification struct {
+	Level      string            `json:"level"`
+	Message    Message           `json:"message"`
+	Locations  []Location        `json:"locations,omitempty"`
+	Properties map[string]string `json:"properties,omitempty"`
 }
 
 // Tool describes vigil and its rules.
@@ -102,16 +122,16 @@ type Result struct {
 	PartialFingerprints map[string]string `json:"partialFingerprints,omitempty"`
 }
 
-// Location is where a finding is.
+// Location is where a finding or a notification is.
 type Location struct {
 	PhysicalLocation PhysicalLocation `json:"physicalLocation"`
-	Message          Message          `json:"message"`
+	Message          *Message         `json:"message,omitempty"`
 }
 
 // PhysicalLocation is a file and a region in it.
 type PhysicalLocation struct {
 	ArtifactLocation ArtifactLocation `json:"artifactLocation"`
-	Region           Region           `json:"region"`
+	Region           *Region          `json:"region,omitempty"`
 }
 
 // ArtifactLocation is a URI, relative to a base.
@@ -152,6 +172,7 @@ func Build(r *report.Report, opts report.Options) *Log {
 			Name: "vigil", FullName: "vigil container vulnerability scanner",
 			Version: opts.AppVersion, InformationURI: toolURI, Rules: []Rule{},
 		}},
+		Invocations:        []Invocation{invocation(r)},
 		Results:            []Result{},
 		ColumnKind:         "utf16CodeUnits",
 		OriginalURIBaseIDs: map[string]ArtifactLocation{"ROOTPATH": {URI: "file:///"}},
@@ -172,6 +193,26 @@ func Build(r *report.Report, opts report.Options) *Log {
 		}
 	}
 	return &Log{Version: "2.1.0", Schema: schemaURI, Runs: []Run{run}}
+}
+
+// invocation says whether the scan was complete, with one error-level
+// notification per warning, located at the file concerned when there is
+// one; the layer is a property.
+func invocation(r *report.Report) Invocation {
+	inv := Invocation{ExecutionSuccessful: len(r.Warnings) == 0}
+	for _, w := range r.Warnings {
+		n := Notification{Level: "error", Message: Message{Text: "Scan incomplete: " + w.Message}}
+		if w.Path != "" {
+			n.Locations = []Location{{PhysicalLocation: PhysicalLocation{
+				ArtifactLocation: ArtifactLocation{URI: strings.TrimPrefix(w.Path, "/"), URIBaseID: "ROOTPATH"},
+			}}}
+		}
+		if w.Layer != "" {
+			n.Properties = map[string]string{"layer": w.Layer}
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
+	}
+	return inv
 }
 
 func rule(f *match.Finding, class string) Rule {
@@ -219,9 +260,9 @@ func result(r *report.Report, res report.Result, f *match.Finding, idx int) Resu
 		Locations: []Location{{
 			PhysicalLocation: PhysicalLocation{
 				ArtifactLocation: ArtifactLocation{URI: uri, URIBaseID: "ROOTPATH"},
-				Region:           Region{StartLine: 1, StartColumn: 1, EndLine: 1, EndColumn: 1},
+				Region:           &Region{StartLine: 1, StartColumn: 1, EndLine: 1, EndColumn: 1},
 			},
-			Message: Message{Text: fmt.Sprintf("%s: %s@%s", uri, f.PkgName, f.InstalledVersion)},
+			Message: &Message{Text: fmt.Sprintf("%s: %s@%s", uri, f.PkgName, f.InstalledVersion)},
 		}},
 		PartialFingerprints: map[string]string{"vigil/v1": f.ID + "|" + f.PkgName + "|" + f.InstalledVersion + "|" + res.Target},
 	}

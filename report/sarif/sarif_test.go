@@ -63,6 +63,38 @@ func validate(t *testing.T, data []byte) {
 			t.Errorf("rule %s has no short description", id)
 		}
 	}
+	invs, _ := run["invocations"].([]any)
+	if len(invs) != 1 {
+		t.Fatalf("invocations = %v, want one", run["invocations"])
+	}
+	inv := invs[0].(map[string]any)
+	ok, isBool := inv["executionSuccessful"].(bool)
+	if !isBool {
+		t.Errorf("executionSuccessful = %v, want a boolean", inv["executionSuccessful"])
+	}
+	notes, _ := inv["toolExecutionNotifications"].([]any)
+	if ok != (len(notes) == 0) {
+		t.Errorf("executionSuccessful %v with %d notifications", ok, len(notes))
+	}
+	for _, x := range notes {
+		n := x.(map[string]any)
+		if !slices.Contains([]string{"none", "note", "warning", "error"}, n["level"].(string)) {
+			t.Errorf("notification level %v", n["level"])
+		}
+		if text, _ := n["message"].(map[string]any)["text"].(string); text == "" {
+			t.Errorf("notification without a message")
+		}
+		locs, _ := n["locations"].([]any)
+		for _, l := range locs {
+			pl := l.(map[string]any)["physicalLocation"].(map[string]any)
+			if uri := pl["artifactLocation"].(map[string]any)["uri"].(string); uri == "" || strings.HasPrefix(uri, "/") {
+				t.Errorf("notification uri %q is not a relative reference", uri)
+			}
+			if _, ok := pl["region"]; ok {
+				t.Errorf("notification has a region")
+			}
+		}
+	}
 	results, ok := run["results"].([]any)
 	if !ok {
 		t.Fatal("results missing (an empty run must still have results: [])")
@@ -110,5 +142,26 @@ func TestLevelsAndSeverity(t *testing.T) {
 		if rule.DefaultConfiguration.Level != want || levels[rule.ID] != want {
 			t.Errorf("rule %s (%s): level %s/%s, want %s", rule.ID, rule.Properties.Tags[2], rule.DefaultConfiguration.Level, levels[rule.ID], want)
 		}
+	}
+}
+
+// TestIncomplete checks that an incomplete scan is a failed execution with
+// one notification per warning, and a complete one a successful execution.
+func TestIncomplete(t *testing.T) {
+	log := Build(reporttest.Alpine(), report.Options{})
+	inv := log.Runs[0].Invocations[0]
+	if inv.ExecutionSuccessful || len(inv.ToolExecutionNotifications) != 2 {
+		t.Fatalf("invocation = %+v, want a failed one with 2 notifications", inv)
+	}
+	n := inv.ToolExecutionNotifications[0]
+	if n.Level != "error" || !strings.HasPrefix(n.Message.Text, "Scan incomplete: node: malformed lockfile") ||
+		n.Locations[0].PhysicalLocation.ArtifactLocation.URI != "app/yarn.lock" || n.Properties["layer"] == "" {
+		t.Errorf("notification = %+v", n)
+	}
+	if n := inv.ToolExecutionNotifications[1]; n.Locations != nil || n.Properties != nil {
+		t.Errorf("a warning without path or layer: notification = %+v", n)
+	}
+	if inv := Build(reporttest.Debian(), report.Options{}).Runs[0].Invocations[0]; !inv.ExecutionSuccessful || inv.ToolExecutionNotifications != nil {
+		t.Errorf("complete scan: invocation = %+v", inv)
 	}
 }

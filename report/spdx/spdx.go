@@ -7,7 +7,9 @@
 //
 // Output is reproducible: the creation time is the report's CreatedAt and
 // the document namespace ends in a name-based UUID of the document's own
-// content. Licenses that are not valid SPDX expressions become LicenseRef-s
+// content. The warnings of an incomplete scan are annotations of the
+// described package, counted in the creator comment. Licenses that are not
+// valid SPDX expressions become LicenseRef-s
 // declared in hasExtractedLicensingInfos; licenseConcluded is always
 // NOASSERTION, since vigil reads licenses, it does not conclude them.
 package spdx
@@ -97,7 +99,10 @@ func Document(r *report.Report, opts report.Options) *v23.Document {
 		licenseRefs: map[string]string{},
 	}
 
-	root := b.rootPackage(r.Artifact)
+	root := b.rootPackage(r.Artifact, r.Warnings)
+	if n := len(r.Warnings); n > 0 {
+		b.doc.CreationInfo.CreatorComment = fmt.Sprintf("Scan incomplete: %d warnings; each is a %s annotation of the described package.", n, WarningAnnotation)
+	}
 	b.relate("DOCUMENT", root, "DESCRIBES")
 
 	refs := sbom.PackageRefs(r)
@@ -207,7 +212,12 @@ func (b *builder) annotate(p *v23.Package, pairs ...string) {
 	}
 }
 
-func (b *builder) rootPackage(a inventory.Artifact) common.ElementID {
+// WarningAnnotation names the annotations of the described package that
+// record the warnings of an incomplete scan ("vigil:image:warning: …", the
+// warning as inventory.Warning.String writes it).
+const WarningAnnotation = "vigil:image:warning"
+
+func (b *builder) rootPackage(a inventory.Artifact, warnings []inventory.Warning) common.ElementID {
 	// A repository's version is its commit.
 	p := newPackage("Artifact", cmp.Or(a.Name, "unknown"), cmp.Or(sbom.ImageVersion(a), a.Commit))
 	p.PackageExternalReferences = purlRef(sbom.ImagePurl(a))
@@ -220,6 +230,15 @@ func (b *builder) rootPackage(a inventory.Artifact) common.ElementID {
 	}
 	for _, t := range a.RepoTags {
 		b.annotate(p, "vigil:image:repoTag", t)
+	}
+	for _, w := range warnings {
+		b.annotate(p, WarningAnnotation, w.String())
+	}
+	if base := a.Base; base != nil {
+		b.annotate(p, "vigil:image:base:name", base.Name, "vigil:image:base:digest", base.Digest, "vigil:image:base:layers", strconv.Itoa(base.Layers))
+		for _, how := range base.IdentifiedBy {
+			b.annotate(p, "vigil:image:base:identifiedBy", how)
+		}
 	}
 	return b.add(p)
 }
@@ -256,7 +275,10 @@ func (b *builder) pkg(res report.Result, pkg inventory.Package, ref string) comm
 	if pkg.Epoch != 0 {
 		epoch = strconv.Itoa(pkg.Epoch)
 	}
-	root, dev, indirect := "", "", ""
+	root, dev, indirect, base := "", "", "", ""
+	if pkg.Layer.Base {
+		base = "true"
+	}
 	if pkg.Root {
 		root = "true"
 	}
@@ -281,6 +303,7 @@ func (b *builder) pkg(res report.Result, pkg inventory.Package, ref string) comm
 		"vigil:package:layerDigest", pkg.Layer.Digest,
 		"vigil:package:layerDiffID", pkg.Layer.DiffID,
 		"vigil:package:layerCreatedBy", pkg.Layer.CreatedBy,
+		"vigil:package:layerBase", base,
 		"vigil:package:class", res.Class,
 		"vigil:package:type", res.Type,
 		"vigil:package:target", res.Target,

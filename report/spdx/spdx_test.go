@@ -178,3 +178,30 @@ func TestLicenseExpression(t *testing.T) {
 		}
 	}
 }
+
+// TestIncomplete checks that the warnings of an incomplete scan are
+// annotations of the described package, counted in the creator comment.
+func TestIncomplete(t *testing.T) {
+	r := reporttest.Alpine()
+	doc := read(t, write(t, r))
+	if want := "Scan incomplete: 2 warnings; each is a vigil:image:warning annotation of the described package."; doc.CreationInfo.CreatorComment != want {
+		t.Errorf("creator comment = %q, want %q", doc.CreationInfo.CreatorComment, want)
+	}
+	var got []string
+	for _, p := range doc.Packages {
+		if p.PackageSPDXIdentifier != "Artifact" {
+			continue
+		}
+		for _, a := range p.Annotations {
+			if c, ok := strings.CutPrefix(a.AnnotationComment, WarningAnnotation+": "); ok {
+				got = append(got, c)
+			}
+		}
+	}
+	if len(got) != 2 || got[0] != r.Warnings[0].String() || got[1] != r.Warnings[1].String() {
+		t.Errorf("warning annotations = %q", got)
+	}
+	if doc := read(t, write(t, reporttest.Debian())); doc.CreationInfo.CreatorComment != "" {
+		t.Errorf("complete scan: creator comment %q", doc.CreationInfo.CreatorComment)
+	}
+}

@@ -5,7 +5,9 @@
 // packages (with Options.ListAllPkgs) and the findings — those of the
 // image's own layers, then those of its base image under their own
 // heading — and last a one-line summary. Findings are in Options.Sort
-// order. Suppressed findings are counted but not listed.
+// order. Suppressed findings are counted but not listed. A footer says
+// when the scan was incomplete and lists its warnings (the first
+// maxWarnings of them).
 package table
 
 import (
@@ -24,6 +26,9 @@ import (
 
 // maxTitle is the widest a finding's title is shown, in runes.
 const maxTitle = 60
+
+// maxWarnings is the most warnings the footer lists.
+const maxWarnings = 20
 
 // topRisks is how many findings the highest-risk table lists; it is shown
 // when the report has more findings than that.
@@ -58,9 +63,15 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 	if !opts.NoVulnScan && len(r.BaseUpdates) > 0 {
 		p.baseUpdates(r.BaseUpdates)
 	}
+	if !opts.NoVulnScan {
+		if line := topFix(r); line != "" {
+			p.printf("%s\n", line)
+		}
+	}
 	if !opts.NoVulnScan && len(r.Results) > 0 {
 		p.printf("\n%s\n", sum)
 	}
+	p.footer(r.Warnings, len(r.Results) > 0)
 	if p.err != nil {
 		return fmt.Errorf("writing table: %w", p.err)
 	}
@@ -182,12 +193,32 @@ func (p *printer) fixPlan(plan []report.Fix) {
 		t.cells = append(t.cells, []string{name, f.InstalledVersion, fixTo(f), removes(f), strconv.FormatFloat(f.RiskRemoved, 'f', 1, 64), f.Target})
 	}
 	p.table(t, nil)
-	top := plan[0]
-	p.printf("Top fix: upgrade %s", top.Package)
-	if top.InstalledVersion != "" {
-		p.printf(" %s", top.InstalledVersion)
+}
+
+// topFix names the single change that removes the most risk: the fix
+// plan's first upgrade, or the best base image update when it removes
+// more. "" when there is neither.
+func topFix(r *report.Report) string {
+	var fix *report.Fix
+	var up *report.BaseUpdate
+	if len(r.FixPlan) > 0 {
+		fix = &r.FixPlan[0]
 	}
-	p.printf(" → %s in %s: −%s, −%s risk\n", fixTo(top), top.Target, plural(len(top.Findings), "vulnerability", "vulnerabilities"), strconv.FormatFloat(top.RiskRemoved, 'f', 1, 64))
+	if len(r.BaseUpdates) > 0 && r.BaseUpdates[0].RiskRemoved > 0 {
+		up = &r.BaseUpdates[0]
+	}
+	if up != nil && (fix == nil || up.RiskRemoved > fix.RiskRemoved) {
+		return fmt.Sprintf("Top fix: move the base image from %s to %s: %s, −%s risk", up.From, up.To, baseChange(*up), strconv.FormatFloat(up.RiskRemoved, 'f', 1, 64))
+	}
+	if fix == nil {
+		return ""
+	}
+	from := ""
+	if fix.InstalledVersion != "" {
+		from = " " + fix.InstalledVersion
+	}
+	return fmt.Sprintf("Top fix: upgrade %s%s → %s in %s: −%s, −%s risk", fix.Package, from, fixTo(*fix), fix.Target,
+		plural(len(fix.Findings), "vulnerability", "vulnerabilities"), strconv.FormatFloat(fix.RiskRemoved, 'f', 1, 64))
 }
 
 // baseUpdates lists the base image's candidate tags and names the best.
@@ -198,8 +229,6 @@ func (p *printer) baseUpdates(ups []report.BaseUpdate) {
 		t.cells = append(t.cells, []string{u.To, strconv.Itoa(u.Findings), baseChange(u), strconv.FormatFloat(u.RiskRemoved, 'f', 1, 64)})
 	}
 	p.table(t, nil)
-	top := ups[0]
-	p.printf("Top base update: %s → %s: %s\n", top.From, top.To, baseChange(top))
 }
 
 // baseChange is "−41 findings, −3 HIGH, +1 LOW; 2 new": the net change in
@@ -298,6 +327,28 @@ func (p *printer) highestRisk(r *report.Report) {
 	}
 	p.table(t, colors)
 	p.printf("\n")
+}
+
+// footer says that the scan was incomplete, and why.
+func (p *printer) footer(ws []inventory.Warning, after bool) {
+	if len(ws) == 0 {
+		return
+	}
+	if after {
+		p.printf("\n")
+	}
+	head := fmt.Sprintf("Scan incomplete: %d warnings; vulnerabilities may be missing from this report", len(ws))
+	if len(ws) == 1 {
+		head = "Scan incomplete: 1 warning; vulnerabilities may be missing from this report"
+	}
+	p.printf("%s\n", p.paint(ansiYellow, head))
+	for i, w := range ws {
+		if i == maxWarnings {
+			p.printf("  … and %d more (see --format json)\n", len(ws)-maxWarnings)
+			break
+		}
+		p.printf("  - %s\n", w)
+	}
 }
 
 // eoslNote is the end-of-support warning shown under the OS target.

@@ -2,10 +2,12 @@ package table
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/report/reporttest"
 )
@@ -138,5 +140,23 @@ func TestWriteError(t *testing.T) {
 	err := Write(failWriter{}, reporttest.Alpine(), report.Options{})
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("err = %v, want the writer's error", err)
+	}
+}
+
+// TestFooterBounded checks that the footer of a scan with many warnings
+// lists the first ones and counts the rest.
+func TestFooterBounded(t *testing.T) {
+	r := reporttest.Debian()
+	for i := range 25 {
+		r.Warnings = append(r.Warnings, inventory.Warning{Path: fmt.Sprintf("app/%d/package.json", i), Message: "node: malformed package.json"})
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, r, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "\nScan incomplete: 25 warnings;") || strings.Count(out, "\n  - ") != maxWarnings ||
+		!strings.HasSuffix(out, "  - \"app/19/package.json\": node: malformed package.json\n  … and 5 more (see --format json)\n") {
+		t.Errorf("footer:\n%s", out)
 	}
 }

@@ -2,8 +2,10 @@
 // (https://pkg.go.dev/text/template) given with --template; "@FILE" reads
 // the template from FILE. The template's dot is the *report.Report (see
 // docs/json-schema.md for its fields, under their Go names: .Artifact.Name,
-// .Results, .Vulnerabilities, .PkgName, …). Example templates live in
-// contrib/templates/ (HTML, GitLab container scanning, Markdown).
+// .Results, .Vulnerabilities, .PkgName, …; .Warnings lists what an
+// incomplete scan could not read, each printing as "layer: \"path\":
+// message"). Example templates live in contrib/templates/ (HTML, GitLab
+// container scanning, Markdown); each says when the scan was incomplete.
 //
 // Functions available besides text/template's own:
 //

@@ -1,12 +1,17 @@
 // Package ospkg holds what the OS package catalogers (apk, dpkg, rpm) share:
 // the result type, the purl namespace and distro qualifier derived from the
-// detected OS, deterministic ordering and unique IDs.
+// detected OS, deterministic ordering and unique IDs, and how a database
+// file read only in part, or not at all, is reported (Problems).
 package ospkg
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -62,4 +67,65 @@ func Sort(pkgs []inventory.Package) {
 			p.ID += "?arch=" + p.Arch
 		}
 	}
+}
+
+// maxListed bounds the problems one warning or error spells out.
+const maxListed = 3
+
+// Problems collects what an OS package database reader could not read in
+// one database file (a malformed record, a corrupt page, a line too
+// long), so that the file's outcome is decided once it has been read:
+// a database of which nothing could be read is an error — the scan must
+// not report it as an image without packages — and one read in part keeps
+// the packages read, with one warning naming the file.
+type Problems struct {
+	reader string // "dpkg", "apk", "rpm"
+	path   string
+	n      int
+	listed []string
+}
+
+// NewProblems returns the problems of the database file at path, read by
+// reader ("dpkg").
+func NewProblems(reader, path string) *Problems {
+	return &Problems{reader: reader, path: path}
+}
+
+// Add records one problem; where says where in the file it is ("line 12",
+// "record 3"), and may be empty.
+func (p *Problems) Add(where string, err error) {
+	p.n++
+	if len(p.listed) < maxListed {
+		s := err.Error()
+		if where != "" {
+			s = where + ": " + s
+		}
+		p.listed = append(p.listed, s)
+	}
+}
+
+// Len returns the number of problems recorded.
+func (p *Problems) Len() int { return p.n }
+
+// Done decides the file's outcome once read entries were valid: an error
+// naming the file when there were problems and nothing valid, else nil,
+// after recording a warning through env when there were problems.
+func (p *Problems) Done(env catalog.Env, read int) error {
+	if p.n == 0 {
+		return nil
+	}
+	if read == 0 {
+		return fmt.Errorf("%s: %s: nothing could be read: %s", p.reader, p.path, p.summary())
+	}
+	env.Warn(p.path, fmt.Sprintf("%s: database read in part (%d problems); the %d entries read are kept", p.reader, p.n, read),
+		errors.New(p.summary()))
+	return nil
+}
+
+func (p *Problems) summary() string {
+	s := strings.Join(p.listed, "; ")
+	if more := p.n - len(p.listed); more > 0 {
+		s += fmt.Sprintf("; and %d more", more)
+	}
+	return s
 }

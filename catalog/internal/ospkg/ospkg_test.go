@@ -1,8 +1,11 @@
 package ospkg
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 
+	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
@@ -38,5 +41,35 @@ func TestNamespaceAndDistro(t *testing.T) {
 		if got := Distro(tc.os); got != tc.distro {
 			t.Errorf("Distro(%v) = %q, want %q", tc.os, got, tc.distro)
 		}
+	}
+}
+
+func TestProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		problems int
+		read     int
+		err      string
+		warning  string
+	}{
+		{"clean", 0, 3, "", ""},
+		{"clean and empty", 0, 0, "", ""},
+		{"nothing read", 5, 0, "dpkg: var/lib/dpkg/status: nothing could be read: line 1: bad; line 2: bad; line 3: bad; and 2 more", ""},
+		{"read in part", 1, 7, "", `"var/lib/dpkg/status": dpkg: database read in part (1 problems); the 7 entries read are kept: line 1: bad`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewProblems("dpkg", "var/lib/dpkg/status")
+			for i := range tc.problems {
+				p.Add(fmt.Sprintf("line %d", i+1), errors.New("bad"))
+			}
+			var ws []string
+			err := p.Done(catalog.Env{Warned: func(w inventory.Warning) { ws = append(ws, w.String()) }}, tc.read)
+			if got := fmt.Sprint(err); tc.err != "" && got != tc.err || tc.err == "" && err != nil {
+				t.Errorf("err = %v, want %q", err, tc.err)
+			}
+			if tc.warning == "" && len(ws) > 0 || tc.warning != "" && (len(ws) != 1 || ws[0] != tc.warning) {
+				t.Errorf("warnings = %q, want %q", ws, tc.warning)
+			}
+		})
 	}
 }

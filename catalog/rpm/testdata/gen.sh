@@ -1,13 +1,20 @@
 #!/bin/sh
 # gen.sh regenerates the rpm databases in this directory with real tools.
-# Run by hand (not in CI). Needs the Debian packages rpm, db5.3-util and
-# sqlite3: apt-get install rpm db5.3-util sqlite3
+# Run by hand (not in CI). Needs the Debian packages rpm, db5.3-util,
+# sqlite3, xz-utils, curl and gcc: apt-get install rpm db5.3-util sqlite3 xz-utils curl gcc
 # The packages claim Red Hat as their vendor, as RHEL's do, so that vigil
 # matches them against Red Hat advisories (third-party vendors are not).
 #
 #   rpmdb.sqlite      rpm --initdb + rpm -i --justdb of three tiny packages
-#   (Debian's rpm is built without the ndb backend, so there is no real
-#   Packages.db here: ndb_test.go writes one in code from these blobs.)
+#   Packages.db       ndb (SUSE's format) holding the same header blobs,
+#                     written by rpm's own ndb code: Debian's rpm is built
+#                     without the ndb backend (rpm --showrc: "available
+#                     backends: sqlite bdb_ro dummy"), so ndbgen.c, a small
+#                     driver, is compiled with lib/backend/ndb/rpmpkg.c from
+#                     Debian's rpm 4.18.0 source and the installed
+#                     librpmio, and puts each blob as the backend's
+#                     ndb_Put does (rpmpkgNextPkgIdx, rpmpkgPut), then reads
+#                     them back (rpmpkgVerify, rpmpkgList, rpmpkgGet).
 #   Packages          Berkeley DB hash, little-endian, 4096-byte pages,
 #                     loaded with db5.3_load from the sqlite header blobs
 #   Packages.be512    Berkeley DB hash, big-endian, 512-byte pages (every
@@ -84,4 +91,22 @@ rm -f "$here/Packages" "$here/Packages.be512" "$here/Packages.le16k"
 dump 1234 | db5.3_load -c db_lorder=1234 -c db_pagesize=4096 "$here/Packages"
 dump 4321 | db5.3_load -c db_lorder=4321 -c db_pagesize=512 "$here/Packages.be512"
 dump 1234 | db5.3_load -c db_lorder=1234 -c db_pagesize=16384 "$here/Packages.le16k"
+# ndb, with rpm's own rpmpkg.c.
+src=rpm_4.18.0+dfsg.orig.tar.xz
+curl -sfL -o "$work/$src" "http://deb.debian.org/debian/pool/main/r/rpm/$src"
+echo "d0d9c58c036bc6308de6e195e898c10bf53eaef6f962c48b403e7cd262f4eb4d  $work/$src" | sha256sum -c -
+tar -C "$work" -xf "$work/$src"
+printf '#define HAVE_UNISTD_H 1\n#define HAVE_LIMITS_H 1\n#define HAVE_STPCPY 1\n#define HAVE_STPNCPY 1\n#define HAVE___PROGNAME 1\n#define _GNU_SOURCE 1\n' >"$work/config.h"
+r="$work/rpm-4.18.0"
+gcc -O1 -DHAVE_CONFIG_H -I"$work" -I"$r" -I"$r/include" -I"$r/lib/backend/ndb" -o "$work/ndbgen" \
+	"$here/ndbgen.c" "$r/lib/backend/ndb/rpmpkg.c" /usr/lib/x86_64-linux-gnu/librpmio.so.9
+mkdir -p "$work/blobs"
+blobs=
+for hnum in $(sqlite3 "$work/sqlite/rpmdb.sqlite" "SELECT hnum FROM Packages ORDER BY hnum"); do
+	sqlite3 "$work/sqlite/rpmdb.sqlite" "SELECT hex(blob) FROM Packages WHERE hnum=$hnum" | xxd -r -p >"$work/blobs/$hnum"
+	blobs="$blobs $work/blobs/$hnum"
+done
+rm -f "$here/Packages.db"
+"$work/ndbgen" "$here/Packages.db" $blobs
+
 ls -l "$here"

@@ -307,3 +307,38 @@ func WriteDB(t testing.TB, path string, records ...Record) {
 		t.Fatal(err)
 	}
 }
+
+// PushIndex writes a multi-platform index as repo:tag with one image per
+// platform ("linux/amd64" → packages). It returns the index digest and
+// each platform's image digest.
+func (r *Registry) PushIndex(t testing.TB, repoTag string, images map[string][]string) (string, map[string]string) {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	digests := map[string]string{}
+	for platform, pkgs := range images {
+		p, err := v1.ParsePlatform(platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := Image(t, pkgs, "etc/platform="+platform)
+		cfg, _ := img.ConfigFile()
+		cfg = cfg.DeepCopy()
+		cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
+		if img, err = mutate.ConfigFile(img, cfg); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		digests[platform] = d.String()
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: p}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	ref, err := name.NewTag(r.Host+"/"+repoTag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ggcr.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := idx.Digest()
+	return d.String(), digests
+}

@@ -135,6 +135,10 @@ func (s *Source) Load(ctx context.Context, f vulndb.Fetcher, sink vulndb.Sink) e
 }
 
 func (s *Source) issue(ctx context.Context, sink vulndb.Sink, log *slog.Logger, skipped map[string]bool, pkg, id string, raw json.RawMessage) error {
+	if pkg == "" || id == "" || strings.ContainsRune(pkg+id, 0) {
+		log.Warn("debian: skipping entry without a package name or an id", "package", pkg, "id", id)
+		return nil
+	}
 	var is issue
 	var rels map[string]release
 	err := json.Unmarshal(raw, &is)

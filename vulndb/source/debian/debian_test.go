@@ -166,3 +166,21 @@ func TestRelease(t *testing.T) {
 		t.Error("experimental is known")
 	}
 }
+
+// TestEntryWithoutKey: an entry whose package name or id is empty (or
+// holds a NUL) is skipped with a warning; the others load.
+func TestEntryWithoutKey(t *testing.T) {
+	doc := `{"": {"CVE-2024-0001": {"releases": {"sid": {"status": "open"}}}},
+		"openssl": {"": {"releases": {"sid": {"status": "open"}}}, "CVE-2024-0002": {"releases": {"sid": {"status": "open"}}}},
+		"zlib\u0000": {"CVE-2024-0003": {"releases": {"sid": {"status": "open"}}}}}`
+	sink, log, err := load(t, vulndbtest.Files{File: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Affected) != 1 || sink.Affected[0].Package != "openssl" || sink.Affected[0].VulnID != "CVE-2024-0002" {
+		t.Errorf("records = %+v, want openssl CVE-2024-0002 only", sink.Affected)
+	}
+	if w := log.Warnings(); len(w) != 3 {
+		t.Errorf("warnings = %q, want 3", w)
+	}
+}
