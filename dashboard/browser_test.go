@@ -131,7 +131,7 @@ func TestBrowser(t *testing.T) {
 	browser := cdp.Start(t)
 	reg := regtest.Start(t, regtest.Options{})
 	dir := t.TempDir()
-	regtest.WriteDB(t, filepath.Join(dir, "cache", "db", "vigil.db"),
+	regtest.WriteDB(t, filepath.Join(dir, "cache", "db"),
 		regtest.Record{ID: "CVE-2024-0001", Pkg: "openssl", Fixed: "3.1.4-r5", Severity: "HIGH"},
 		regtest.Record{ID: "CVE-2024-0003", Pkg: "zlib", Fixed: "1.3.1-r0", Severity: "CRITICAL"})
 	// A receiver that refuses every alert: they are parked.

@@ -2,11 +2,9 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -97,11 +95,13 @@ func (e *Engine) dbLoop(ctx context.Context) {
 	}
 }
 
-// checkDB opens the database file when its content changed and, when it
-// did, queues a re-match of every stored inventory matched with another
-// database.
+// checkDB opens the database when its content changed and, when it did,
+// queues a re-match of every stored inventory matched with another
+// database. The database's index changes with every build or update; its
+// Digest changes only when the content does.
 func (e *Engine) checkDB(ctx context.Context) error {
-	st, err := os.Stat(e.opts.DBPath)
+	indexPath := filepath.Join(e.opts.DBPath, vulndb.IndexFileName)
+	st, err := os.Stat(indexPath)
 	if err != nil {
 		if e.db.digest() != "" {
 			return nil // keep matching with the open one
@@ -114,10 +114,15 @@ func (e *Engine) checkDB(ctx context.Context) error {
 	if same {
 		return nil
 	}
-	dig, err := fileDigest(e.opts.DBPath)
+	idx, err := vulndb.ReadIndex(e.opts.DBPath)
 	if err != nil {
+		if e.db.digest() != "" {
+			e.log.Error("new vulnerability database unreadable; matching with the previous one", "err", err)
+			return nil
+		}
 		return err
 	}
+	dig := idx.Digest()
 	e.db.mu.Lock()
 	if dig == e.db.dig {
 		e.db.size, e.db.mtime = st.Size(), st.ModTime()
@@ -196,17 +201,4 @@ func (e *Engine) enqueueStale(ctx context.Context) {
 	} else if n > 0 {
 		e.log.Info("re-cataloguing inventories made by another vigil build", "images", n)
 	}
-}
-
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hashing %s: %w", path, err)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -75,9 +75,9 @@ type Options struct {
 	Store      *store.Store
 	Registries []Registry
 	Routes     []Route
-	// DBPath is the vulnerability database file. It is checked every
-	// DBCheck (default 10s: a stat, and a hash only when it changed) and
-	// re-read when its content changes.
+	// DBPath is the vulnerability database directory. It is checked
+	// every DBCheck (default 10s: a stat of its index, which is read only
+	// when it changed) and re-read when its content changes.
 	DBPath  string
 	DBCheck time.Duration
 	// RefreshDB, when set, is called every DBRefresh (default 1h) to

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -163,6 +164,36 @@ func NormalizePyPI(name string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// Ecosystems returns the database ecosystems Match reads to match inv
+// ("alpine:3.19", "npm", …), sorted: the distribution release of its OS
+// packages and the ecosystem of each language package. A database that
+// downloads parts by ecosystem fetches these before matching.
+func Ecosystems(inv *inventory.Inventory) []string {
+	var out []string
+	add := func(eco string) {
+		if !slices.Contains(out, eco) {
+			out = append(out, eco)
+		}
+	}
+	osEco, _, osOK := distroEcosystem(inv.Artifact.OS)
+	for i := range inv.Results {
+		r := &inv.Results[i]
+		if r.Class == inventory.ClassOSPkgs {
+			if osOK && len(r.Packages) > 0 {
+				add(osEco)
+			}
+			continue
+		}
+		for j := range r.Packages {
+			if q, err := langQuery(&r.Packages[j], r.Type); err == nil {
+				add(q.ecosystem)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Compared returns the version scheme of package p of result r, in an

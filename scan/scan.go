@@ -45,6 +45,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the scan date, for end-of-support checks; zero means now.
 	Now time.Time
+	// NoInventoryCache leaves out the per-image inventory entry that Image
+	// otherwise reads from and writes to Read.Cache (layer records are
+	// still used): for callers that keep each image's inventory
+	// themselves and never scan the same image twice (registry watch).
+	NoInventoryCache bool
 	// BaseImages are known base images, matched by layers when Image
 	// identifies an image's base (package baseimage); nil means none.
 	BaseImages *baseimage.Known
@@ -138,7 +143,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		now = time.Now()
 	}
 	key := ""
-	if ro.Cache != nil && ro.CacheKey != "" && opts.Skip == nil && len(opts.Classes) == 0 {
+	if ro.Cache != nil && ro.CacheKey != "" && opts.Skip == nil && len(opts.Classes) == 0 && !opts.NoInventoryCache {
 		key = invCacheKey(ro.CacheKey, id, layers)
 		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
 			if !ro.TrustDigests {

@@ -172,7 +172,7 @@ func TestClusterKill(t *testing.T) {
 	rc := startKeyReceiver(t, 400*time.Millisecond)
 	const token = "vgl_cluster-test"
 	config := func(cache string) string {
-		regtest.WriteDB(t, filepath.Join(cache, "db", "vigil.db"), regtest.Record{ID: "CVE-2024-0001", Pkg: "openssl", Fixed: "3.1.4-r5", Severity: "HIGH"})
+		regtest.WriteDB(t, filepath.Join(cache, "db"), regtest.Record{ID: "CVE-2024-0001", Pkg: "openssl", Fixed: "3.1.4-r5", Severity: "HIGH"})
 		return fmt.Sprintf(`listen: LISTEN
 store: %s
 database: {cacheDir: %s, skipUpdate: true}

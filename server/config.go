@@ -61,7 +61,7 @@ type TLSConfig struct {
 // DatabaseConfig says where the vulnerability database is and how it is
 // kept up to date.
 type DatabaseConfig struct {
-	// CacheDir holds the database (CacheDir/db/vigil.db), the layer cache
+	// CacheDir holds the database (CacheDir/db: index and parts), the layer cache
 	// and, by default, the SQLite store.
 	CacheDir string `yaml:"cacheDir"`
 	// SkipUpdate never downloads: the database in CacheDir is used as it

@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Server, error) {
 	if cacheDir == "" {
 		return nil, errors.New("no cache directory: set database.cacheDir")
 	}
-	s.dbPath = oci.DefaultPath(cacheDir)
+	s.dbPath = oci.DefaultDir(cacheDir)
 	if err := s.loadTokens(); err != nil {
 		return nil, err
 	}
@@ -179,8 +179,11 @@ func (s *Server) engineOptions(cacheDir string) (engine.Options, error) {
 	if !cfg.Database.SkipUpdate {
 		repos := cfg.Database.Repositories
 		o.RefreshDB = func(ctx context.Context) error {
-			_, err := oci.Update(ctx, oci.UpdateOptions{Path: s.dbPath, Repositories: repos,
-				Registry: remote.Access{Keychain: authn.DefaultKeychain}, Logger: s.log})
+			// Every part: the server matches whatever its registries hold.
+			// A database built here is replaced only when the
+			// configuration names the repositories.
+			_, err := oci.Update(ctx, oci.UpdateOptions{Dir: s.dbPath, Repositories: repos, Need: oci.Selection{All: true},
+				ReplaceBuilt: len(repos) > 0, Registry: oci.Registry{Access: remote.Access{Keychain: authn.DefaultKeychain}, Logger: s.log}})
 			return err
 		}
 	}

@@ -110,7 +110,7 @@ func TestServerEndToEnd(t *testing.T) {
 	pushed := regtest.Start(t, regtest.Options{Notify: base + "/api/v1/notifications", NotifyHeaders: map[string]string{"Authorization": "Bearer " + adminToken}})
 	scheduled := regtest.Start(t, regtest.Options{})
 	rc := startReceiver(t)
-	regtest.WriteDB(t, filepath.Join(dir, "cache", "db", "vigil.db"),
+	regtest.WriteDB(t, filepath.Join(dir, "cache", "db"),
 		regtest.Record{ID: "CVE-2024-0001", Pkg: "openssl", Fixed: "3.1.4-r5", Severity: "HIGH"})
 	config := fmt.Sprintf(`listen: %s
 store: sqlite://%s/vigil.db
@@ -185,7 +185,7 @@ tokens:
 
 	// A new advisory in the database: noticed within the refresh, one
 	// alert per affected image.
-	regtest.WriteDB(t, filepath.Join(dir, "cache", "db", "vigil.db"),
+	regtest.WriteDB(t, filepath.Join(dir, "cache", "db"),
 		regtest.Record{ID: "CVE-2024-0001", Pkg: "openssl", Fixed: "3.1.4-r5", Severity: "HIGH"},
 		regtest.Record{ID: "CVE-2024-0009", Pkg: "openssl", Fixed: "3.1.4-r9", Severity: "LOW"})
 	wait(t, 15*time.Second, "new advisory alerts", func() bool { return len(rc.ids()) == 4 })

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +17,7 @@ import (
 
 // BuildOptions configures Build.
 type BuildOptions struct {
-	// Path is the database file to create or replace.
+	// Path is the database directory to create or replace.
 	Path string
 	// Sources are the feeds to load, e.g. from package vulndb/sources.
 	Sources []Source
@@ -44,7 +42,8 @@ type BuildReport struct {
 	Path     string
 	Metadata Metadata
 	Duration time.Duration
-	Size     int64 // bytes of the database file
+	Parts    int
+	Size     int64 // bytes of the part files
 }
 
 // Build loads every source into a new database at opts.Path. Sources run
@@ -76,9 +75,6 @@ func Build(ctx context.Context, opts BuildOptions) (BuildReport, error) {
 	if interval <= 0 {
 		interval = 24 * time.Hour
 	}
-	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o755); err != nil {
-		return BuildReport{}, fmt.Errorf("vulndb: build: %w", err)
-	}
 	w, err := NewWriter(opts.Path)
 	if err != nil {
 		return BuildReport{}, err
@@ -103,7 +99,7 @@ func Build(ctx context.Context, opts BuildOptions) (BuildReport, error) {
 			}
 			progress("%s: loading from %s", src.Name(), base)
 			t0 := time.Now()
-			cs := &countingSink{sink: w}
+			cs := &countingSink{w: w, source: src.Name()}
 			if err := src.Load(gctx, f, cs); err != nil {
 				return fmt.Errorf("source %s: %w", src.Name(), err)
 			}
@@ -122,32 +118,51 @@ func Build(ctx context.Context, opts BuildOptions) (BuildReport, error) {
 		return BuildReport{}, fmt.Errorf("vulndb: build %s: %w", opts.Path, err)
 	}
 	built := time.Now().UTC().Truncate(time.Second)
-	meta := Metadata{BuiltAt: built, NextUpdate: built.Add(interval), Sources: reports}
+	meta := Metadata{BuiltAt: built, NextUpdate: built.Add(interval), Sources: reports,
+		Provenance: &Provenance{Kind: ProvenanceBuilt, At: built}}
+	// The lock keeps an update of the same directory from interleaving;
+	// a holder that does not let go in time is waited out, not obeyed
+	// (see Lock).
+	unlock, err := Lock(ctx, opts.Path, LockOptions{Purpose: "build"})
+	var locked *ErrLocked
+	switch {
+	case errors.As(err, &locked):
+		logger.Warn("vulndb: committing the build without the database lock", "err", err)
+	case err != nil:
+		w.Abort()
+		return BuildReport{}, err
+	default:
+		defer unlock()
+	}
 	if err := w.Commit(ctx, meta); err != nil {
 		return BuildReport{}, err
 	}
-	meta.SchemaVersion = SchemaVersion
-	rep := BuildReport{Path: opts.Path, Metadata: meta, Duration: time.Since(start)}
-	if fi, err := os.Stat(opts.Path); err == nil {
-		rep.Size = fi.Size()
+	idx, err := ReadIndex(opts.Path)
+	if err != nil {
+		return BuildReport{}, err
+	}
+	rep := BuildReport{Path: opts.Path, Metadata: idx.Metadata, Duration: time.Since(start), Parts: len(idx.Parts)}
+	for _, p := range idx.Parts {
+		rep.Size += p.Size
 	}
 	return rep, nil
 }
 
-// countingSink counts the records one source puts.
+// countingSink puts the records of one source, counting them.
 type countingSink struct {
-	sink            Sink
+	w               *Writer
+	source          string
 	affected, vulns atomic.Int64
 }
 
 func (c *countingSink) PutAffected(ctx context.Context, a Affected) error {
 	c.affected.Add(1)
-	return c.sink.PutAffected(ctx, a)
+	return c.w.PutAffected(ctx, a)
 }
 
 func (c *countingSink) PutVulnerability(ctx context.Context, v Vulnerability) error {
 	c.vulns.Add(1)
-	return c.sink.PutVulnerability(ctx, v)
+	return c.w.putVulnerability(ctx, c.source, v)
 }
 
 // mirrorFor is the base a source reads from: a mirror named for the source

@@ -3,12 +3,13 @@ package vulndb
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
-	"time"
 )
 
 // fakeSource puts fixed records, or fails.
@@ -116,68 +117,60 @@ func TestBuildMergeAndShow(t *testing.T) {
 }
 
 func TestFailedBuildKeepsOldDB(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "vigil.db")
+	dir := filepath.Join(t.TempDir(), "db")
 	good := fakeSource{name: "good", vulns: []Vulnerability{{ID: "CVE-OLD"}}}
-	if _, err := build(t, path, good); err != nil {
+	if _, err := build(t, dir, good); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := os.ReadFile(path)
+	before := snapshot(t, dir)
 	bad := fakeSource{name: "bad", vulns: []Vulnerability{{ID: "CVE-NEW"}}, err: errors.New("feed unreadable")}
-	if _, err := build(t, path, good, bad); err == nil {
+	if _, err := build(t, dir, good, bad); err == nil {
 		t.Fatal("build with a failing source succeeded")
 	}
-	after, _ := os.ReadFile(path)
-	if string(before) != string(after) {
-		t.Error("failed build changed the database")
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("leftover files: %v", entries)
+	if after := snapshot(t, dir); !maps.Equal(before, after) {
+		t.Errorf("failed build changed the database directory:\nbefore %v\nafter  %v", before, after)
 	}
 	bin := fakeSource{name: "nul", affected: []Affected{{VulnID: "X", Ecosystem: "npm", Package: "a\x00b"}}}
-	if _, err := build(t, path, bin); err == nil {
+	if _, err := build(t, dir, bin); err == nil {
 		t.Error("NUL in package name accepted")
 	}
-}
-
-func TestOpenRejects(t *testing.T) {
-	dir := t.TempDir()
-	junk := filepath.Join(dir, "junk.db")
-	os.WriteFile(junk, []byte("not a database at all, just some bytes"), 0o644)
-	for _, p := range []string{junk, filepath.Join(dir, "missing.db")} {
-		if db, err := Open(p); err == nil {
-			db.Close()
-			t.Errorf("Open(%s) succeeded", p)
-		}
+	if after := snapshot(t, dir); !maps.Equal(before, after) {
+		t.Errorf("rejected build changed the database directory: %v", after)
 	}
 }
 
-// BenchmarkOpenLookup measures Open plus 1,000 lookups on a database of
-// 20,000 packages.
-func BenchmarkOpenLookup(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "vigil.db")
-	var affected []Affected
-	for i := range 20000 {
-		affected = append(affected, Affected{VulnID: fmt.Sprintf("CVE-2024-%d", i), Source: "bench", Ecosystem: "npm",
-			Package: fmt.Sprintf("pkg-%d", i), Ranges: []Range{rng("0", "1.2.3")}, Fixed: []string{"1.2.3"}, Status: StatusFixed})
-	}
-	if _, err := Build(context.Background(), BuildOptions{Path: path, Sources: []Source{fakeSource{name: "bench", affected: affected}}}); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		start := time.Now()
-		db, err := Open(path)
-		if err != nil {
-			b.Fatal(err)
+// snapshot maps each file under dir (but the lock files) to its content.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".lock") {
+			return err
 		}
-		for i := range 1000 {
-			if _, err := db.Affected("npm", fmt.Sprintf("pkg-%d", i*13)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		db.Close()
-		b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "ms/open+1000")
+		b, _ := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = string(b)
+		return nil
+	})
+	return out
+}
+
+// TestBuildWithoutVulnerabilities: package records alone make a database.
+func TestBuildWithoutVulnerabilities(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	src := fakeSource{name: "only", affected: []Affected{{VulnID: "CVE-1", Source: "only", Ecosystem: "npm", Package: "a", Status: StatusAffected}}}
+	if _, err := build(t, dir, src); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.Affected("npm", "a"); err != nil || len(got) != 1 {
+		t.Errorf("Affected = %+v, %v", got, err)
+	}
+	if _, ok, err := db.Vulnerability("CVE-1"); ok || err != nil {
+		t.Errorf("Vulnerability of an id without a record: %v, %v", ok, err)
 	}
 }

@@ -46,7 +46,7 @@ func newCleanCmd(g *globals) *cobra.Command {
 				dirs = append(dirs, layerCacheDir(g), baseImageCacheDir(g))
 			}
 			if vulnDB || all {
-				dirs = append(dirs, filepath.Dir(dbPath(g)))
+				dirs = append(dirs, dbDir(g))
 			}
 			if all {
 				dirs = append(dirs, filepath.Join(g.cacheDir, "downloads"))

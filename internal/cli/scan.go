@@ -60,6 +60,12 @@ type scanFlags struct {
 	offline         bool
 	dbRepos         []string
 	strict          bool
+	// dbReposGiven is set by validate: --db-repository was on the command
+	// line (a locally built database may then be replaced).
+	dbReposGiven bool
+	// insecure is set by validate from the command's --insecure, when it
+	// has one: it applies to the database repositories too.
+	insecure bool
 	// advise, when set (image --base-updates), adds to the evaluated
 	// report before it is written and returns notes for the user.
 	advise func(ctx context.Context, m evaluate.Matcher, filter policy.Filter, rep *report.Report) ([]string, error)
@@ -97,7 +103,7 @@ func (f *scanFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.skipDBUpdate, "skip-db-update", false, "use the local vulnerability database as it is")
 	fl.BoolVar(&f.offline, "offline", false, "make no network request: for the database (implies --skip-db-update), nor for Maven parent POMs and BOMs")
 	fl.BoolVar(&f.offline, "offline-scan", false, "alias of --offline")
-	fl.StringSliceVar(&f.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+	fl.StringSliceVar(&f.dbRepos, "db-repository", oci.DefaultRepositories, "OCI repositories to refresh the database from, tried in order")
 	fl.BoolVar(&f.strict, "strict", false, fmt.Sprintf("exit %d when the scan is incomplete (a file that could not be read, a version no scheme parses), after writing the report", ExitError))
 	fl.StringVar(&f.server, "server", "", "client mode: build the inventory here and let this vigil server match it (no local database)")
 	fl.StringVar(&f.serverToken, "server-token", "", "bearer token for --server (default $VIGIL_TOKEN)")
@@ -108,6 +114,8 @@ func (f *scanFlags) validate(cmd *cobra.Command) error {
 	// The default ignore file may be absent; one named on the command
 	// line must exist.
 	f.ignoreFileGiven = cmd.Flags().Changed("ignorefile")
+	f.dbReposGiven = cmd.Flags().Changed("db-repository")
+	f.insecure, _ = cmd.Flags().GetBool("insecure")
 	if err := f.filter.Validate(); err != nil {
 		return err
 	}
@@ -195,7 +203,7 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		opts.Matcher = &server.Client{URL: f.server, Token: cmp.Or(f.serverToken, g.getenv("VIGIL_TOKEN"))}
 	case f.vulnScan():
 		prog.step("checking the vulnerability database")
-		db, err := f.openDB(ctx, g)
+		db, err := f.openDB(ctx, g, oci.Selection{Ecosystems: match.Ecosystems(inv)})
 		if err != nil {
 			return err
 		}
@@ -239,27 +247,6 @@ func (f *scanFlags) run(ctx context.Context, g *globals, inv *inventory.Inventor
 		return exitError{code: res.Outcome.ExitCode}
 	}
 	return nil
-}
-
-// openDB makes sure a usable database is present, refreshing a stale one
-// unless told not to. When the refresh fails and an older database is
-// usable, the scan goes on with it and says so.
-func (f *scanFlags) openDB(ctx context.Context, g *globals) (*vulndb.DB, error) {
-	path := oci.DefaultPath(g.cacheDir)
-	skip := f.skipDBUpdate || f.offline
-	_, err := oci.EnsureFresh(ctx, oci.UpdateOptions{Path: path, Repositories: f.dbRepos, Registry: resolveAccess(false, "", "", g.getenv), Logger: g.logger}, skip)
-	if err != nil {
-		if skip {
-			return nil, fmt.Errorf("%w (build one with `vigil db build` or fetch one with `vigil db update`)", err)
-		}
-		db, openErr := vulndb.Open(path)
-		if openErr != nil {
-			return nil, fmt.Errorf("no usable vulnerability database: %w", err)
-		}
-		g.logger.Warn("could not refresh the vulnerability database; scanning with the local copy", "built", db.Metadata().BuiltAt.Format(time.RFC3339), "err", err)
-		return db, nil
-	}
-	return vulndb.Open(path)
 }
 
 // runE is the RunE of a scanning command: validate the flags, bound the

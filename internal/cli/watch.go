@@ -69,6 +69,7 @@ way loses nothing and sends nothing twice.`,
 			if err != nil {
 				return err
 			}
+			db.insecure, db.dbReposGiven = access.insecure, cmd.Flags().Changed("db-repository")
 			regs, err := watchRegistries(registry, repos, access.access(g), platform)
 			if err != nil {
 				return err
@@ -103,12 +104,12 @@ way loses nothing and sends nothing twice.`,
 			if err != nil {
 				return err
 			}
-			opts := engine.Options{Store: st, Registries: regs, Routes: routes, DBPath: oci.DefaultPath(g.cacheDir), Policy: pol, Logger: watchLogger(g)}
+			opts := engine.Options{Store: st, Registries: regs, Routes: routes, DBPath: oci.DefaultDir(g.cacheDir), Policy: pol, Logger: watchLogger(g)}
 			if cache != nil {
 				opts.Cache = cache
 			}
 			for {
-				d, err := db.openDB(ctx, g) // refreshes the database unless told not to
+				d, err := db.openDB(ctx, g, oci.Selection{All: true}) // refreshes the database unless told not to
 				if err != nil {
 					return err
 				}
@@ -153,7 +154,7 @@ way loses nothing and sends nothing twice.`,
 	access.add(cmd)
 	fl.BoolVar(&db.skipDBUpdate, "skip-db-update", false, "use the local vulnerability database as it is")
 	fl.BoolVar(&db.offline, "offline", false, "make no network request for the database (implies --skip-db-update)")
-	fl.StringSliceVar(&db.dbRepos, "db-repository", []string{oci.DefaultRepository}, "OCI repositories to refresh the database from, tried in order")
+	fl.StringSliceVar(&db.dbRepos, "db-repository", oci.DefaultRepositories, "OCI repositories to refresh the database from, tried in order")
 	return cmd
 }
 

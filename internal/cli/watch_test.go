@@ -18,7 +18,7 @@ func TestWatch(t *testing.T) {
 	reg := regtest.Start(t, regtest.Options{})
 	reg.Push(t, "team/app:1", []string{"libcrypto3 3.1.4-r0 openssl"})
 	cache := t.TempDir()
-	regtest.WriteDB(t, filepath.Join(cache, "db", "vigil.db"), regtest.Record{ID: "CVE-2024-0001", Pkg: "openssl", Fixed: "3.1.4-r5", Severity: "HIGH"})
+	regtest.WriteDB(t, filepath.Join(cache, "db"), regtest.Record{ID: "CVE-2024-0001", Pkg: "openssl", Fixed: "3.1.4-r5", Severity: "HIGH"})
 	run := func() (int, string, string) {
 		var out, errb bytes.Buffer
 		code := Main(context.Background(), []string{"--cache-dir", cache, "--quiet", "watch", "--registry", reg.Host, "--insecure", "--skip-db-update"},

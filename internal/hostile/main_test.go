@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/internal/cli"
 	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
+	"github.com/vigil-scanner/vigil/vulndb"
 )
 
 // fx is what TestMain prepares once: a database built from the fixture
@@ -55,7 +57,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "vigil %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
 		return 1
 	}
-	fx.db = filepath.Join(cache, "db", "vigil.db")
+	fx.db = filepath.Join(cache, "db")
 	return m.Run()
 }
 
@@ -64,17 +66,58 @@ func runMain(m *testing.M) int {
 func newCache(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "cache")
-	b, err := os.ReadFile(fx.db)
+	copyDB(t, fx.db, filepath.Join(dir, "db"))
+	return dir
+}
+
+// copyDB copies the database directory src (index and parts) to dst,
+// replacing what dst held.
+func copyDB(t *testing.T, src, dst string) {
+	t.Helper()
+	os.RemoveAll(dst)
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o755); err != nil {
-		t.Fatal(err)
+}
+
+// dbDigest checks that the database in dir is whole — its index readable,
+// every part it lists present with the content digest it records — and
+// returns what tells two databases apart: the digest of its content
+// (vulndb.Index.Digest) and where it came from (built here, or pulled).
+func dbDigest(t *testing.T, dir string) string {
+	t.Helper()
+	idx, err := vulndb.ReadIndex(dir)
+	if err != nil {
+		t.Fatalf("database %s: %v", dir, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "db", "vigil.db"), b, 0o644); err != nil {
-		t.Fatal(err)
+	for _, p := range idx.Parts {
+		if !p.Local {
+			continue
+		}
+		pf, err := vulndb.CheckPart(vulndb.PartPath(dir, p.Content))
+		if err != nil || pf.Content != p.Content {
+			t.Fatalf("database %s: part %s: %+v, %v", dir, p.PartKey, pf, err)
+		}
 	}
-	return dir
+	origin := "unknown"
+	if p := idx.Metadata.Provenance; p != nil {
+		origin = p.Kind
+	}
+	return idx.Digest() + " " + origin
 }
 
 // The contents of an Alpine 3.19 image with a vulnerable openssl.

@@ -20,7 +20,10 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/vigil-scanner/vigil/vulndb/internal/httpx"
 )
 
 // Options configures a Fetcher.
@@ -28,11 +31,20 @@ type Options struct {
 	// CacheDir, when set, keeps downloaded files under CacheDir/http and
 	// revalidates them with conditional requests.
 	CacheDir string
-	// Client is the HTTP client; nil means http.DefaultClient.
+	// Client is the HTTP client; nil means one whose every phase has a
+	// timeout (connect, TLS, response headers; see package httpx).
 	Client *http.Client
-	// Retries is how many times a request failing with a network error or
-	// a 5xx status is retried; 0 means 3.
+	// Retries is how many times a request failing with a network error, a
+	// 429 or a 5xx status is retried; 0 means 3. The wait between attempts
+	// doubles from half a second, or is what the server's Retry-After asks.
 	Retries int
+	// MaxRetryAfter is the longest Retry-After that is waited out; a
+	// server asking for longer fails the request at once, saying so. 0
+	// means 2 minutes.
+	MaxRetryAfter time.Duration
+	// StallTimeout abandons a response body that delivers nothing for
+	// this long; 0 means httpx.StallTimeout.
+	StallTimeout time.Duration
 	// UserAgent is sent with HTTP requests.
 	UserAgent string
 	Logger    *slog.Logger
@@ -44,16 +56,24 @@ type Fetcher struct {
 	base *url.URL // http(s) base, or nil
 	root string   // local directory when base is nil
 	opts Options
+
+	sweepOnce sync.Once
 }
 
 // New returns a Fetcher for base: "https://…", "http://…", "file:///dir"
 // or a directory path.
 func New(base string, opts Options) (*Fetcher, error) {
 	if opts.Client == nil {
-		opts.Client = http.DefaultClient
+		opts.Client = &http.Client{Transport: httpx.NewTransport(false)}
 	}
 	if opts.Retries == 0 {
 		opts.Retries = 3
+	}
+	if opts.MaxRetryAfter == 0 {
+		opts.MaxRetryAfter = 2 * time.Minute
+	}
+	if opts.StallTimeout == 0 {
+		opts.StallTimeout = httpx.StallTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -78,6 +98,43 @@ func New(base string, opts Options) (*Fetcher, error) {
 		return nil, fmt.Errorf("fetch: base %q: unsupported scheme %q", base, u.Scheme)
 	}
 	return &Fetcher{root: base, opts: opts}, nil
+}
+
+// staleDownload is the age past which a temporary download in the cache
+// is taken for one a killed process left.
+const staleDownload = time.Hour
+
+// sweep removes temporary downloads killed processes left in the cache.
+func sweep(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".download-") && !strings.HasPrefix(e.Name(), ".meta-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleDownload {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// writeAtomic writes data to a temporary file beside path and renames it
+// over path: a reader sees the old file or the new one, never a part.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".meta-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // Open returns the file at rel, a slash-separated path below the base. A
@@ -196,6 +253,7 @@ func (f *Fetcher) get(ctx context.Context, rawURL string) (io.ReadCloser, error)
 	if err := os.MkdirAll(filepath.Dir(bodyPath), 0o755); err != nil {
 		return nil, fmt.Errorf("fetch: cache: %w", err)
 	}
+	f.sweepOnce.Do(func() { sweep(filepath.Dir(bodyPath)) })
 	tmp, err := os.CreateTemp(filepath.Dir(bodyPath), ".download-*")
 	if err != nil {
 		return nil, fmt.Errorf("fetch: cache: %w", err)
@@ -213,7 +271,7 @@ func (f *Fetcher) get(ctx context.Context, rawURL string) (io.ReadCloser, error)
 	}
 	meta = cacheMeta{URL: rawURL, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
 	if raw, err := json.Marshal(meta); err == nil {
-		if err := os.WriteFile(metaPath, raw, 0o644); err != nil {
+		if err := writeAtomic(metaPath, raw); err != nil {
 			f.opts.Logger.Warn("fetch: cannot record cache validators", "url", rawURL, "err", err)
 		}
 	}
@@ -224,38 +282,57 @@ func (f *Fetcher) get(ctx context.Context, rawURL string) (io.ReadCloser, error)
 	return r, nil
 }
 
-// do sends a GET, retrying network errors and 5xx responses with backoff.
+// do sends a GET, retrying network errors, 429 and 5xx responses with
+// backoff, or after the time the server's Retry-After asks for. The body
+// of the response returned is cut when it stalls.
 func (f *Fetcher) do(ctx context.Context, rawURL string, prepare func(*http.Request)) (*http.Response, error) {
-	var lastErr error
+	var (
+		lastErr error
+		wait    time.Duration
+	)
 	for attempt := 0; attempt <= f.opts.Retries; attempt++ {
 		if attempt > 0 {
-			wait := time.Duration(1<<(attempt-1)) * 500 * time.Millisecond
-			f.opts.Logger.Warn("fetch: retrying", "url", rawURL, "attempt", attempt, "err", lastErr)
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(wait):
+			f.opts.Logger.Warn("fetch: retrying", "url", rawURL, "attempt", attempt, "wait", wait, "err", lastErr)
+			if err := httpx.Sleep(ctx, wait); err != nil {
+				return nil, fmt.Errorf("fetch: GET %s: %w (after: %w)", rawURL, err, lastErr)
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		wait = time.Duration(1<<min(attempt, 6)) * 500 * time.Millisecond
+		rctx, cancel := context.WithCancelCause(ctx)
+		req, err := http.NewRequestWithContext(rctx, http.MethodGet, rawURL, nil)
 		if err != nil {
+			cancel(nil)
 			return nil, fmt.Errorf("fetch: %w", err)
 		}
 		req.Header.Set("User-Agent", f.opts.UserAgent)
 		prepare(req)
 		resp, err := f.opts.Client.Do(req)
 		if err != nil {
+			cancel(nil)
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, fmt.Errorf("fetch: GET %s: %w", rawURL, context.Cause(ctx))
 			}
 			lastErr = err
 			continue
 		}
-		if resp.StatusCode >= 500 {
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
+			cancel(nil)
 			lastErr = fmt.Errorf("GET %s: %s", rawURL, resp.Status)
+			if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok {
+				if d > f.opts.MaxRetryAfter {
+					rl := &httpx.RateLimitError{Host: req.URL.Host, RetryAfter: d}
+					if resp.StatusCode != http.StatusTooManyRequests {
+						return nil, fmt.Errorf("fetch: GET %s: %s, and the server asks to retry after %s", rawURL, resp.Status, d.Round(time.Second))
+					}
+					return nil, fmt.Errorf("fetch: GET %s: %w", rawURL, rl)
+				}
+				wait = d
+			}
 			continue
 		}
+		resp.Body = httpx.WatchBody(resp.Body, cancel, f.opts.StallTimeout)
 		return resp, nil
 	}
 	return nil, fmt.Errorf("fetch: GET %s: giving up after %d attempts: %w", rawURL, f.opts.Retries+1, lastErr)

@@ -37,6 +37,9 @@ import (
 type Registry struct {
 	// Host is 127.0.0.1:port.
 	Host string
+	// Storage is the registry's filesystem storage root (blobs under
+	// docker/registry/v2/blobs), for tests that damage what it serves.
+	Storage string
 	// Proxy, when started with Options.Proxy, is a counting proxy in front
 	// of the registry; its host is ProxyHost.
 	ProxyHost string
@@ -60,6 +63,9 @@ type Options struct {
 	NotifyHeaders map[string]string
 	// Proxy starts a counting, fault-injecting proxy in front.
 	Proxy bool
+	// User and Password, when set, make the registry require htpasswd
+	// basic authentication.
+	User, Password string
 }
 
 // Start runs a registry until the test ends.
@@ -75,6 +81,14 @@ func Start(t testing.TB, opts Options) *Registry {
 	l.Close()
 	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n",
 		filepath.Join(dir, "storage"), addr)
+	if opts.User != "" {
+		htpasswd := testutil.RequireTool(t, "htpasswd")
+		file := filepath.Join(dir, "htpasswd")
+		if out, err := exec.Command(htpasswd, "-Bbc", file, opts.User, opts.Password).CombinedOutput(); err != nil {
+			t.Fatalf("htpasswd: %v\n%s", err, out)
+		}
+		config += fmt.Sprintf("auth:\n  htpasswd:\n    realm: vigil-test\n    path: %s\n", file)
+	}
 	if opts.Notify != "" {
 		config += fmt.Sprintf("notifications:\n  endpoints:\n    - name: vigil\n      url: %s\n      timeout: 2s\n      threshold: 3\n      backoff: 1s\n", opts.Notify)
 		if len(opts.NotifyHeaders) > 0 {
@@ -109,7 +123,7 @@ func Start(t testing.TB, opts Options) *Registry {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	reg := &Registry{Host: addr}
+	reg := &Registry{Host: addr, Storage: filepath.Join(dir, "storage")}
 	if opts.Proxy {
 		proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -145,3 +146,30 @@ func chunk(s string) string {
 }
 
 func isDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
+
+// cveLike matches what upstream feeds write for a CVE id, typos included:
+// any case, "_" or a space for the first hyphen, and a suffix some
+// maintainers append (a patch number "-1", ".patch", ".diff").
+var cveLike = regexp.MustCompile(`^(?i:cve)[-_ ]?([0-9]{4})-([0-9]{4,7})((?:-[0-9]{1,2})|\.patch|\.diff)?$`)
+
+// NormalizeID returns the id an upstream feed meant: "CVE_2019-2426",
+// "cve-2019-2426", "CVE‐2019‐2426" (Unicode hyphens), "CVE-2019-19451.patch"
+// and "CVE-2017-17434-1" (the first of two patches) are CVE-2019-2426,
+// CVE-2019-19451 and CVE-2017-17434. changed says the id was rewritten,
+// which the caller reports as a warning naming the file. Anything that
+// does not look like a CVE id is returned as it is.
+func NormalizeID(raw string) (id string, changed bool) {
+	s := strings.Map(func(r rune) rune {
+		switch r {
+		case '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uFE63', '\uFF0D':
+			return '-'
+		}
+		return r
+	}, raw)
+	m := cveLike.FindStringSubmatch(s)
+	if m == nil {
+		return raw, false
+	}
+	id = "CVE-" + m[1] + "-" + m[2]
+	return id, id != raw
+}

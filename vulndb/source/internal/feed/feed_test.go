@@ -67,3 +67,44 @@ func TestReadAll(t *testing.T) {
 		t.Errorf("got %q, %v", b, err)
 	}
 }
+
+func TestNormalizeID(t *testing.T) {
+	for in, want := range map[string]string{
+		"CVE-2019-2426":           "CVE-2019-2426",
+		"CVE_2019-2426":           "CVE-2019-2426",
+		"cve-2019-2426":           "CVE-2019-2426",
+		"CVE2019-2426":            "CVE-2019-2426",
+		"CVE\u20102019\u20132426": "CVE-2019-2426",
+		"CVE-2019-19451.patch":    "CVE-2019-19451",
+		"CVE-2017-17434-1":        "CVE-2017-17434",
+		"CVE-2021-1234567":        "CVE-2021-1234567",
+		// Not CVE ids, or not certainly: left alone.
+		"CVE-????-?????":               "CVE-????-?????",
+		"TALOS-2019-0844":              "TALOS-2019-0844",
+		"XSA-295":                      "XSA-295",
+		"CVE-2021-44228-apache-log4j2": "CVE-2021-44228-apache-log4j2",
+		"CVE-2019-123":                 "CVE-2019-123",
+		"UBUNTU-CVE-2021-3782":         "UBUNTU-CVE-2021-3782",
+		"CVE-2017-17434-123":           "CVE-2017-17434-123",
+	} {
+		got, changed := NormalizeID(in)
+		if got != want || changed != (in != want) {
+			t.Errorf("NormalizeID(%q) = %q, %v; want %q", in, got, changed, want)
+		}
+	}
+}
+
+func FuzzNormalizeID(f *testing.F) {
+	for _, s := range []string{"CVE_2019-2426", "CVE-2017-17434-1", "cve-2019-1.patch", "XSA-1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, changed := NormalizeID(s)
+		if !changed && id != s {
+			t.Fatalf("%q: changed=false but %q", s, id)
+		}
+		if again, ch := NormalizeID(id); changed && (ch || again != id) {
+			t.Fatalf("%q → %q → %q: not idempotent", s, id, again)
+		}
+	})
+}

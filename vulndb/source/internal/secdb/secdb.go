@@ -77,7 +77,7 @@ func Parse(r io.Reader, format Format, file string, log *slog.Logger, fn func(Pa
 				log.Warn("skipping malformed secdb package", "file", file, "index", i-1, "record", snippet(raw), "err", err)
 				return nil
 			}
-			return fn(e.Pkg)
+			return fn(normalize(e.Pkg, file, log))
 		})
 	})
 	if err != nil {
@@ -113,11 +113,33 @@ func parseYAML(r io.Reader, file string, log *slog.Logger, fn func(Package) erro
 			log.Warn("skipping malformed secdb package", "file", file, "index", i, "line", n.Line, "err", err)
 			continue
 		}
-		if err := fn(e.Pkg); err != nil {
+		if err := fn(normalize(e.Pkg, file, log)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// normalize rewrites the ids of p's entries that upstream mistyped
+// ("CVE_2019-2426") as what they mean, with a warning naming the file:
+// dropped silently, such an id would be a missed finding.
+func normalize(p Package, file string, log *slog.Logger) Package {
+	for ver, entries := range p.Secfixes {
+		for i, e := range entries {
+			fields := strings.Fields(e)
+			changed := false
+			for j, f := range fields {
+				if id, ok := feed.NormalizeID(f); ok {
+					log.Warn("secdb: reading an upstream id as what it means", "file", file, "package", p.Name, "version", ver, "written", f, "read", id)
+					fields[j], changed = id, true
+				}
+			}
+			if changed {
+				entries[i] = strings.Join(fields, " ")
+			}
+		}
+	}
+	return p
 }
 
 var errNoName = errors.New("package has no name")
