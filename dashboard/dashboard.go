@@ -99,6 +99,16 @@ type Dashboard struct {
 	csrf      *http.CrossOriginProtection
 	refreshMu sync.Mutex
 	optimized time.Time // guarded by refreshMu
+
+	// summaries are the last summaries made, by registry ("" for all),
+	// kept while the store's summary stamp is unchanged.
+	sumMu     sync.Mutex
+	summaries map[string]cachedSummary
+}
+
+type cachedSummary struct {
+	stamp string
+	sum   *store.Summary
 }
 
 // CookieName is the session cookie.

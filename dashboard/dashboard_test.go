@@ -171,6 +171,54 @@ func TestPages(t *testing.T) {
 	}
 }
 
+// TestSummaryFollowsChanges: the overview's summary is kept between
+// pages while nothing it reads changes, and follows every change: a new
+// image, a tag moved away, findings resolved without a new match, a
+// listing.
+func TestSummaryFollowsChanges(t *testing.T) {
+	st := fixture(t)
+	srv, c := serve(t, Options{Store: st, Version: "test"})
+	ctx := context.Background()
+	overview := func(want ...string) {
+		t.Helper()
+		_, body, _ := get(t, c, srv.URL+"/")
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("overview lacks %q", w)
+			}
+		}
+	}
+	overview(`<dd id="total-images">3</dd>`, `<dd id="total-critical">2</dd>`)
+	overview(`<dd id="total-images">3</dd>`) // kept
+
+	now := time.Now()
+	addImage(t, st, now, "sha256:"+strings.Repeat("d", 64), "r.example:5000/db", "1", layers,
+		[]string{"libcrypto3 3.1.4-r0 2"}, []string{"CVE-2024-0001 CRITICAL libcrypto3 3.1.4-r5"})
+	overview(`<dd id="total-images">4</dd>`, `<dd id="total-critical">3</dd>`)
+
+	// The new image's critical finding resolved without a match (as a
+	// rebuilt tag's old digest's are).
+	f := store.Finding{VulnID: "CVE-2024-0001", PkgName: "libcrypto3", PkgVersion: "3.1.4-r0", Target: "alpine 3.19.1"}
+	if err := st.ResolveFindings(ctx, now.Add(time.Second), "sha256:"+strings.Repeat("d", 64), []string{f.Key()}, "fixed"); err != nil {
+		t.Fatal(err)
+	}
+	overview(`<dd id="total-images">4</dd>`, `<dd id="total-critical">2</dd>`)
+
+	// The tag moves away: one image fewer is current.
+	if err := st.RemoveTag(ctx, now.Add(2*time.Second), store.TagKey{Repository: "r.example:5000/db", Tag: "1", Platform: "linux/amd64"}); err != nil {
+		t.Fatal(err)
+	}
+	overview(`<dd id="total-images">3</dd>`)
+
+	stamp, _ := st.SummaryStamp(ctx)
+	if err := st.RecordListing(ctx, now.Add(3*time.Second), store.Registry{URL: "r.example:5000", Repositories: 3, Tags: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := st.SummaryStamp(ctx); again == stamp {
+		t.Error("a listing does not change the summary stamp")
+	}
+}
+
 func TestLogin(t *testing.T) {
 	st := fixture(t)
 	const raw = "vgl_secret-token"

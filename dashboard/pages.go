@@ -29,6 +29,38 @@ func (d *Dashboard) refresh(r *http.Request) error {
 	return err
 }
 
+// summary returns the store's summary of registry (all when empty): the
+// one made before while the store's summary stamp is the same (the counts,
+// tags and listings it reads unchanged), else a new one. The caller has
+// refreshed the counts, and does not change the summary.
+func (d *Dashboard) summary(r *http.Request, registry string) (*store.Summary, error) {
+	ctx := r.Context()
+	stamp, err := d.st.SummaryStamp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.sumMu.Lock()
+	c, ok := d.summaries[registry]
+	d.sumMu.Unlock()
+	if ok && c.stamp == stamp {
+		return c.sum, nil
+	}
+	sum, err := d.st.Summarize(ctx, registry)
+	if err != nil {
+		return nil, err
+	}
+	if registry != "" && len(sum.Registries) == 0 {
+		return sum, nil // an unknown registry: not kept
+	}
+	d.sumMu.Lock()
+	defer d.sumMu.Unlock()
+	if d.summaries == nil {
+		d.summaries = map[string]cachedSummary{}
+	}
+	d.summaries[registry] = cachedSummary{stamp, sum}
+	return sum, nil
+}
+
 // optimize keeps the query planner's statistics current, hourly: without
 // them SQLite may read every finding to count one image's. The caller
 // holds refreshMu.
@@ -62,7 +94,7 @@ func (d *Dashboard) overview(r *http.Request, v *view) (string, error) {
 		return "", err
 	}
 	ctx := r.Context()
-	sum, err := d.st.Summarize(ctx, "")
+	sum, err := d.summary(r, "")
 	if err != nil {
 		return "", err
 	}
@@ -93,7 +125,7 @@ func (d *Dashboard) registry(r *http.Request, v *view) (string, error) {
 		return "", err
 	}
 	host := r.PathValue("registry")
-	sum, err := d.st.Summarize(r.Context(), host)
+	sum, err := d.summary(r, host)
 	if err != nil {
 		return "", err
 	}

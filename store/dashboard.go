@@ -171,7 +171,8 @@ func (s *Store) staleCounts(ctx context.Context) ([]string, error) {
 	}
 	var since int64
 	fmt.Sscan(mark, &since)
-	rows, err := s.query(ctx, s.db, `SELECT digest, resolved_at FROM findings WHERE resolved_at > ?`, max(since-resolvedSlack.Milliseconds(), 0))
+	// resolved_at > 0 lets the partial index findings_resolved serve it.
+	rows, err := s.query(ctx, s.db, `SELECT digest, resolved_at FROM findings WHERE resolved_at > 0 AND resolved_at > ?`, max(since-resolvedSlack.Milliseconds(), 0))
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +311,22 @@ type Summary struct {
 	// their open findings.
 	Images int
 	Counts Counts
+}
+
+// SummaryStamp changes whenever what Summarize reads does: the counts
+// RefreshCounts keeps, the tags, the registries' listings. It reads three
+// small tables (no finding), so a caller may keep a summary until the
+// stamp changes. Times only grow, so their sums change with any row.
+func (s *Store) SummaryStamp(ctx context.Context) (string, error) {
+	var c, cm, cr, t, tl, r, rl int64
+	err := s.queryRow(ctx, s.db, `SELECT
+		(SELECT COUNT(*) FROM image_counts), (SELECT CAST(COALESCE(SUM(matched_at), 0) AS BIGINT) FROM image_counts), (SELECT CAST(COALESCE(SUM(resolved_mark), 0) AS BIGINT) FROM image_counts),
+		(SELECT COUNT(*) FROM tags), (SELECT CAST(COALESCE(SUM(last_seen), 0) AS BIGINT) FROM tags),
+		(SELECT COUNT(*) FROM registries), (SELECT CAST(COALESCE(SUM(listed_at), 0) AS BIGINT) FROM registries)`).Scan(&c, &cm, &cr, &t, &tl, &r, &rl)
+	if err != nil {
+		return "", fmt.Errorf("store: summary stamp: %w", err)
+	}
+	return fmt.Sprint(c, cm, cr, t, tl, r, rl), nil
 }
 
 // Summarize counts the open findings of the current images per registry

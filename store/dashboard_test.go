@@ -193,3 +193,47 @@ func testSessions(t *testing.T, s *Store) {
 		t.Errorf("deleted session: %v", err)
 	}
 }
+
+// TestSummaryStamp: the stamp changes with the tags, the counts and the
+// listings, on both backends.
+func TestSummaryStamp(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			ctx := context.Background()
+			stamps := map[string]string{}
+			stamp := func(step string) {
+				t.Helper()
+				st, err := s.SummaryStamp(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for prev, v := range stamps {
+					if v == st {
+						t.Errorf("stamp after %s = stamp after %s (%s)", step, prev, st)
+					}
+				}
+				stamps[step] = st
+			}
+			stamp("nothing")
+			if _, _, err := s.SetTag(ctx, t0, Tag{Registry: "r", Repository: "r/app", Tag: "1", Digest: "sha256:a"}); err != nil {
+				t.Fatal(err)
+			}
+			stamp("a tag")
+			if err := s.SaveInventory(ctx, t0, Image{Digest: "sha256:a", Registry: "r", Repository: "r/app"}, &inventory.Inventory{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.ApplyFindings(ctx, t0, "sha256:a", "db", []Finding{{VulnID: "CVE-1", PkgName: "p", PkgVersion: "1", Target: "t", Severity: "HIGH"}}, "", nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.RefreshCounts(ctx); err != nil {
+				t.Fatal(err)
+			}
+			stamp("counts")
+			if err := s.RecordListing(ctx, t0, Registry{URL: "r"}); err != nil {
+				t.Fatal(err)
+			}
+			stamp("a listing")
+		})
+	}
+}
