@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,5 +143,57 @@ func TestRematchKeepsReachability(t *testing.T) {
 		if wantU := f.Finding.ID == "GO-2022-1059"; (f.Finding.Reachability == match.Unreachable) != wantU {
 			t.Errorf("report from the stored inventory: %s reachability %q", f.Finding.ID, f.Finding.Reachability)
 		}
+	}
+}
+
+// TestRematchBatchPoison: when the store refuses one image's findings, the
+// other images of its batch are recorded and only that image's job fails.
+func TestRematchBatchPoison(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "db")
+	writeGoDB(t, dbPath, goAdvisory{"GO-2021-0113", "0.3.7", nil})
+	storePath := filepath.Join(dir, "vigil.db")
+	st, err := store.Open(context.Background(), "sqlite://"+storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Now()
+	digests := []string{"sha256:" + strings.Repeat("1", 64), "sha256:" + strings.Repeat("2", 64), "sha256:" + strings.Repeat("3", 64)}
+	for i, d := range digests {
+		inv := &inventory.Inventory{Results: []inventory.Result{{Target: "app", Class: inventory.ClassLangPkgs, Type: "gobinary", Packages: []inventory.Package{
+			{Name: "golang.org/x/text", Version: "v0.3." + strconv.Itoa(i+4), Purl: "pkg:golang/golang.org/x/text@v0.3." + strconv.Itoa(i+4)}}}}}
+		if err := st.SaveInventory(ctx, now, store.Image{Digest: d, Registry: "r", Repository: "r/app", InventoryKey: inventoryKey()}, inv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The store refuses the second image's finding.
+	db, err := sql.Open("sqlite", "file:"+storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER poison BEFORE INSERT ON findings WHEN NEW.pkg_version = 'v0.3.5' BEGIN SELECT RAISE(ABORT, 'poisoned'); END`); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, st, dbPath, nil)
+	defer e.db.close()
+	if err := e.checkDB(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ran, failed, err := e.runBatch(ctx)
+	if err != nil || ran != 3 || failed != 1 {
+		t.Fatalf("batch: ran %d, failed %d, %v; want 3 run, 1 failed", ran, failed, err)
+	}
+	for i, d := range digests {
+		fs, _ := st.OpenFindings(ctx, d)
+		if want := map[int]int{0: 1, 1: 0, 2: 1}[i]; len(fs) != want {
+			t.Errorf("image %d: %d findings, want %d", i+1, len(fs), want)
+		}
+	}
+	fails, _ := st.Failures(ctx, 10)
+	if len(fails) != 1 || !strings.Contains(fails[0].Error, "poisoned") || !strings.Contains(fails[0].Key, digests[1]) {
+		t.Errorf("failures = %+v", fails)
 	}
 }

@@ -132,6 +132,27 @@ func (e *Engine) runRematches(ctx context.Context, jobs []store.Job) (failed int
 		done = append(done, j.ID)
 	}
 	changes, err := e.st.ApplyMatches(ctx, e.opts.Now(), apply, store.JobsDone{Owner: e.opts.Owner, IDs: done})
+	if err != nil && len(apply) > 1 && ctx.Err() == nil {
+		// Nothing was written. One image's findings may be what the store
+		// refuses: each is applied on its own, so only its job fails.
+		e.log.Warn("could not record a batch of re-matches; recording them one by one", "images", len(apply), "err", err)
+		changes, err = nil, nil
+		if _, derr := e.st.ApplyMatches(ctx, e.opts.Now(), nil, store.JobsDone{Owner: e.opts.Owner, IDs: done[:len(done)-len(apply)]}); derr != nil {
+			e.log.Error("could not complete jobs", "err", derr)
+		}
+		var ok []store.Matched
+		for _, mt := range apply {
+			j := byDigest[mt.Digest]
+			ch, err := e.st.ApplyMatches(ctx, e.opts.Now(), []store.Matched{mt}, store.JobsDone{Owner: e.opts.Owner, IDs: []int64{j.ID}})
+			if err != nil {
+				fail(j, err)
+				continue
+			}
+			ok = append(ok, mt)
+			changes = append(changes, ch...)
+		}
+		apply = ok
+	}
 	if err != nil {
 		// Nothing was written: every job of the batch is tried again.
 		for _, mt := range apply {
