@@ -80,9 +80,9 @@ var (
 // against a real registry whose notifications call the server, a webhook
 // receiver and a real SMTP server, and checks each interface that section
 // names: /healthz, /metrics, the affected-images query, the webhook body,
-// the email, and a database replaced in cacheDir by `vigil db build`
-// noticed within one interval, every stored inventory re-matched without
-// pulling.
+// the email, and a database replaced in cacheDir — by `vigil db build`,
+// then by `vigil db update` from a repository it was pushed to — noticed
+// within one interval, every stored inventory re-matched without pulling.
 func TestServerAcceptance(t *testing.T) {
 	home := t.TempDir()
 	cache := filepath.Join(home, "cache")
@@ -270,8 +270,9 @@ tokens: [{name: ci, scope: admin, hashFile: %s}, {name: registry, scope: notify,
 			Digest string `json:"digest"`
 		} `json:"database"`
 		Changes []struct {
-			Digest   string `json:"digest"`
-			Appeared int    `json:"appeared"`
+			Digest      string `json:"digest"`
+			Appeared    int    `json:"appeared"`
+			Disappeared int    `json:"disappeared"`
 		} `json:"databaseChanges"`
 	}
 	_, _, body := get(t, base+"/api/v1/status", token)
@@ -296,6 +297,33 @@ tokens: [{name: ci, scope: admin, hashFile: %s}, {name: registry, scope: notify,
 		}
 	}
 
+	// A database replaced by vigil db update, from a repository it was
+	// published to: CVE-2024-0001 withdrawn, CVE-2024-0005 added (musl).
+	dbReg := regtest.Start(t, regtest.Options{})
+	published := filepath.Join(home, "published")
+	vigil(t, home, "db", "build", "--quiet", "--cache-dir", published, "--sources", "alpine", "--mirror", "alpine="+filepath.Join(feeds, "alpine-3"))
+	ref := dbReg.Host + "/security/vigil-db:1"
+	vigil(t, home, "db", "push", ref, "--insecure", "--quiet", "--cache-dir", published)
+	reg.ResetCounts()
+	vigil(t, home, "db", "update", "--quiet", "--cache-dir", cache, "--db-repository", ref, "--insecure")
+	took = waitFor(t, 30*time.Second, "the alerts of the updated database", func() bool { return len(wh.alerts()) >= 9 })
+	t.Logf("database updated: alerts %s later", took.Round(time.Millisecond))
+	want = []string{"team/app CVE-2024-0005 musl new advisory", "team/app CVE-2024-0005 musl new advisory", "web CVE-2024-0005 musl new advisory"}
+	if got := summary(wh.alerts()[6:]); !slices.Equal(got, want) {
+		t.Errorf("alerts after the update:\n got %q\nwant %q", got, want)
+	}
+	waitFor(t, 10*time.Second, "CVE-2024-0001 withdrawn", func() bool { return len(affected("CVE-2024-0001")) == 0 })
+	if get, _ := reg.Count(regtest.Blob); get != 0 {
+		t.Errorf("the re-match downloaded %d blobs", get)
+	}
+	_, _, body = get(t, base+"/api/v1/status", token)
+	status.Changes = nil
+	if err := json.Unmarshal(body, &status); err != nil || len(status.Changes) < 2 || status.Changes[0].Digest != status.DB.Digest ||
+		status.Changes[0].Appeared != 3 || status.Changes[0].Disappeared != 3 {
+		t.Errorf("status after the update: %s", body)
+	}
+	waitFor(t, 30*time.Second, "the update's email", func() bool { raws, _ := smtp.Messages(t); return len(raws) >= 5 })
+
 	// Nothing is sent twice: not by the next checks, not after a restart.
 	srv.stop(t)
 	start(t, home, "server", "--config", cfgPath)
@@ -304,8 +332,8 @@ tokens: [{name: ci, scope: admin, hashFile: %s}, {name: registry, scope: notify,
 		return code == http.StatusOK
 	})
 	time.Sleep(3 * time.Second) // delivery rounds, and a listing if a new slot began
-	if n := len(wh.alerts()); n != 6 {
-		t.Errorf("%d webhook alerts after the restart, want the same 6: %q", n, summary(wh.alerts()))
+	if n := len(wh.alerts()); n != 9 {
+		t.Errorf("%d webhook alerts after the restart, want the same 9: %q", n, summary(wh.alerts()))
 	}
 	keys := map[any]bool{}
 	for _, a := range wh.alerts() {
@@ -314,8 +342,8 @@ tokens: [{name: ci, scope: admin, hashFile: %s}, {name: registry, scope: notify,
 		}
 		keys[a["idempotencyKey"]] = true
 	}
-	if raws, _ := smtp.Messages(t); len(raws) != 4 {
-		t.Errorf("%d emails after the restart, want the same 4", len(raws))
+	if raws, _ := smtp.Messages(t); len(raws) != 5 {
+		t.Errorf("%d emails after the restart, want the same 5", len(raws))
 	}
 }
 
