@@ -24,9 +24,11 @@ const rematchBatch = 64
 func rematchEvent(dbDigest string) string { return alert.ReasonNewAdvisory + " " + dbDigest }
 
 // runRematches matches the stored inventories of claimed re-match jobs
-// with the current database and records their findings. A job whose
-// inventory cannot be read or matched is retried on its own; the others
-// are done, with their findings, in one transaction.
+// with the current database and records their findings. Reading each
+// inventory, matching it and reading the image's findings to compare run
+// in parallel; the batch's findings are written, and its jobs done, in one
+// transaction. A job whose inventory cannot be read or matched is retried
+// on its own.
 func (e *Engine) runRematches(ctx context.Context, jobs []store.Job) (failed int) {
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -110,8 +112,14 @@ func (e *Engine) runRematches(ctx context.Context, jobs []store.Job) (failed int
 				errs[i] = err
 				return
 			}
-			matched[i] = &store.Matched{Digest: in.Digest, DBDigest: dbDigest, Found: found, Resolution: "withdrawn from the database", KnownHash: in.FindingsHash}
-			matched[i].Prepare()
+			mt := &store.Matched{Digest: in.Digest, DBDigest: dbDigest, Found: found, Resolution: "withdrawn from the database", KnownHash: in.FindingsHash}
+			// What the transaction compares with, read here, on every
+			// core, rather than under the store's write lock.
+			if err := e.st.ReadFindings(jctx, mt); err != nil {
+				errs[i] = err
+				return
+			}
+			matched[i] = mt
 			matched[i].AlertsFor = func(ch store.Change) ([]store.Alert, error) {
 				return e.alertsFor(jctx, in.Digest, alert.ReasonNewAdvisory, rematchEvent(dbDigest), ch, nil)
 			}

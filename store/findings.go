@@ -102,6 +102,49 @@ type Matched struct {
 	KnownHash string
 
 	hash string // FindingsHash(Found), once computed
+	// open and rev are the image's open findings and their revision, when
+	// read before the transaction (ReadFindings).
+	open []storedFinding
+	rev  int64
+	read bool
+}
+
+// ReadFindings reads the open findings of m's image that applying m
+// compares with, so that callers can do it in parallel, before the
+// store's write lock is taken; m is then applied against them if they are
+// still the image's findings (none changed since, as the image's findings
+// revision says), else against the findings read again. Nothing is read
+// when the match found what the image's findings hash says.
+func (s *Store) ReadFindings(ctx context.Context, m *Matched) error {
+	m.Prepare()
+	if m.KnownHash != "" && m.KnownHash == m.hash {
+		return nil
+	}
+	// One statement: the revision and the findings of one snapshot.
+	rows, err := s.query(ctx, s.db, `SELECT i.findings_rev, f.vuln_id, f.pkg_name, f.pkg_version, f.target, f.details, f.first_seen
+		FROM images i LEFT JOIN findings f ON f.digest = i.digest AND f.resolved_at = 0 WHERE i.digest = ?`, m.Digest)
+	if err != nil {
+		return fmt.Errorf("store: findings of %s: %w", m.Digest, err)
+	}
+	defer rows.Close()
+	m.open, m.read = nil, false
+	for rows.Next() {
+		var vuln, pkg, version, target, details sql.NullString
+		var first sql.NullInt64
+		if err := rows.Scan(&m.rev, &vuln, &pkg, &version, &target, &details, &first); err != nil {
+			return fmt.Errorf("store: findings of %s: %w", m.Digest, err)
+		}
+		if !vuln.Valid {
+			continue // an image without open findings
+		}
+		m.open = append(m.open, storedFinding{Finding: Finding{Digest: m.Digest, VulnID: vuln.String, PkgName: pkg.String, PkgVersion: version.String,
+			Target: target.String, FirstSeen: fromMS(first.Int64)}, detailsHash: details.String})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: findings of %s: %w", m.Digest, err)
+	}
+	m.read = true
+	return nil
 }
 
 // Prepare computes what applying m compares (its findings' hashes), so
@@ -214,9 +257,27 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, m *Matched
 	}
 	digest := m.Digest
 	var ch Change
-	prev, err := s.stored(ctx, tx, digest)
-	if err != nil {
-		return Change{}, err
+	// The findings compared with: those read before the transaction if
+	// none changed since (the revision is the same), else read now. The
+	// revision moves either way: the findings change below.
+	prev := m.open
+	current := false
+	if m.read {
+		res, err := s.exec(ctx, tx, `UPDATE images SET findings_rev = findings_rev + 1 WHERE digest = ? AND findings_rev = ?`, digest, m.rev)
+		if err != nil {
+			return Change{}, fmt.Errorf("store: image %s: %w", digest, err)
+		}
+		n, _ := res.RowsAffected()
+		current = n == 1
+	}
+	if !current {
+		if _, err := s.exec(ctx, tx, `UPDATE images SET findings_rev = findings_rev + 1 WHERE digest = ?`, digest); err != nil {
+			return Change{}, fmt.Errorf("store: image %s: %w", digest, err)
+		}
+		var err error
+		if prev, err = s.stored(ctx, tx, digest); err != nil {
+			return Change{}, err
+		}
 	}
 	old := make(map[string]*storedFinding, len(prev))
 	for i := range prev {
@@ -400,7 +461,7 @@ func (s *Store) ResolveFindings(ctx context.Context, now time.Time, digest strin
 			}
 		}
 		// The open findings are no longer what the last match found.
-		_, err = s.exec(ctx, tx, `UPDATE images SET findings_hash = '' WHERE digest = ?`, digest)
+		_, err = s.exec(ctx, tx, `UPDATE images SET findings_hash = '', findings_rev = findings_rev + 1 WHERE digest = ?`, digest)
 		return err
 	})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/vigil-scanner/vigil/inventory"
@@ -152,6 +153,66 @@ func TestApplyMatches(t *testing.T) {
 			}
 			if h := FindingsHash([]Finding{f1, f2}); h != FindingsHash([]Finding{f2, f1}) || h == FindingsHash([]Finding{f1, f2b}) {
 				t.Error("FindingsHash depends on order or ignores details")
+			}
+		})
+	}
+}
+
+// TestReadFindingsStale: findings read before the transaction are used
+// only while the image's findings are unchanged; a change in between (a
+// scan, a resolution) makes the transaction read them again.
+func TestReadFindingsStale(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			ctx := context.Background()
+			if err := s.SaveInventory(ctx, t0, Image{Digest: "sha256:a", Registry: "r", Repository: "r/app"}, &inventory.Inventory{}); err != nil {
+				t.Fatal(err)
+			}
+			f1 := Finding{VulnID: "CVE-1", PkgName: "p", PkgVersion: "1", Target: "t", Severity: "HIGH"}
+			f2 := Finding{VulnID: "CVE-2", PkgName: "p", PkgVersion: "1", Target: "t", Severity: "LOW"}
+			f3 := Finding{VulnID: "CVE-3", PkgName: "p", PkgVersion: "1", Target: "t", Severity: "LOW"}
+			if _, err := s.ApplyFindings(ctx, t0, "sha256:a", "db1", []Finding{f1}, "gone", nil); err != nil {
+				t.Fatal(err)
+			}
+			// Read with {f1} open, as a re-match would.
+			m := Matched{Digest: "sha256:a", DBDigest: "db2", Found: []Finding{f1, f3}, Resolution: "withdrawn"}
+			if err := s.ReadFindings(ctx, &m); err != nil {
+				t.Fatal(err)
+			}
+			// Meanwhile a scan records f2 and resolves f1.
+			if _, err := s.ApplyFindings(ctx, t0.Add(1e9), "sha256:a", "db1", []Finding{f2}, "gone", nil); err != nil {
+				t.Fatal(err)
+			}
+			chs, err := s.ApplyMatches(ctx, t0.Add(2e9), []Matched{m}, JobsDone{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Against the findings as they are: f1 found again, f3 new,
+			// f2 resolved. With the stale read, f2 would stay open.
+			var news, resolved []string
+			for _, f := range chs[0].New {
+				news = append(news, f.VulnID)
+			}
+			for _, f := range chs[0].Resolved {
+				resolved = append(resolved, f.VulnID)
+			}
+			if !slices.Equal(news, []string{"CVE-1", "CVE-3"}) || !slices.Equal(resolved, []string{"CVE-2"}) {
+				t.Errorf("new %q, resolved %q; want CVE-1 and CVE-3 new, CVE-2 resolved", news, resolved)
+			}
+			open, _ := s.OpenFindings(ctx, "sha256:a")
+			if len(open) != 2 || open[0].VulnID != "CVE-1" || open[1].VulnID != "CVE-3" {
+				t.Errorf("open = %+v", open)
+			}
+
+			// A read that is still current is used as it is.
+			m = Matched{Digest: "sha256:a", DBDigest: "db3", Found: []Finding{f3}, Resolution: "withdrawn"}
+			if err := s.ReadFindings(ctx, &m); err != nil {
+				t.Fatal(err)
+			}
+			chs, err = s.ApplyMatches(ctx, t0.Add(3e9), []Matched{m}, JobsDone{})
+			if err != nil || len(chs[0].New) != 0 || len(chs[0].Resolved) != 1 || chs[0].Resolved[0].VulnID != "CVE-1" {
+				t.Errorf("changes = %+v, %v", chs, err)
 			}
 		})
 	}

@@ -170,7 +170,9 @@ CREATE TABLE kv (
 	`DROP INDEX IF EXISTS findings_open`,
 	// 4: what re-matching needs without decoding the whole inventory
 	// (matchinput.go); the hash of each image's findings as last applied,
-	// so that a re-match that finds the same reads none of them; a hash
+	// so that a re-match that finds the same reads none of them, and a
+	// revision counting their changes, so that a re-match may read them
+	// before it takes the write lock (Store.ReadFindings); a hash
 	// of each finding's details, so that a re-match compares one column
 	// instead of reading all of them; a finding's reachability
 	// ("unreachable": the vulnerable code is not in the Go executable);
@@ -179,6 +181,7 @@ CREATE TABLE kv (
 	// migration 3's index misled SQLite; queries name resolved_at > 0).
 	`ALTER TABLE images ADD COLUMN match_input {{blob}};
 ALTER TABLE images ADD COLUMN findings_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE images ADD COLUMN findings_rev BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE findings ADD COLUMN details TEXT NOT NULL DEFAULT '';
 ALTER TABLE findings ADD COLUMN reachability TEXT NOT NULL DEFAULT '';
 CREATE INDEX findings_resolved ON findings (resolved_at) WHERE resolved_at > 0`,
