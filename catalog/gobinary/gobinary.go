@@ -193,8 +193,8 @@ func Packages(bi *debug.BuildInfo, file string) []inventory.Package {
 		if dep.Replace != nil {
 			m = dep.Replace
 		}
-		if m.Version == "" || m.Version == "(devel)" {
-			continue
+		if m.Path == "" || m.Version == "" || m.Version == "(devel)" {
+			continue // nothing to name or match (a forged build info)
 		}
 		p := newPackage(m.Path, m.Version, file)
 		depIDs = append(depIDs, p.ID)
