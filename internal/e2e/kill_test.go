@@ -20,6 +20,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
 	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/vulndbtest"
 )
 
 // The kill tests run the vigil binary, built here, as a subprocess and
@@ -81,18 +82,8 @@ func buildArgs(cache, osvDir, epssDir string) []string {
 // sorted "part=content" lines.
 func fingerprint(t *testing.T, dir string) []string {
 	t.Helper()
-	idx, err := vulndb.ReadIndex(dir)
-	if err != nil {
-		t.Fatalf("database unreadable after a kill: %v", err)
-	}
 	var out []string
-	for _, p := range idx.Parts {
-		if p.Local {
-			pf, err := vulndb.CheckPart(vulndb.PartPath(dir, p.Content))
-			if err != nil || pf.Content != p.Content {
-				t.Fatalf("part %s after a kill: %+v, %v", p.PartKey, pf, err)
-			}
-		}
+	for _, p := range vulndbtest.Whole(t, dir).Parts {
 		out = append(out, p.PartKey.String()+"="+p.Content)
 	}
 	slices.Sort(out)

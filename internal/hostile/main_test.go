@@ -23,7 +23,7 @@ import (
 	"github.com/vigil-scanner/vigil/internal/cli"
 	"github.com/vigil-scanner/vigil/internal/testutil"
 	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
-	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/vulndbtest"
 )
 
 // fx is what TestMain prepares once: a database built from the fixture
@@ -101,19 +101,7 @@ func copyDB(t *testing.T, src, dst string) {
 // (vulndb.Index.Digest) and where it came from (built here, or pulled).
 func dbDigest(t *testing.T, dir string) string {
 	t.Helper()
-	idx, err := vulndb.ReadIndex(dir)
-	if err != nil {
-		t.Fatalf("database %s: %v", dir, err)
-	}
-	for _, p := range idx.Parts {
-		if !p.Local {
-			continue
-		}
-		pf, err := vulndb.CheckPart(vulndb.PartPath(dir, p.Content))
-		if err != nil || pf.Content != p.Content {
-			t.Fatalf("database %s: part %s: %+v, %v", dir, p.PartKey, pf, err)
-		}
-	}
+	idx := vulndbtest.Whole(t, dir)
 	origin := "unknown"
 	if p := idx.Metadata.Provenance; p != nil {
 		origin = p.Kind

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/vigil-scanner/vigil/vulndb"
 )
@@ -153,4 +154,25 @@ func (f ErrFetcher) Open(context.Context, string) (io.ReadCloser, error) {
 		return nil, errors.New("fetch failed")
 	}
 	return nil, f.Err
+}
+
+// Whole reads the index of the database in dir and checks every part it
+// lists as present against the content digest it records
+// (vulndb.CheckPart); it fails t when the database is not whole.
+func Whole(t testing.TB, dir string) *vulndb.Index {
+	t.Helper()
+	idx, err := vulndb.ReadIndex(dir)
+	if err != nil {
+		t.Fatalf("database %s: %v", dir, err)
+	}
+	for _, p := range idx.Parts {
+		if !p.Local {
+			continue
+		}
+		pf, err := vulndb.CheckPart(vulndb.PartPath(dir, p.Content))
+		if err != nil || pf.Content != p.Content {
+			t.Fatalf("database %s: part %s: %+v, %v", dir, p.PartKey, pf, err)
+		}
+	}
+	return idx
 }
