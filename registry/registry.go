@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/vigil-scanner/vigil/image/pick"
+	"github.com/vigil-scanner/vigil/internal/httpx"
 	"github.com/vigil-scanner/vigil/image/remote"
 )
 
@@ -199,7 +199,8 @@ func (c *Client) ref(repo, ref string) (name.Reference, error) {
 }
 
 // rateLimit retries requests answered 429, after the Retry-After the
-// registry asked for (or a second), at most three times.
+// registry asked for (httpx.RetryAfter; a second when it names none), at
+// most three times.
 type rateLimit struct {
 	next  http.RoundTripper
 	max   time.Duration
@@ -214,7 +215,10 @@ func (t *rateLimit) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		t.count.Add(1)
-		wait := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		wait, ok := httpx.RetryAfter(resp.Header, time.Now())
+		if !ok {
+			wait = time.Second
+		}
 		if attempt == 3 || wait > t.max || (req.Body != nil && req.GetBody == nil) {
 			return resp, nil
 		}
@@ -234,16 +238,4 @@ func (t *rateLimit) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = body
 		}
 	}
-}
-
-// retryAfter reads a Retry-After value: seconds or an HTTP date; one
-// second when absent or unreadable.
-func retryAfter(v string, now time.Time) time.Duration {
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return time.Second
 }

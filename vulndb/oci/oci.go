@@ -34,7 +34,7 @@ import (
 
 	vimage "github.com/vigil-scanner/vigil/image/remote"
 	"github.com/vigil-scanner/vigil/vulndb"
-	"github.com/vigil-scanner/vigil/vulndb/internal/httpx"
+	"github.com/vigil-scanner/vigil/internal/httpx"
 )
 
 // DefaultRepositories are where vigil's published database lives, tried in
