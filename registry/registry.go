@@ -64,16 +64,7 @@ func New(host string, access remote.Access, opts Options) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	base := access.Transport
-	if base == nil {
-		base = http.DefaultTransport
-		if access.Insecure {
-			t := http.DefaultTransport.(*http.Transport).Clone()
-			t.TLSClientConfig = insecureTLS()
-			base = t
-		}
-	}
-	c.access.Transport = &rateLimit{next: base, max: opts.MaxRetryAfter, count: &c.rateLimited, log: c.log}
+	c.access.Transport = &rateLimit{next: access.RoundTripper(), max: opts.MaxRetryAfter, count: &c.rateLimited, log: c.log}
 	p, err := ggcr.NewPuller(c.options(context.Background())...)
 	if err != nil {
 		return nil, err
