@@ -25,8 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/vigil-scanner/vigil/image/pick"
-	"github.com/vigil-scanner/vigil/internal/httpx"
 	"github.com/vigil-scanner/vigil/image/remote"
+	"github.com/vigil-scanner/vigil/internal/httpx"
 )
 
 // Options configure a Client.
