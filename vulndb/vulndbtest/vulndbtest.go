@@ -1,5 +1,6 @@
-// Package vulndbtest holds test doubles for vulndb: an in-memory Sink, a
-// directory Fetcher and a logger that records warnings.
+// Package vulndbtest holds test doubles for vulndb — an in-memory Sink, a
+// directory Fetcher, a logger that records warnings — and Whole, which
+// checks that a database on disk is whole.
 package vulndbtest
 
 import (
