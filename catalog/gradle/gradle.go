@@ -99,15 +99,8 @@ func (Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
 // Catalog implements catalog.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var files []string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "gradle: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.Type().IsRegular() && kind(p) != kindNone {
+	err := langpkg.Walk(ctx, fsys, env, "gradle", func(p string) error {
+		if kind(p) != kindNone {
 			files = append(files, p)
 		}
 		return nil

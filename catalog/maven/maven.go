@@ -121,15 +121,8 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	r := &resolver{ctx: ctx, fsys: fsys, opts: c.opts, byPath: map[string]*pom{}, byGAV: map[string]string{},
 		cache: map[string]*pom{}, errs: map[string]error{}, models: map[string]*model{}}
 	var files []string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "maven: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || !c.Wants(p, d.Type(), 0) {
+	err := langpkg.Walk(ctx, fsys, env, "maven", func(p string) error {
+		if !c.Wants(p, 0, 0) {
 			return nil
 		}
 		b, err := langpkg.ReadFile(fsys, p, maxPOM)
