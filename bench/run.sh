@@ -7,7 +7,8 @@
 #   TRIVY, SYFT   paths to the peer binaries (default: /work/peers/{trivy,syft}
 #                 when present); a peer set empty or not executable is skipped
 #   RUNS          timed runs per command (default 5)
-#   IMAGES        which images: "debian node alpine" (default all)
+#   IMAGES        which images: "debian debian1 debiansave node alpine big"
+#                 (default "debian debian1 debiansave node alpine")
 #   ALPINE        the alpine archive (default /work/shared/data/images/alpine-310.tar.gz)
 #   WORK          scratch directory for images and outputs (default bench/.work)
 #   HYPERFINE     hyperfine binary; set empty to time with a plain loop
@@ -18,6 +19,13 @@
 #                 (bench/mkfeeds; needs TRIVYDB, the trivy-db builder) and
 #                 compare their findings
 #   TRIVYDB       trivy-db binary (default /work/peers/trivy-db when present)
+#   VIGIL_BASE    another vigil binary (e.g. built from main) timed beside
+#                 this one as tool "base"
+#   INFLATE=1     also time one large gzip layer inflated alone: vigil's
+#                 inflater on 1 and 2 cores, klauspost/compress, zlib's
+#                 gzip and libdeflate (libdeflate-gunzip, apt libdeflate-tools)
+#   COLDVULN=1    also time a cold vulnerability scan of Alpine plus one Go
+#                 binary (database from ../shared feeds: alpine, osv:Go)
 #   CVES          issues generated for VULN=1 (default 2000)
 set -euo pipefail
 
@@ -25,7 +33,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=${WORK:-$ROOT/bench/.work}
 RUNS=${RUNS:-5}
-IMAGES=${IMAGES:-debian node alpine}
+IMAGES=${IMAGES:-debian debian1 debiansave node alpine}
+BIG_GB=${BIG_GB:-0.25 0.5 1}
+ALL_IMAGES="debian debian1 debiansave node alpine $(for g in $BIG_GB; do printf 'big%s ' "$g"; done)"
 ALPINE=${ALPINE:-/work/shared/data/images/alpine-310.tar.gz}
 TRIVY=${TRIVY-$( [ -x /work/peers/trivy ] && echo /work/peers/trivy || true )}
 SYFT=${SYFT-$( [ -x /work/peers/syft ] && echo /work/peers/syft || true )}
@@ -39,7 +49,7 @@ log() { printf '== %s\n' "$*" >&2; }
 HYPERFINE=${HYPERFINE-$(command -v hyperfine || true)}
 
 log "building vigil and the bench tools"
-for t in cmd/vigil bench/mkimage bench/floor bench/profile bench/compare bench/mkfeeds bench/vulncompare; do
+for t in cmd/vigil bench/mkimage bench/floor bench/profile bench/compare bench/mkfeeds bench/vulncompare bench/mkbig bench/resave bench/inflate; do
 	go build -o "$BIN/$(basename "$t")" "./$t"
 done
 VIGIL=$BIN/vigil
@@ -67,6 +77,42 @@ build_debian() {
 		-layer /bin,/lib,/lib64,/sbin,/etc/os-release,/etc/debian_version,/etc/dpkg,/etc/apt,/etc/alternatives,/etc/ld.so.conf.d,/etc/passwd,/etc/group,/var/lib/dpkg,/usr/lib/os-release,/usr/lib/x86_64-linux-gnu:100 \
 		-layer /usr/bin:80,/usr/share/doc:40 \
 		-layer /usr/sbin,/usr/lib/python3:60
+}
+
+# debian1: the same files, most of them in one large layer (as in the
+# issue's Debian image: one layer holds most of the bytes, so reading it is
+# the critical path whatever the number of cores).
+build_debian1() {
+	local out=$WORK/debian1.tar
+	[ -f "$out" ] && return
+	[ -f /var/lib/dpkg/status ] || return
+	log "building $out"
+	"$BIN/mkimage" -o "$out" -tag bench/debian1:host \
+		-layer /bin,/lib,/lib64,/sbin,/etc/os-release,/etc/debian_version,/etc/dpkg,/etc/apt,/etc/alternatives,/etc/ld.so.conf.d,/etc/passwd,/etc/group,/var/lib/dpkg,/usr/lib/os-release \
+		-layer /usr/lib/x86_64-linux-gnu:180,/usr/bin:80,/usr/share/doc:40 \
+		-layer /usr/sbin,/usr/lib/python3:60
+}
+
+# debiansave: the debian image as `docker save | gzip` leaves it: plain
+# layer tars in an archive gzip'd as a whole.
+build_debiansave() {
+	local out=$WORK/debian-save.tar.gz
+	[ -f "$out" ] && return
+	build_debian
+	[ -f "$WORK/debian.tar" ] || return
+	log "building $out"
+	"$BIN/resave" -o "$WORK/debian-save.tar" "$WORK/debian.tar"
+	gzip -6 -f "$WORK/debian-save.tar"
+}
+
+# bigN: bench/mkbig, N GB of layers (4 layers) holding a fixed set of
+# 50,000 package.json files, 2,000 jars and 2,000 Python dist-info
+# directories, the rest filler: time should grow with N, memory not.
+build_big() {
+	local gb=$1 out=$WORK/big-$1.tar
+	[ -f "$out" ] && return
+	log "building $out"
+	"$BIN/mkbig" -o "$out" -gb "$gb" -npm 50000 -jars 2000 -wheels 2000 -layers 4
 }
 
 # node: two real npm projects installed from the npm registry (with
@@ -102,6 +148,9 @@ declare -A IMG=()
 for i in $IMAGES; do
 	case $i in
 	debian) build_debian; [ -f "$WORK/debian.tar" ] && IMG[debian]=$WORK/debian.tar ;;
+	debian1) build_debian1; [ -f "$WORK/debian1.tar" ] && IMG[debian1]=$WORK/debian1.tar ;;
+	debiansave) build_debiansave; [ -f "$WORK/debian-save.tar.gz" ] && IMG[debiansave]=$WORK/debian-save.tar.gz ;;
+	big) for g in $BIG_GB; do build_big "$g"; IMG[big$g]=$WORK/big-$g.tar; done ;;
 	node) build_node; [ -f "$WORK/node.tar" ] && IMG[node]=$WORK/node.tar ;;
 	alpine) if [ -f "$ALPINE" ]; then IMG[alpine]=$ALPINE; else log "$ALPINE absent: skipped"; fi ;;
 	*) log "unknown image $i" ;;
@@ -122,6 +171,7 @@ cmd_for() { # tool image-path output-path
 	case $1 in
 	floor) echo "'$BIN/floor' '$2'" ;;
 	vigil) echo "'$VIGIL' image --input '$2' --scanners none --list-all-pkgs --format json --output '$3' --cache-backend memory" ;;
+	base) echo "'$VIGIL_BASE' image --input '$2' --scanners none --list-all-pkgs --format json --output '$3' --cache-backend memory" ;;
 	trivy) echo "'$TRIVY' image --input '$2' --scanners '' --list-all-pkgs --format json --output '$3' --cache-backend memory --skip-db-update --skip-java-db-update --offline-scan --skip-version-check --disable-telemetry --quiet" ;;
 	syft) echo "'$SYFT' scan 'docker-archive:$(plain_tar "$2")' -o 'json=$3' -q" ;;
 	esac
@@ -181,17 +231,17 @@ TABLE=$OUT/table.md
 	echo "|---|---|---:|---:|---:|---:|---:|---:|"
 } >"$TABLE"
 
-for name in debian node alpine; do
+for name in $ALL_IMAGES; do
 	[ -n "${IMG[$name]:-}" ] || continue
 	size=$(du -m "${IMG[$name]}" | cut -f1)
 	log "$name (${IMG[$name]}, $size MB): $RUNS runs each"
 	declare -A T=() R=()
-	for tool in floor vigil trivy syft; do
-		case $tool in trivy) [ -n "$TRIVY" ] || continue ;; syft) [ -n "$SYFT" ] || continue ;; esac
+	for tool in floor vigil base trivy syft; do
+		case $tool in trivy) [ -n "$TRIVY" ] || continue ;; syft) [ -n "$SYFT" ] || continue ;; base) [ -n "${VIGIL_BASE:-}" ] || continue ;; esac
 		read -r T[$tool] R[$tool] < <(measure "$tool" "$name")
 		log "  $tool: ${T[$tool]} s, ${R[$tool]} MB"
 	done
-	for tool in floor vigil trivy syft; do
+	for tool in floor vigil base trivy syft; do
 		[ -n "${T[$tool]:-}" ] || continue
 		if [ "${T[$tool]}" = fail ]; then
 			echo "| $name | $tool | failed | | | | | |" >>"$TABLE"
@@ -219,7 +269,7 @@ echo
 echo "## Timing ($RUNS runs, median; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 cat "$TABLE"
-for name in debian node alpine; do
+for name in $ALL_IMAGES; do
 	[ -n "${IMG[$name]:-}" ] || continue
 	echo
 	echo "## Packages found: $name"
@@ -244,6 +294,68 @@ if [ "${PROFILE:-0}" = 1 ] && [ -n "${IMG[debian]:-}" ]; then
 	"$BIN/profile" -n 3 -cpuprofile "$OUT/cpu.out" -memprofile "$OUT/mem.out" "${IMG[debian]}"
 	go tool pprof -top -nodecount 25 "$BIN/profile" "$OUT/cpu.out" 2>/dev/null | sed -n '4,40p'
 	echo '```'
+fi
+
+# ---- one gzip stream (INFLATE=1) ------------------------------------------
+
+# The largest layer of debian1, inflated alone by each implementation; the
+# output is discarded. Wall and CPU time are medians of RUNS runs.
+if [ "${INFLATE:-0}" = 1 ] && [ -n "${IMG[debian1]:-}" ]; then
+	L=$WORK/layers1
+	if [ ! -d "$L" ]; then mkdir -p "$L" && tar xf "${IMG[debian1]}" -C "$L"; fi
+	big=$(ls -S "$L"/*.tar.gz | head -1)
+	echo
+	echo "## One gzip stream: $(basename "$big") ($(du -m "$big" | cut -f1) MB; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo
+	echo '```'
+	"$BIN/inflate" -runs "$RUNS" -workers 1 "$big"
+	"$BIN/inflate" -runs "$RUNS" -workers 2 "$big"
+	"$BIN/inflate" -runs "$RUNS" -impl klauspost "$big"
+	for cmd in "gzip -dc" "libdeflate-gunzip -c"; do
+		command -v "${cmd%% *}" >/dev/null || continue
+		ts=()
+		for _ in $(seq "$RUNS"); do
+			s=$(date +%s.%N); $cmd "$big" >/dev/null; e=$(date +%s.%N)
+			ts+=("$(awk -v s="$s" -v e="$e" 'BEGIN{print e - s}')")
+		done
+		printf '%s\t%s\twall %s s (median)\n' "$big" "$cmd" "$(printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+	done
+	echo '```'
+fi
+
+# ---- cold vulnerability scan of a small image (COLDVULN=1) ----------------
+
+# Alpine 3.10 (from ../shared) plus one Go binary (vigil itself) in a
+# second layer; database built from the shared alpine-secdb and Go
+# vulnerability database snapshots; no layer cache.
+if [ "${COLDVULN:-0}" = 1 ] && [ -f "$ALPINE" ] && [ -d /work/shared/data/feeds/go-vulndb/ID ]; then
+	C=$WORK/coldvuln
+	if [ ! -f "$C/alpine-go.tar" ]; then
+		rm -rf "$C" && mkdir -p "$C/rootfs" "$C/x" "$C/osv/Go"
+		tar xzf "$ALPINE" -C "$C/x"
+		tar xf "$(ls "$C"/x/*/layer.tar | head -1)" -C "$C/rootfs"
+		A=$C/rootfs
+		"$BIN/mkimage" -o "$C/alpine-go.tar" -tag bench/alpine-go:1 \
+			-layer "$A/bin=bin,$A/etc=etc,$A/lib=lib,$A/sbin=sbin,$A/usr=usr,$A/var=var" -layer "$VIGIL=usr/local/bin/app"
+		(cd /work/shared/data/feeds/go-vulndb/ID && zip -q -j "$C/osv/Go/all.zip" ./*.json)
+		"$VIGIL" --quiet db build --cache-dir "$C/cache" --sources alpine,osv:Go \
+			--mirror alpine=/work/shared/data/feeds/alpine-secdb --mirror osv="$C/osv"
+	fi
+	echo
+	echo "## Cold vulnerability scan: Alpine + one Go binary ($RUNS runs, median; load $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo
+	echo "| tool | median wall (s) | peak RSS (MB) |"
+	echo "|---|---:|---:|"
+	for v in "$VIGIL" ${VIGIL_BASE:+"$VIGIL_BASE"}; do
+		cmd="'$v' image --input '$C/alpine-go.tar' --cache-dir '$C/cache' --offline --quiet --format json --output /dev/null --cache-backend memory"
+		/usr/bin/time -f '%M' -o "$C/rss" bash -c "$cmd"
+		ts=()
+		for _ in $(seq "$RUNS"); do
+			s=$(date +%s.%N); bash -c "$cmd"; e=$(date +%s.%N)
+			ts+=("$(awk -v s="$s" -v e="$e" 'BEGIN{print e - s}')")
+		done
+		printf '| %s | %.3f | %d |\n' "$v" "$(printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "$(( $(tail -1 "$C/rss") / 1024 ))"
+	done
 fi
 
 # ---- full vulnerability scan (VULN=1) -----------------------------------

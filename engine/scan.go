@@ -320,7 +320,9 @@ func (e *Engine) pull(ctx context.Context, p scanPayload) (*inventory.Inventory,
 	if tags != nil {
 		meta.RepoTags = tags.Tags
 	}
-	inv, err := scan.Image(ctx, img, meta, scan.Options{Logger: e.log, Read: layerfs.Options{Cache: e.opts.Cache}})
+	// The store keeps the inventory: the per-image cache entry would
+	// never be read back.
+	inv, err := scan.Image(ctx, img, meta, scan.Options{Logger: e.log, Read: layerfs.Options{Cache: e.opts.Cache}, NoInventoryCache: true})
 	if err != nil {
 		return nil, err
 	}

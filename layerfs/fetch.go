@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/vigil-scanner/vigil/internal/inflate"
 )
 
 // A layer is read once, before anyone knows which of its files symbolic
@@ -103,7 +105,7 @@ func (t *Tree) Fetch(ctx context.Context, paths []string) (*Tree, error) {
 			if t.src.ids != nil {
 				diffID = t.src.ids[j].diffID
 			}
-			err = streamInto(ctx, scratch, t.src.layers[j], diffID, &fo)
+			_, err = streamInto(ctx, scratch, t.src.layers[j], diffID, &fo, inflate.Options{})
 		}
 		if err != nil {
 			return nil, err

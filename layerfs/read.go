@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vigil-scanner/vigil/internal/bounded"
+	"github.com/vigil-scanner/vigil/internal/inflate"
 )
 
 // errLayerTooBig stops reading a layer that exceeds Options.MaxLayerSize.
@@ -76,6 +77,7 @@ type layerID struct {
 func readLayers(ctx context.Context, layers []v1.Layer, ids []layerID, opts Options) (*Tree, error) {
 	opts = opts.withDefaults()
 	data := make([]*layerData, len(layers))
+	inf := inflateOptions(layers, opts.Parallelism)
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Parallelism)
 	for i, l := range layers {
@@ -86,7 +88,7 @@ func readLayers(ctx context.Context, layers []v1.Layer, ids []layerID, opts Opti
 				id = ids[i]
 				name = "layer " + strconv.Itoa(i) + " (" + id.diffID.String() + ")"
 			}
-			ld, err := readLayer(ctx, name, l, id, &opts)
+			ld, err := readLayer(ctx, name, l, id, &opts, inf[i])
 			data[i] = ld
 			return err
 		})
@@ -100,9 +102,9 @@ func readLayers(ctx context.Context, layers []v1.Layer, ids []layerID, opts Opti
 }
 
 // readLayer reads one layer, from the cache when it holds the layer's
-// record and else from the layer's stream, and checks it against id (when
-// known).
-func readLayer(ctx context.Context, name string, l v1.Layer, id layerID, opts *Options) (*layerData, error) {
+// record and else from the layer's stream (inflated as inf says), and
+// checks it against id (when known).
+func readLayer(ctx context.Context, name string, l v1.Layer, id layerID, opts *Options, inf inflate.Options) (*layerData, error) {
 	key := opts.cacheKey(id)
 	if key != "" {
 		if ld := loadLayer(name, key, id, opts); ld != nil {
@@ -114,12 +116,12 @@ func readLayer(ctx context.Context, name string, l v1.Layer, id layerID, opts *O
 			return ld, nil
 		}
 	}
-	ld, err := streamLayer(ctx, name, l, id.diffID, opts)
+	ld, stored, err := streamLayer(ctx, name, l, id.diffID, opts, inf)
 	if err != nil {
 		return nil, err
 	}
 	if id.digest.Hex != "" && !opts.TrustDigests {
-		if err := verifyStoredOnce(ctx, name, l, id); err != nil {
+		if err := verifyStoredSum(ctx, name, l, id, stored); err != nil {
 			return nil, err
 		}
 	}
@@ -135,34 +137,46 @@ func readLayer(ctx context.Context, name string, l v1.Layer, id layerID, opts *O
 // streamLayer reads the layer's tar stream, and when diffID is set checks
 // the stream against it. Hard links that need a second pass over the
 // layer (see refetch) get one.
-func streamLayer(ctx context.Context, name string, l v1.Layer, diffID v1.Hash, opts *Options) (*layerData, error) {
+//
+// It also returns the digest of the layer's stored bytes when the read
+// went through all of them (see openUncompressed), or nil.
+func streamLayer(ctx context.Context, name string, l v1.Layer, diffID v1.Hash, opts *Options, inf inflate.Options) (*layerData, *storedSum, error) {
 	ld := newLayerData(name)
-	return ld, streamInto(ctx, ld, l, diffID, opts)
+	stored, err := streamInto(ctx, ld, l, diffID, opts, inf)
+	return ld, stored, err
 }
 
-func streamInto(ctx context.Context, ld *layerData, l v1.Layer, diffID v1.Hash, opts *Options) error {
-	fetches, err := streamOnce(ctx, ld, l, diffID, opts, func(r io.Reader) ([]fetch, error) {
+// streamInto reads the layer into ld, inflated as inf says, and returns
+// the digest of its stored bytes when they were read along the way.
+func streamInto(ctx context.Context, ld *layerData, l v1.Layer, diffID v1.Hash, opts *Options, inf inflate.Options) (*storedSum, error) {
+	var stored *storedSum
+	fetches, err := streamOnce(ctx, ld, l, diffID, opts, inf, &stored, func(r io.Reader) ([]fetch, error) {
 		return readTar(ctx, ld, r, opts)
 	})
 	if err != nil || len(fetches) == 0 || ld.truncated {
-		return err
+		return stored, err
 	}
-	_, err = streamOnce(ctx, ld, l, diffID, opts, func(r io.Reader) ([]fetch, error) {
+	_, err = streamOnce(ctx, ld, l, diffID, opts, inf, nil, func(r io.Reader) ([]fetch, error) {
 		return nil, refetch(ctx, ld, r, fetches, opts)
 	})
-	return err
+	return stored, err
 }
 
 // streamOnce opens the layer's uncompressed stream and gives it to read;
 // then, unless the layer was cut at MaxLayerSize, reads the stream to its
 // end and checks its digest against diffID (when set). Reading to the end
 // also makes the decompressor check its own checksum.
-func streamOnce(ctx context.Context, ld *layerData, l v1.Layer, diffID v1.Hash, opts *Options, read func(io.Reader) ([]fetch, error)) ([]fetch, error) {
-	rc, err := l.Uncompressed()
+// When stored is not nil, it is set to the digest of the stored bytes
+// read along the way.
+func streamOnce(ctx context.Context, ld *layerData, l v1.Layer, diffID v1.Hash, opts *Options, inf inflate.Options, stored **storedSum, read func(io.Reader) ([]fetch, error)) ([]fetch, error) {
+	rc, sum0, err := openUncompressed(l, inf)
 	if err != nil {
 		return nil, fmt.Errorf("%s: opening: %w", ld.name, err)
 	}
 	defer rc.Close()
+	if stored != nil {
+		*stored = sum0
+	}
 	sum := sha256.New()
 	r := &countingReader{ctx: ctx, r: io.TeeReader(rc, sum), max: opts.MaxLayerSize}
 	fetches, err := read(r)
@@ -417,6 +431,8 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 		if err != nil {
 			opts.warn(ld, p, err.Error())
 			if d != nil && d.IsDir() && p != "." {
+				// What it holds is unknown: it may hold a wanted file.
+				ld.cannotRead(p, err.Error())
 				return fs.SkipDir
 			}
 			return nil
@@ -424,9 +440,13 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 		if p == "." {
 			return nil
 		}
+		wanted := opts.Want != nil && opts.Want(p, regularMode, 0)
 		switch t := d.Type(); {
 		case t.IsDir():
 			ld.unkeptDir(p)
+			if wanted {
+				ld.cannotRead(p, "directory where a regular file is expected")
+			}
 		case t&fs.ModeSymlink != 0:
 			target, err := r.Readlink(p)
 			if err != nil {
@@ -441,10 +461,14 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 			}
 			if err != nil {
 				opts.warn(ld, p, err.Error())
+				if wanted {
+					ld.cannotRead(p, err.Error())
+				}
 			}
 		default:
-			if opts.Want != nil && opts.Want(p, regularMode, 0) {
+			if wanted {
 				opts.warn(ld, p, modeName(t)+" where a regular file is expected; not read")
+				ld.cannotRead(p, modeName(t)+" where a regular file is expected")
 			}
 			ld.unkeptOther(p)
 		}

@@ -79,6 +79,19 @@ func verifyStoredOnce(ctx context.Context, name string, l v1.Layer, id layerID) 
 	return verifyStored(ctx, name, l, id.digest)
 }
 
+// verifyStoredSum is verifyStoredOnce, but takes the digest of the stored
+// bytes from stored when the read computed it.
+func verifyStoredSum(ctx context.Context, name string, l v1.Layer, id layerID, stored *storedSum) error {
+	got := stored.digest()
+	if got == "" || id.digest.Algorithm != "sha256" {
+		return verifyStoredOnce(ctx, name, l, id)
+	}
+	if got != id.digest.Hex {
+		return fmt.Errorf("%s: the layer's bytes do not match its digest %s (they hash to sha256:%s)", name, id.digest, got)
+	}
+	return nil
+}
+
 // isCompressed reports whether the layer's stored bytes start with the
 // magic number of gzip or zstd.
 func isCompressed(l v1.Layer) (bool, error) {

@@ -37,7 +37,12 @@ Architecture: all
 Version: 6.4
 `
 
-// streamed counts the layers of an image that are read from their stream.
+// streamed counts the layers of an image that are read from their stream:
+// layerfs inflates a layer from its Compressed stream (or reads its
+// Uncompressed one when it is stored uncompressed). The tests that count
+// streams scan images whose digests the source verified (DigestsVerified):
+// checking a layer's digest reads its Compressed stream too, which this
+// counter cannot tell apart.
 type streamed struct {
 	v1.Layer
 	n *atomic.Int32
@@ -46,6 +51,11 @@ type streamed struct {
 func (l streamed) Uncompressed() (io.ReadCloser, error) {
 	l.n.Add(1)
 	return l.Layer.Uncompressed()
+}
+
+func (l streamed) Compressed() (io.ReadCloser, error) {
+	l.n.Add(1)
+	return l.Layer.Compressed()
 }
 
 // cachedImage is a Debian-like image with a symlinked os-release, a dpkg
@@ -87,7 +97,7 @@ func cachedImage(t *testing.T, n *atomic.Int32) v1.Image {
 
 func scanJSON(t *testing.T, img v1.Image, cache layerfs.Cache) string {
 	t.Helper()
-	inv, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "cached:1"},
+	inv, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "cached:1", DigestsVerified: true},
 		scan.Options{Now: scanDate, Read: layerfs.Options{Cache: cache}})
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +164,7 @@ func TestLayerCacheKey(t *testing.T) {
 	for _, tt := range tests {
 		streams.Store(0)
 		tt.opts.Now = scanDate
-		if _, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "x"}, tt.opts); err != nil {
+		if _, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "x", DigestsVerified: true}, tt.opts); err != nil {
 			t.Fatal(err)
 		}
 		if streams.Load() != tt.streams {
@@ -204,14 +214,14 @@ func TestInventoryCache(t *testing.T) {
 	img := cachedImage(t, &streams)
 	cache := &countingCache{Cache: diskcache.New(t.TempDir(), 0)}
 	ctx := context.Background()
-	cold, err := scan.Image(ctx, img, scan.ImageMeta{Name: "first:1"}, scan.Options{Now: scanDate, Read: layerfs.Options{Cache: cache}})
+	cold, err := scan.Image(ctx, img, scan.ImageMeta{Name: "first:1", DigestsVerified: true}, scan.Options{Now: scanDate, Read: layerfs.Options{Cache: cache}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	streams.Store(0)
 	cache.gets.Store(0)
 	later := scanDate.AddDate(10, 0, 0) // Debian 12 is out of support by then
-	warm, err := scan.Image(ctx, img, scan.ImageMeta{Name: "second:2", RepoTags: []string{"second:2"}}, scan.Options{Now: later, Read: layerfs.Options{Cache: cache}})
+	warm, err := scan.Image(ctx, img, scan.ImageMeta{Name: "second:2", RepoTags: []string{"second:2"}, DigestsVerified: true}, scan.Options{Now: later, Read: layerfs.Options{Cache: cache}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +252,40 @@ func TestInventoryCache(t *testing.T) {
 		if !ws[s] {
 			t.Fatalf("warm scan lost symbol %s", s)
 		}
+	}
+}
+
+// countingPuts counts the entries written to a cache.
+type countingPuts struct {
+	layerfs.Cache
+	puts atomic.Int32
+}
+
+func (c *countingPuts) Put(key string, write func(io.Writer) error) error {
+	c.puts.Add(1)
+	return c.Cache.Put(key, write)
+}
+
+// TestNoInventoryCache: a caller that keeps inventories itself gets only
+// the layer records written, and a second scan still reads no layer.
+func TestNoInventoryCache(t *testing.T) {
+	var streams atomic.Int32
+	img := cachedImage(t, &streams)
+	cache := &countingPuts{Cache: diskcache.New(t.TempDir(), 0)}
+	opts := scan.Options{Now: scanDate, Read: layerfs.Options{Cache: cache}, NoInventoryCache: true}
+	if _, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "a:1", DigestsVerified: true}, opts); err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	if int(cache.puts.Load()) != len(layers) {
+		t.Errorf("%d entries written for %d layers, want one per layer and no inventory", cache.puts.Load(), len(layers))
+	}
+	streams.Store(0)
+	if _, err := scan.Image(context.Background(), img, scan.ImageMeta{Name: "a:1", DigestsVerified: true}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if streams.Load() != 0 {
+		t.Errorf("second scan streamed %d layers", streams.Load())
 	}
 }
 

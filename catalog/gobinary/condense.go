@@ -222,7 +222,9 @@ func normalizeSymbol(fn string) (pkg, name string, ok bool) {
 	// The linker escapes dots in the last path element ("yaml%2ev3").
 	pkg = fn[:slash] + strings.ReplaceAll(fn[slash:slash+dot], "%2e", ".")
 	rest := strings.TrimSuffix(fn[slash+dot+1:], "-fm")
-	rest = strings.NewReplacer("(*", "", ")", "").Replace(rest)
+	// Two passes that allocate nothing when there is nothing to replace:
+	// a strings.Replacer would be built for every symbol of every binary.
+	rest = strings.ReplaceAll(strings.ReplaceAll(rest, "(*", ""), ")", "")
 	var parts []string
 	for _, p := range strings.Split(rest, ".") {
 		if p == "" || isClosure(p) {

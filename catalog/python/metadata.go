@@ -46,7 +46,7 @@ func parseMetadata(b []byte) metadata {
 		key = ""
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 0, min(len(b)+1, 64<<10)), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		if line == "" {

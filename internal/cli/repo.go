@@ -32,7 +32,7 @@ func newRepoCmd(g *globals) *cobra.Command {
 				return nil, err
 			}
 			defer co.Close()
-			inv, err := scan.Dir(ctx, co.Dir, inventory.TypeRepository, scan.Options{Logger: g.logger, Skip: f.filter.Skips(), Catalog: f.catalogOptions()})
+			inv, err := scan.Dir(ctx, co.Dir, inventory.TypeRepository, scan.Options{Logger: g.logger, Skip: f.filter.Skips(), Catalog: f.catalogOptions(), Classes: f.filter.Classes()})
 			if err != nil {
 				return nil, err
 			}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -104,4 +105,45 @@ func (b *VigilBuild) Path(t testing.TB, dir string) string {
 		t.Fatal(b.err)
 	}
 	return b.path
+}
+
+// Unreadable makes the files or directories at paths unreadable to f and
+// runs f. As root, whom file modes do not stop, f runs with the effective
+// user ID of nobody (65534) on every thread of the process, so the test
+// must not run in parallel with others, and whatever f reads must be
+// readable by others (directories from t.TempDir are not: see Readable).
+func Unreadable(t testing.TB, f func(), paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.Chmod(p, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(p, 0o755)
+	}
+	if os.Geteuid() != 0 {
+		f()
+		return
+	}
+	if err := syscall.Setresuid(-1, 65534, -1); err != nil {
+		t.Skipf("cannot drop privileges: %v", err)
+	}
+	defer func() {
+		if err := syscall.Setresuid(-1, 0, -1); err != nil {
+			panic("testutil: cannot restore the effective user ID: " + err.Error())
+		}
+	}()
+	f()
+}
+
+// Readable makes dir and each directory above it, up to the system's
+// temporary directory, traversable and readable by others (see
+// Unreadable).
+func Readable(t testing.TB, dir string) {
+	t.Helper()
+	tmp := filepath.Clean(os.TempDir())
+	for d := filepath.Clean(dir); d != tmp && d != filepath.Dir(d); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

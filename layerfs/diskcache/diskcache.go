@@ -6,6 +6,14 @@
 // processes scanning the same image) leave one whole copy. A read touches
 // the file's modification time, which is what "recently used" means here.
 // Several processes may share a directory; no lock is held.
+//
+// Trimming lists the directory, so it is amortised: a Dir keeps a running
+// estimate of the directory's size and lists it only on its first write,
+// when the estimate passes the maximum, or after an eighth of the maximum
+// was written since the last listing (other processes write too). A trim
+// goes down to seven eighths of the maximum, so the next one is as far
+// off. A registry crawl that writes thousands of entries lists the
+// directory a few times, not once per entry.
 package diskcache
 
 import (
@@ -37,18 +45,12 @@ type Dir struct {
 	path string
 	max  int64
 
-	// mu guards the running estimate of the directory's size, so a write
-	// lists the directory only when the estimate passes the maximum (or
-	// every rescanEvery writes, to notice other processes' writes) — not
-	// after every write, which made filling a cache quadratic.
-	mu     sync.Mutex
-	known  bool
-	approx int64
-	puts   int
+	mu        sync.Mutex
+	known     bool  // size is an estimate from a listing
+	size      int64 // estimated bytes in the directory
+	sinceScan int64 // bytes written since the last listing
+	listings  int   // for tests
 }
-
-// rescanEvery is how many writes may pass between two listings.
-const rescanEvery = 1024
 
 // New returns the cache in the directory path, created when first written
 // to, whose files are kept under maxSize bytes in all (DefaultMaxSize when
@@ -95,7 +97,8 @@ func (d *Dir) Put(key string, write func(w io.Writer) error) error {
 		return err
 	}
 	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 256<<10)
+	cw := &countingWriter{w: f}
+	bw := bufio.NewWriterSize(cw, 256<<10)
 	err = write(bw)
 	if err == nil {
 		err = bw.Flush()
@@ -103,11 +106,7 @@ func (d *Dir) Put(key string, write func(w io.Writer) error) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	var size int64
 	if err == nil {
-		if info, serr := os.Stat(tmp); serr == nil {
-			size = info.Size()
-		}
 		err = os.Rename(tmp, name)
 	}
 	if err != nil {
@@ -115,19 +114,24 @@ func (d *Dir) Put(key string, write func(w io.Writer) error) error {
 		return fmt.Errorf("writing cache entry %s: %w", name, err)
 	}
 	d.mu.Lock()
-	d.approx += size
-	d.puts++
-	scan := !d.known || d.approx > d.max || d.puts%rescanEvery == 0
+	d.size += cw.n
+	d.sinceScan += cw.n
+	due := !d.known || d.size > d.max || d.sinceScan > d.max/8
 	d.mu.Unlock()
-	if !scan {
+	if !due {
 		return nil
 	}
 	return d.Trim()
 }
 
-// Trim removes the least recently used blobs until the directory holds at
-// most its maximum size, and temporary files left by writers that died.
+// Trim lists the directory and removes the least recently used blobs
+// while it holds more than its maximum size, down to seven eighths of
+// it, and temporary files left by writers that died.
 func (d *Dir) Trim() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.listings++
+	d.sinceScan = 0
 	ents, err := os.ReadDir(d.path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -159,25 +163,35 @@ func (d *Dir) Trim() error {
 		blobs = append(blobs, blob{e.Name(), info.Size(), info.ModTime()})
 		total += info.Size()
 	}
-	defer func() {
-		d.mu.Lock()
-		d.known, d.approx = true, total
-		d.mu.Unlock()
-	}()
+	d.known, d.size = true, total
 	if total <= d.max {
 		return nil
 	}
 	slices.SortFunc(blobs, func(a, b blob) int { return a.used.Compare(b.used) })
+	low := d.max - d.max/8
 	for _, b := range blobs {
-		if total <= d.max {
+		if total <= low {
 			break
 		}
 		if err := os.Remove(filepath.Join(d.path, b.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		total -= b.size
+		d.size = total
 	}
 	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // file returns the file of key, which must be a short run of lowercase hex

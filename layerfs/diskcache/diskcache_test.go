@@ -3,6 +3,7 @@ package diskcache_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -131,7 +132,8 @@ func TestEviction(t *testing.T) {
 	}
 	get(t, d, "01") // now the most recently used
 	put(t, d, "04", body)
-	for key, want := range map[string]bool{"01": true, "02": false, "03": true, "04": true} {
+	// Over the limit: the least recently used go, down to 7/8 of it.
+	for key, want := range map[string]bool{"01": true, "02": false, "03": false, "04": true} {
 		if _, err := os.Stat(filepath.Join(d.Path(), key)); (err == nil) != want {
 			t.Errorf("%s kept = %v, want %v", key, err == nil, want)
 		}
@@ -166,5 +168,31 @@ func TestTrimRemovesStaleTemporaryFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); err != nil {
 		t.Error("a temporary file being written was removed")
+	}
+}
+
+// TestTrimAmortised writes many entries: the directory is listed a few
+// times, not once per entry, and still kept under its limit.
+func TestTrimAmortised(t *testing.T) {
+	const limit = 100 << 10
+	d := diskcache.New(t.TempDir(), limit)
+	body := strings.Repeat("x", 1000)
+	for i := range 2000 {
+		put(t, d, fmt.Sprintf("%04x", i), body)
+	}
+	// 2 MB written through a 100 KB cache: at most two listings per
+	// 12.5 KB written (one on reaching the limit, one after an eighth of
+	// it was written), not one per write.
+	if n := diskcache.Listings(d); n > 2*2000*1000/(limit/8)+2 {
+		t.Errorf("%d directory listings for 2000 writes", n)
+	}
+	var total int64
+	ents, _ := os.ReadDir(d.Path())
+	for _, e := range ents {
+		info, _ := e.Info()
+		total += info.Size()
+	}
+	if total > limit+limit/8 {
+		t.Errorf("directory holds %d bytes, limit %d", total, limit)
 	}
 }

@@ -6,23 +6,30 @@
 // A plain archive is indexed once and its files are then read at their
 // offsets, so opening a file costs nothing. A gzip stream cannot be read at an
 // offset: small files (manifests, configs) are kept in memory from the
-// indexing pass, and each larger file is read by decompressing the archive
-// again from the start up to that file. Nothing is unpacked to disk.
+// indexing pass, which also records checkpoints (a deflate block boundary
+// and the 32 KiB window before it) every few MiB of the tar stream; a
+// larger file is then read by decompressing from the last checkpoint
+// before it, not from the start of the archive. Nothing is unpacked to
+// disk.
 package tarfs
 
 import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/vigil-scanner/vigil/internal/inflate"
 )
 
 const (
@@ -31,6 +38,12 @@ const (
 	maxCached    = 1 << 20 // gzip: files up to this size are kept in memory
 	maxCacheSize = 64 << 20
 	maxLinkHops  = 16
+
+	// gzip archives: a checkpoint every checkpointEvery bytes of the tar
+	// stream, at most maxCheckpoints of them (32 KiB each): past that the
+	// interval doubles.
+	checkpointEvery = 8 << 20
+	maxCheckpoints  = 512
 )
 
 // FS is a read-only view of a tar archive's regular files, symbolic links
@@ -40,12 +53,17 @@ type FS struct {
 	file    *os.File
 	gzipped bool
 	entries map[string]*entry
+	// checkpoints of a gzip archive, by increasing Out, one every
+	// (at least) every bytes.
+	checkpoints []inflate.Checkpoint
+	every       int64
+	workers     int
+	skipped     atomic.Int64 // bytes decompressed only to reach a file
 }
 
 type entry struct {
 	name   string
 	link   string // symlink or hardlink target, as an archive path
-	ord    int    // position in the archive, to find it again in a gzip stream
 	offset int64  // where the file's data starts in the (uncompressed) tar
 	size   int64
 	head   []byte // the first headSize bytes
@@ -55,11 +73,17 @@ type entry struct {
 // Open indexes the tar archive at name. Errors name the file and say whether
 // it is truncated or not a tar archive at all.
 func Open(name string) (*FS, error) {
+	return open(name, checkpointEvery, inflate.DefaultWorkers())
+}
+
+// open is Open with a checkpoint interval and the workers that inflate a
+// gzip archive's indexing pass.
+func open(name string, every int64, workers int) (*FS, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	fsys := &FS{path: name, file: f, entries: make(map[string]*entry)}
+	fsys := &FS{path: name, file: f, entries: make(map[string]*entry), every: every, workers: workers}
 	if err := fsys.index(); err != nil {
 		f.Close()
 		return nil, err
@@ -122,7 +146,7 @@ func (fsys *FS) index() error {
 		if !ok {
 			continue
 		}
-		e := &entry{name: name, ord: ord, size: hdr.Size}
+		e := &entry{name: name, size: hdr.Size}
 		switch hdr.Typeflag {
 		case tar.TypeReg:
 		case tar.TypeSymlink:
@@ -178,7 +202,25 @@ func (fsys *FS) stream() (io.Reader, func(), error) {
 	}
 	// A section reader of its own, so concurrent passes share no offset.
 	sr := io.NewSectionReader(fsys.file, 0, 1<<62)
-	zr, err := gzip.NewReader(bufio.NewReaderSize(sr, 1<<16))
+	zr, err := inflate.NewIndexingReader(bufio.NewReaderSize(sr, 1<<18), fsys.every, func(cp inflate.Checkpoint) {
+		if len(fsys.checkpoints) > 0 && cp.Out < fsys.checkpoints[len(fsys.checkpoints)-1].Out+fsys.every {
+			return
+		}
+		fsys.checkpoints = append(fsys.checkpoints, cp)
+		if len(fsys.checkpoints) == maxCheckpoints {
+			// Keep every other one, and ask for half as many.
+			kept := fsys.checkpoints[:0]
+			for i := 1; i < len(fsys.checkpoints); i += 2 {
+				kept = append(kept, fsys.checkpoints[i])
+			}
+			clear(fsys.checkpoints[len(kept):])
+			fsys.checkpoints = kept
+			fsys.every *= 2
+		}
+	}, inflate.Options{Workers: fsys.workers})
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, nil, fsys.readError(err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: corrupt gzip stream: %w", fsys.path, err)
 	}
@@ -256,26 +298,32 @@ func (f *file) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// openRest decompresses the archive up to f's entry and positions r just past
-// the head already served.
+// openRest decompresses the archive from the last checkpoint before f's
+// entry (or from its start) and positions r just past the head already
+// served.
 func (f *file) openRest() error {
 	f.rest = true
-	r, closeFn, err := f.fsys.stream()
+	fsys := f.fsys
+	skip := f.e.offset + int64(len(f.e.head))
+	var zr io.ReadCloser
+	var err error
+	i, _ := slices.BinarySearchFunc(fsys.checkpoints, skip, func(cp inflate.Checkpoint, off int64) int { return cmp.Compare(cp.Out, off+1) })
+	if i > 0 {
+		cp := fsys.checkpoints[i-1]
+		zr, err = inflate.NewReaderFrom(bufio.NewReaderSize(io.NewSectionReader(fsys.file, cp.In/8, 1<<62), 1<<18), cp)
+		skip -= cp.Out
+	} else {
+		zr, err = inflate.NewReader(bufio.NewReaderSize(io.NewSectionReader(fsys.file, 0, 1<<62), 1<<18), inflate.Options{})
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", fsys.path, err)
 	}
-	tr := tar.NewReader(r)
-	for ord := 0; ord <= f.e.ord; ord++ {
-		if _, err := tr.Next(); err != nil {
-			closeFn()
-			return f.fsys.readError(err)
-		}
+	fsys.skipped.Add(skip)
+	if _, err := io.CopyN(io.Discard, zr, skip); err != nil {
+		zr.Close()
+		return fsys.readError(err)
 	}
-	if _, err := io.CopyN(io.Discard, tr, int64(len(f.e.head))); err != nil {
-		closeFn()
-		return f.fsys.readError(err)
-	}
-	f.r, f.closer = tr, closeFn
+	f.r, f.closer = io.LimitReader(zr, f.e.size-int64(len(f.e.head))), func() { zr.Close() }
 	return nil
 }
 

@@ -4,8 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -92,5 +94,56 @@ func TestFS(t *testing.T) {
 			t.Error("reading the head started a decompression pass")
 		}
 		f.Close()
+	}
+}
+
+// TestGzipCheckpoints reads every large file of a gzip archive: each is
+// decompressed from a checkpoint near it, not from the archive's start.
+func TestGzipCheckpoints(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	bodies := map[string][]byte{}
+	for i := range 12 {
+		name := fmt.Sprintf("layer%02d.tar", i)
+		body := make([]byte, maxCached+i*100_000)
+		r := rand.New(rand.NewPCG(uint64(i), 1))
+		for j := range body {
+			body[j] = byte(r.IntN(16)) // half compressible: blocks of ~30 KiB
+		}
+		bodies[name] = body
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Size: int64(len(body)), Mode: 0o644})
+		tw.Write(body)
+	}
+	tw.Close()
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(buf.Bytes())
+	zw.Close()
+	p := filepath.Join(t.TempDir(), "a.tar.gz")
+	if err := os.WriteFile(p, z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const every = 256 << 10
+	// One worker: a checkpoint at the first block boundary past every
+	// interval. Two: also where each worker's chunk ends.
+	for _, workers := range []int{1, 2} {
+		fsys, err := open(p, every, workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fsys.Close()
+		if len(fsys.checkpoints) < 4 {
+			t.Fatalf("workers %d: %d checkpoints for %d bytes", workers, len(fsys.checkpoints), buf.Len())
+		}
+		for name, body := range bodies {
+			got, err := fs.ReadFile(fsys, name)
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("workers %d: %s: err %v, equal %v", workers, name, err, bytes.Equal(got, body))
+			}
+		}
+		// From the start, reaching the files would decompress ~6 archives.
+		if s := fsys.skipped.Load(); workers == 1 && s > int64(len(bodies))*2*every {
+			t.Errorf("decompressed %d bytes only to reach files (archive: %d)", s, buf.Len())
+		}
 	}
 }
