@@ -89,6 +89,18 @@ func NpmPurl(name, version string) string {
 	return Purl(packageurl.TypeNPM, ns, n, version)
 }
 
+// MavenPackage is the package of a Maven artifact, named
+// "group:artifact" as Maven advisories name it.
+func MavenPackage(group, artifact, version string) inventory.Package {
+	name := group + ":" + artifact
+	return inventory.Package{
+		ID:      ID(name, version),
+		Name:    name,
+		Version: version,
+		Purl:    Purl(packageurl.TypeMaven, group, artifact, version),
+	}
+}
+
 // ID is the package identifier used in DependsOn: "name@version".
 func ID(name, version string) string { return name + "@" + version }
 
