@@ -238,7 +238,7 @@ func (opts UpdateOptions) fromRepository(ctx context.Context, repo string, now f
 		}
 	}
 	keep := func(k vulndb.PartKey) bool { return wanted(k, opts.Need) || groups[groupOf(k)] }
-	have := localParts(opts.Dir)
+	have := vulndb.PartFiles(opts.Dir)
 	var jobs []remotePart
 	for _, p := range ver.parts {
 		if !keep(p.key) {
@@ -315,9 +315,9 @@ func (opts UpdateOptions) fromRepository(ctx context.Context, repo string, now f
 	if err != nil {
 		return UpdateResult{}, fmt.Errorf("%s: %w", repo, err)
 	}
-	// Parts on disk may have been swept since localParts; Open checks
+	// Parts on disk may have been swept since PartFiles; Open checks
 	// each again.
-	have = localParts(opts.Dir)
+	have = vulndb.PartFiles(opts.Dir)
 	idx, err := ver.index(have)
 	if err != nil {
 		return UpdateResult{}, fmt.Errorf("%s: %w", repo, err)
@@ -348,22 +348,6 @@ func (opts UpdateOptions) fromRepository(ctx context.Context, repo string, now f
 }
 
 func groupOf(k vulndb.PartKey) string { return k.Kind + "\x00" + k.Ecosystem }
-
-// localParts maps the content digest of each part file in dir to its size.
-func localParts(dir string) map[string]int64 {
-	out := map[string]int64{}
-	entries, _ := os.ReadDir(filepath.Join(dir, vulndb.PartsDirName))
-	for _, e := range entries {
-		hexd, ok := strings.CutSuffix(e.Name(), ".db")
-		if !ok || len(hexd) != 64 || !e.Type().IsRegular() {
-			continue
-		}
-		if fi, err := e.Info(); err == nil {
-			out["sha256:"+hexd] = fi.Size()
-		}
-	}
-	return out
-}
 
 // deltaChain returns the cheapest sequence of deltas of part key leading
 // from content from to content to, or nil.
