@@ -285,14 +285,11 @@ func Layer(t testing.TB, files map[string]string) v1.Layer {
 // Fixed.
 type Record struct{ ID, Pkg, Fixed, Severity string }
 
-// WriteDB writes a database of records to path (replacing it atomically,
-// as `vigil db build` does).
-func WriteDB(t testing.TB, path string, records ...Record) {
+// WriteDB writes a database of records into the database directory dir
+// (replacing what it held atomically, as `vigil db build` does).
+func WriteDB(t testing.TB, dir string, records ...Record) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w, err := vulndb.NewWriter(path)
+	w, err := vulndb.NewWriter(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
