@@ -53,8 +53,8 @@ func TestBuild(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	alphabets := []struct {
 		alphabet, size int
-		root         uint
-		t            []uint32
+		root           uint
+		t              []uint32
 	}{
 		{alphaLitLen, 286, litBits, make([]uint32, litTableSize)},
 		{alphaDist, 30, distBits, make([]uint32, distTableSize)},
