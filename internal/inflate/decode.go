@@ -451,8 +451,10 @@ func (d *decoder) fast() (done bool, err error) {
 	for pos >= 0 && pos <= len(in)-fastIn && o >= 0 && o <= len(out)-fastOut {
 		// Refill: at least 56 bits buffered. Only bits above nb change,
 		// so e, looked up before, stays valid.
-		buf |= binary.LittleEndian.Uint64(in[pos:pos+8]) << (nb & 63)
-		pos += 7 - int(nb>>3&7)
+		win := (*[fastIn]byte)(in[pos : pos+fastIn])
+		buf |= binary.LittleEndian.Uint64(win[0:8]) << (nb & 63)
+		adv := 7 - int(nb>>3&7)
+		pos += adv
 		nb |= 56
 
 		if int32(e) < 0 {
@@ -533,7 +535,7 @@ func (d *decoder) fast() (done bool, err error) {
 			return true, errDist
 		}
 		// Refill and look up the next symbol before copying.
-		buf |= binary.LittleEndian.Uint64(in[pos:pos+8]) << (nb & 63)
+		buf |= binary.LittleEndian.Uint64(win[adv:adv+8]) << (nb & 63)
 		pos += 7 - int(nb>>3&7)
 		nb |= 56
 		e = d.lit[buf&(1<<litBits-1)]
