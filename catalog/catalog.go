@@ -47,6 +47,23 @@ type Env struct {
 	// Warned, when set, receives every warning recorded with Warn (which
 	// also logs it). Run sets it to collect the scan's warnings.
 	Warned func(inventory.Warning)
+	// Unreadable, when set, returns a file or directory of the tree at
+	// path, below it or above it that a cataloger wanted but that could
+	// not be read (a fifo or a directory where a database file belongs, a
+	// file or directory the walk was denied), and what it is; "" when
+	// there is none. A cataloger that finds no file at path asks it
+	// before it concludes that there is none. Run sets it (see
+	// Tree.Unreadable).
+	Unreadable func(path string) (file, what string)
+}
+
+// NotRead returns what e.Unreadable returns for path; "" when e.Unreadable
+// is nil.
+func (e Env) NotRead(path string) (file, what string) {
+	if e.Unreadable == nil {
+		return "", ""
+	}
+	return e.Unreadable(path)
 }
 
 // Warn records that the file at path could not be read as it should have

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,10 @@ type Tree interface {
 	// LayerOf returns the layer that holds the entry at path in the
 	// merged filesystem, and false when there is none.
 	LayerOf(path string) (int, bool)
+	// Unreadable returns the paths of the merged filesystem that hold
+	// something a cataloger wanted but that could not be read, with what
+	// it is (see Env.Unreadable).
+	Unreadable() map[string]string
 }
 
 // RunOptions describe the artifact being cataloged.
@@ -46,6 +51,14 @@ type RunOptions struct {
 	// see them, so they give neither packages nor warnings, and an OS
 	// package database left out cannot fail the run.
 	Skip func(path string) bool
+	// Classes, when set, are the classes of results asked for
+	// (inventory.ClassOSPkgs, inventory.ClassLangPkgs). Language
+	// catalogers run only when language packages are asked for. OS
+	// catalogers always run, for the files their packages own are left
+	// out of the language results; when OS packages are not asked for,
+	// their results are dropped, and their errors and warnings, and OS
+	// detection's, are only logged at debug level.
+	Classes []string
 }
 
 // classer is implemented by catalogers that know the class of the
@@ -76,13 +89,17 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Ou
 	if opts.Skip != nil {
 		tree = skipTree{tree, opts.Skip}
 	}
+	asked := func(class string) bool { return len(opts.Classes) == 0 || slices.Contains(opts.Classes, class) }
 	var warnings []inventory.Warning
 	warned := func(w inventory.Warning) { warnings = append(warnings, w) }
 	final := tree.FS()
 	osRel, err := distro.DetectAt(final, now)
-	if err != nil {
+	switch {
+	case err != nil && asked(inventory.ClassOSPkgs):
 		logger.Warn("detecting the operating system", "err", err)
 		warned(inventory.Warning{Message: "detecting the operating system: " + err.Error()})
+	case err != nil:
+		logger.Debug("detecting the operating system", "err", err)
 	}
 
 	ordered := slices.Clone(cats)
@@ -94,28 +111,48 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Ou
 	env := Env{OS: osRel, Logger: logger, Warned: warned, Owned: func(p string) bool {
 		_, ok := owned[p]
 		return ok
-	}}
+	}, Unreadable: unreadable(tree, opts.Skip)}
+	// quiet is the Env of catalogers whose results were not asked for.
+	quiet := env
+	quiet.Logger, quiet.Warned = slog.New(slog.DiscardHandler), nil
 	var osResults, langResults []inventory.Result
 	for _, c := range ordered {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		results, err := c.Catalog(ctx, final, env)
+		class := inventory.ClassLangPkgs
+		if rank(c) == 0 {
+			class = inventory.ClassOSPkgs
+		}
+		if !asked(class) && class != inventory.ClassOSPkgs {
+			continue
+		}
+		cenv := env
+		if !asked(class) {
+			cenv = quiet
+		}
+		results, err := c.Catalog(ctx, final, cenv)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if rank(c) == 0 {
+			switch {
+			case !asked(class):
+				logger.Debug("cataloger failed; its results were not asked for", "cataloger", c.Name(), "err", err)
+				continue
+			case class == inventory.ClassOSPkgs:
 				return nil, err
 			}
 			logger.Warn("cataloger failed", "cataloger", c.Name(), "err", err)
 			warned(inventory.Warning{Message: c.Name() + ": " + err.Error()})
 			continue
 		}
+		if !asked(class) {
+			takeOwnership(owned, results)
+			continue
+		}
 		if len(opts.Layers) > 0 {
 			// The earlier views repeat what the final one warned about.
-			quiet := env
-			quiet.Logger, quiet.Warned = slog.New(slog.DiscardHandler), nil
 			if err := attribute(ctx, tree, c, quiet, results, opts.Layers, logger); err != nil {
 				return nil, err
 			}
@@ -133,22 +170,7 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Ou
 		}
 		// Ownership is taken after each cataloger so that a later
 		// (language) one sees what the OS catalogers found.
-		for _, r := range results {
-			if r.Class != inventory.ClassOSPkgs {
-				continue
-			}
-			for _, p := range r.Packages {
-				// A third-party package's files stay visible to the
-				// language catalogers: its OS advisories do not cover
-				// what it bundles (NodeSource's nodejs ships npm).
-				if !distro.FromVendor(&p) {
-					continue
-				}
-				for _, f := range p.InstalledFiles {
-					owned[strings.TrimPrefix(f, "/")] = struct{}{}
-				}
-			}
-		}
+		takeOwnership(owned, results)
 	}
 	slices.SortStableFunc(langResults, func(a, b inventory.Result) int { return strings.Compare(a.Target, b.Target) })
 	for i := range warnings {
@@ -161,6 +183,45 @@ func Run(ctx context.Context, tree Tree, cats []Cataloger, opts RunOptions) (*Ou
 		}
 	}
 	return &Output{OS: osRel, Results: append(osResults, langResults...), Warnings: warnings}, nil
+}
+
+// takeOwnership adds to owned the files the OS packages of results own.
+func takeOwnership(owned map[string]struct{}, results []inventory.Result) {
+	for _, r := range results {
+		if r.Class != inventory.ClassOSPkgs {
+			continue
+		}
+		for _, p := range r.Packages {
+			// A third-party package's files stay visible to the
+			// language catalogers: its OS advisories do not cover
+			// what it bundles (NodeSource's nodejs ships npm).
+			if !distro.FromVendor(&p) {
+				continue
+			}
+			for _, f := range p.InstalledFiles {
+				owned[strings.TrimPrefix(f, "/")] = struct{}{}
+			}
+		}
+	}
+}
+
+// unreadable is Env.Unreadable for tree: the first path, in order, of
+// tree.Unreadable that is path, below it or above it. Nothing is
+// unreadable at a path that skip leaves out.
+func unreadable(tree Tree, skip func(string) bool) func(string) (string, string) {
+	m := tree.Unreadable()
+	paths := slices.Sorted(maps.Keys(m))
+	return func(p string) (string, string) {
+		if skip != nil && skip(p) {
+			return "", ""
+		}
+		for _, u := range paths {
+			if u == p || strings.HasPrefix(u, p+"/") || strings.HasPrefix(p, u+"/") {
+				return u, m[u]
+			}
+		}
+		return "", ""
+	}
 }
 
 // Output is what Run found.

@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -236,4 +237,107 @@ func TestRunSkip(t *testing.T) {
 			t.Errorf("warning about a file left out: %+v", w)
 		}
 	}
+}
+
+// TestRunClasses: with only language packages asked for, the OS
+// cataloger still tells which files its packages own, but its results
+// are dropped and its failure fails nothing; with only OS packages asked
+// for, the language catalogers do not run, so they warn of nothing.
+func TestRunClasses(t *testing.T) {
+	read := func(db string) catalog.Tree {
+		tree, err := layerfs.ReadLayers(context.Background(), []v1.Layer{lt.NewLayer(t,
+			lt.Entry{Name: "var/lib/fake/db", Body: db},
+			lt.Entry{Name: "app/owned.json", Body: "1"},
+			lt.Entry{Name: "app/empty.json"},
+			lt.Entry{Name: "app/z.json", Body: "2"},
+		)}, layerfs.Options{Want: func(string, fs.FileMode, int64) bool { return true }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tree
+	}
+	cats := []catalog.Cataloger{fakeLang{}, fakeOS{runs: new(int)}}
+	summary := func(out *catalog.Output) (targets, warnings []string) {
+		for _, r := range out.Results {
+			targets = append(targets, r.Target)
+		}
+		for _, w := range out.Warnings {
+			if !strings.HasPrefix(w.Message, "detecting the operating system") {
+				warnings = append(warnings, w.Path+": "+w.Message)
+			}
+		}
+		return targets, warnings
+	}
+	for _, tc := range []struct {
+		name     string
+		db       string
+		classes  []string
+		targets  []string
+		warnings []string
+	}{
+		{"both", "a 1 app/owned.json\n", nil,
+			[]string{"var/lib/fake/db", "app/z.json"}, []string{"app/empty.json: fake-lang: empty file"}},
+		{"language packages", "a 1 app/owned.json\n", []string{inventory.ClassLangPkgs},
+			[]string{"app/z.json"}, []string{"app/empty.json: fake-lang: empty file"}},
+		{"language packages, the OS database corrupt", "corrupt\n", []string{inventory.ClassLangPkgs},
+			[]string{"app/owned.json", "app/z.json"}, []string{"app/empty.json: fake-lang: empty file"}},
+		{"OS packages", "a 1 app/owned.json\n", []string{inventory.ClassOSPkgs},
+			[]string{"var/lib/fake/db"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := catalog.Run(context.Background(), read(tc.db), cats, catalog.RunOptions{Name: "img", Classes: tc.classes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			targets, warnings := summary(out)
+			if !slices.Equal(targets, tc.targets) || !slices.Equal(warnings, tc.warnings) {
+				t.Errorf("results %q, warnings %q; want %q, %q", targets, warnings, tc.targets, tc.warnings)
+			}
+		})
+	}
+}
+
+// TestRunUnreadable: Env.Unreadable names what stands at a path, below
+// it or above it but could not be read, except where Skip leaves it out.
+func TestRunUnreadable(t *testing.T) {
+	tree, err := layerfs.ReadLayers(context.Background(), []v1.Layer{lt.NewLayer(t,
+		lt.Entry{Name: "var/lib/fake/db", Type: tar.TypeFifo},
+		lt.Entry{Name: "var/lib/fake/d.d/x", Type: tar.TypeFifo},
+	)}, layerfs.Options{Want: func(p string, _ fs.FileMode, _ int64) bool { return strings.HasPrefix(p, "var/lib/fake/") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env catalog.Env
+	probe := probeCataloger{env: &env}
+	for _, tc := range []struct {
+		skip       func(string) bool
+		path, file string
+	}{
+		{nil, "var/lib/fake/db", "var/lib/fake/db"},
+		{nil, "var/lib/fake/d.d", "var/lib/fake/d.d/x"},
+		{nil, "var/lib/fake/other", ""},
+		{func(p string) bool { return p == "var/lib/fake/db" }, "var/lib/fake/db", ""},
+		{func(p string) bool { return strings.HasPrefix(p, "var/lib/fake/d.d/") }, "var/lib/fake/d.d", ""},
+	} {
+		if _, err := catalog.Run(context.Background(), tree, []catalog.Cataloger{probe}, catalog.RunOptions{Skip: tc.skip}); err != nil {
+			t.Fatal(err)
+		}
+		file, what := env.NotRead(tc.path)
+		if file != tc.file || (file != "" && what != "fifo where a regular file is expected") {
+			t.Errorf("NotRead(%s) = %q, %q; want %q", tc.path, file, what, tc.file)
+		}
+	}
+	if file, what := (catalog.Env{}).NotRead("x"); file != "" || what != "" {
+		t.Errorf("NotRead without Unreadable = %q, %q", file, what)
+	}
+}
+
+// probeCataloger keeps the Env it is given.
+type probeCataloger struct{ env *catalog.Env }
+
+func (probeCataloger) Name() string                          { return "probe" }
+func (probeCataloger) Wants(string, fs.FileMode, int64) bool { return false }
+func (p probeCataloger) Catalog(_ context.Context, _ fs.FS, env catalog.Env) ([]inventory.Result, error) {
+	*p.env = env
+	return nil, nil
 }

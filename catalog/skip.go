@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"io/fs"
+	"maps"
 	"path"
 )
 
@@ -18,6 +19,12 @@ func (t skipTree) Changed(match func(path string, mode fs.FileMode, size int64) 
 	return t.Tree.Changed(func(p string, mode fs.FileMode, size int64) bool {
 		return !t.skip(p) && match(p, mode, size)
 	})
+}
+
+func (t skipTree) Unreadable() map[string]string {
+	m := t.Tree.Unreadable()
+	maps.DeleteFunc(m, func(p, _ string) bool { return t.skip(p) })
+	return m
 }
 
 // skipFS is fsys without the entries for which skip returns true: they do

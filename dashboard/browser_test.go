@@ -231,8 +231,14 @@ tokens:
 	if u := p.String(t, "location.pathname + location.search"); u != "/login?next=%2F" {
 		t.Fatalf("not logged in: at %s, want the login form", u)
 	}
-	if f := p.String(t, "document.activeElement.id"); f != "token" {
-		t.Errorf("the token field does not have the focus: %q", f)
+	// The browser applies autofocus at its next rendering update, which
+	// may come after the load event.
+	focused := ""
+	for end := time.Now().Add(5 * time.Second); focused != "token" && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		focused = p.String(t, "document.activeElement.id")
+	}
+	if focused != "token" {
+		t.Fatalf("the token field does not have the focus: %q", focused)
 	}
 	p.Type(t, "vgl_wrong-token")
 	p.PressAndLoad(t, "Enter")

@@ -31,7 +31,7 @@ type Cache interface {
 
 // recordFormat is the version of the layer record encoding below, and of
 // what readTar records of a layer. Bump it when either changes.
-const recordFormat = 2
+const recordFormat = 3
 
 // recordMagic starts every layer record.
 const recordMagic = "vigil layer record\n"
@@ -92,6 +92,7 @@ func loadLayer(name, key string, id layerID, opts *Options) *layerData {
 //	whiteouts, opaque dirs: count, then paths
 //	dir hashes, other hashes: count, then 8 bytes each
 //	warnings: count, then path and message
+//	unreadable paths: count, then path and what
 //
 // Counts, lengths and integers are varints; strings are length-prefixed.
 func encodeLayer(w io.Writer, ld *layerData, id layerID) error {
@@ -134,6 +135,11 @@ func encodeLayer(w io.Writer, ld *layerData, id layerID) error {
 	for _, wa := range ld.warnings {
 		e.string(wa.Path)
 		e.string(wa.Msg)
+	}
+	e.uvarint(uint64(len(ld.unreadable)))
+	for _, p := range slices.Sorted(maps.Keys(ld.unreadable)) {
+		e.string(p)
+		e.string(ld.unreadable[p])
 	}
 	if e.err == nil {
 		e.err = e.w.Flush()
@@ -234,6 +240,10 @@ func decodeLayer(r io.Reader, name string, id layerID) (*layerData, error) {
 	}
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		ld.warnings = append(ld.warnings, Warning{Layer: name, Path: d.string(), Msg: d.string()})
+	}
+	for n := d.count(); n > 0 && d.err == nil; n-- {
+		p := d.string()
+		ld.unreadable[p] = d.string()
 	}
 	if d.err != nil {
 		return nil, d.err

@@ -80,10 +80,14 @@ func (lr *layerReader) add(hdr *tar.Header, r io.Reader) error {
 		return nil
 	}
 	delete(lr.unread, pathHash(p)) // whatever was at p is replaced
+	delete(ld.unreadable, p)
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		ld.unkeptDir(p)
 		lr.remember(p, unread{mode: fs.ModeDir})
+		if opts.Want != nil && opts.Want(p, regularMode, 0) {
+			ld.cannotRead(p, "directory where a regular file is expected")
+		}
 	case tar.TypeSymlink:
 		ld.put(p, &entry{kind: kindSymlink, mode: fs.ModeSymlink | fs.FileMode(hdr.Mode)&fs.ModePerm,
 			modTime: hdr.ModTime, target: hdr.Linkname})
@@ -148,8 +152,7 @@ func (lr *layerReader) hardlink(hdr *tar.Header, p string) {
 		opts.warn(ld, hdr.Name, "hard link target "+strconv.Quote(hdr.Linkname)+": "+note+"; read as "+strconv.Quote(t))
 	}
 	if t == "" || t == p {
-		opts.warn(ld, hdr.Name, "hard link to "+strconv.Quote(hdr.Linkname)+", which is no file; dropped")
-		ld.unkeptOther(p)
+		lr.dropLink(hdr.Name, p, "hard link to "+strconv.Quote(hdr.Linkname)+", which is no file")
 		return
 	}
 	perm := fs.FileMode(hdr.Mode) & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
@@ -178,11 +181,20 @@ func (lr *layerReader) hardlink(hdr *tar.Header, p string) {
 		return
 	}
 	if _, ok := ld.whiteouts[t]; ok {
-		opts.warn(ld, hdr.Name, "hard link to "+strconv.Quote(t)+", which this layer removes; dropped")
-		ld.unkeptOther(p)
+		lr.dropLink(hdr.Name, p, "hard link to "+strconv.Quote(t)+", which this layer removes")
 		return
 	}
 	ld.put(p, &entry{kind: kindHardlink, mode: perm, modTime: hdr.ModTime, target: t})
+}
+
+// dropLink drops the hard link at p, which cannot be applied (why), with
+// a warning.
+func (lr *layerReader) dropLink(name, p, why string) {
+	lr.opts.warn(lr.ld, name, why+"; dropped")
+	lr.ld.unkeptOther(p)
+	if lr.opts.Want != nil && lr.opts.Want(p, regularMode, 0) {
+		lr.ld.cannotRead(p, why)
+	}
 }
 
 // linkedEntry is what a hard link with permissions perm to e holds: e's
@@ -196,10 +208,11 @@ func linkedEntry(e *entry, perm fs.FileMode) *entry {
 }
 
 // notRegular warns when a cataloger would read a regular file at p, where
-// the layer has something else (what).
+// the layer has something else (what), and records p as unreadable.
 func (lr *layerReader) notRegular(name, p, what string) {
 	if lr.opts.Want != nil && lr.opts.Want(p, regularMode, 0) {
 		lr.opts.warn(lr.ld, name, what+" where a regular file is expected; not read")
+		lr.ld.cannotRead(p, what+" where a regular file is expected")
 	}
 }
 

@@ -50,6 +50,11 @@ type layerData struct {
 	warnings     []Warning
 	// dropped counts the warnings beyond maxWarnings, not kept.
 	dropped int
+	// unreadable holds the paths a reader wants a regular file at (Want)
+	// where the layer has something it cannot read — a device, a fifo, a
+	// directory, a hard link to nothing, a file the walk was denied —
+	// with what that is ("a fifo"); see Tree.Unreadable.
+	unreadable map[string]string
 	// truncated is set when the layer was read only in part (MaxLayerSize).
 	truncated bool
 }
@@ -58,12 +63,16 @@ type layerData struct {
 // hold millions of odd entries.
 const maxWarnings = 100
 
+// maxUnreadable bounds the unreadable paths recorded for one layer.
+const maxUnreadable = 1 << 12
+
 func newLayerData(name string) *layerData {
 	return &layerData{
-		name:      name,
-		entries:   make(map[string]*entry),
-		whiteouts: make(map[string]struct{}),
-		opaque:    make(map[string]struct{}),
+		name:       name,
+		entries:    make(map[string]*entry),
+		whiteouts:  make(map[string]struct{}),
+		opaque:     make(map[string]struct{}),
+		unreadable: make(map[string]string),
 	}
 }
 
@@ -88,6 +97,14 @@ func (ld *layerData) unkeptDir(p string) {
 func (ld *layerData) unkeptOther(p string) {
 	delete(ld.entries, p)
 	ld.others = append(ld.others, pathHash(p))
+}
+
+// cannotRead records that p holds what (a noun phrase: "a fifo"), which
+// a reader wanting a regular file at p cannot read.
+func (ld *layerData) cannotRead(p, what string) {
+	if _, ok := ld.unreadable[p]; ok || len(ld.unreadable) < maxUnreadable {
+		ld.unreadable[p] = what
+	}
 }
 
 // warn records a warning, unless the layer has too many already; it

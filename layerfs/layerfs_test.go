@@ -9,12 +9,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"net"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/vigil-scanner/vigil/internal/testutil"
 	"github.com/vigil-scanner/vigil/layerfs"
 	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
 )
@@ -452,5 +456,85 @@ func TestLongSymlinkChain(t *testing.T) {
 	}
 	if _, err := fs.ReadFile(tree.FS(), "l0"); !errors.Is(err, layerfs.ErrSymlinkLoop) {
 		t.Errorf("45 links: err = %v, want ErrSymlinkLoop", err)
+	}
+}
+
+// TestUnreadable: what stands where a reader wants a regular file but
+// cannot be read is listed as the merged filesystem has it; whatever a
+// later layer puts there instead, or removes, is not.
+func TestUnreadable(t *testing.T) {
+	const db = "var/lib/dpkg/status"
+	fifo := lt.Entry{Name: db, Type: tar.TypeFifo}
+	for _, tc := range []struct {
+		name   string
+		layers [][]lt.Entry
+		want   map[string]string
+	}{
+		{"fifo", [][]lt.Entry{{fifo, {Name: "dev/null", Type: tar.TypeChar}}},
+			map[string]string{db: "fifo where a regular file is expected"}},
+		{"socket-like entry of an unknown type", [][]lt.Entry{{{Name: db, Type: 'Z'}}},
+			map[string]string{db: `entry of type 'Z' where a regular file is expected`}},
+		{"directory", [][]lt.Entry{{{Name: db + "/"}, {Name: db + "/x", Body: "1"}}},
+			map[string]string{db: "directory where a regular file is expected"}},
+		{"hard link to nothing", [][]lt.Entry{{{Name: "a", Body: "1"}}, {{Name: db, Type: tar.TypeLink, Linkname: "missing"}}},
+			map[string]string{db: `hard link to "missing", which no lower layer holds`}},
+		{"hard link to itself", [][]lt.Entry{{{Name: db, Type: tar.TypeLink, Linkname: db}}},
+			map[string]string{db: `hard link to "var/lib/dpkg/status", which is no file`}},
+		{"hard link to a device", [][]lt.Entry{{{Name: "dev/x", Type: tar.TypeChar}, {Name: db, Type: tar.TypeLink, Linkname: "dev/x"}}},
+			map[string]string{db: "hard link to an entry that is no regular file where a regular file is expected"}},
+		{"replaced by a file", [][]lt.Entry{{fifo}, {{Name: db, Body: "Package: x\n"}}}, map[string]string{}},
+		{"replaced in the same layer", [][]lt.Entry{{fifo, {Name: db, Body: "Package: x\n"}}}, map[string]string{}},
+		{"whited out", [][]lt.Entry{{fifo}, {{Name: "var/lib/dpkg/.wh.status"}}}, map[string]string{}},
+		{"under an opaque directory", [][]lt.Entry{{fifo}, {{Name: "var/lib/dpkg/.wh..wh..opq"}}}, map[string]string{}},
+		{"its directory replaced by a file", [][]lt.Entry{{fifo}, {{Name: "var/lib/dpkg", Body: "x"}}}, map[string]string{}},
+		{"a fifo again", [][]lt.Entry{{{Name: db, Body: "Package: x\n"}}, {fifo}},
+			map[string]string{db: "fifo where a regular file is expected"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tree := read(t, layerfs.Options{Want: func(p string, _ fs.FileMode, _ int64) bool { return p == db }}, tc.layers...)
+			if got := tree.Unreadable(); !maps.Equal(got, tc.want) {
+				t.Errorf("Unreadable() = %q, want %q", got, tc.want)
+			}
+			if _, err := fs.ReadFile(tree.FS(), db); len(tc.want) > 0 && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("reading %s: %v, want it not to exist", db, err)
+			}
+		})
+	}
+}
+
+// TestReadDirUnreadable: files and directories the walk cannot read are
+// listed where a reader wants a file (or, for a directory, may find one).
+func TestReadDirUnreadable(t *testing.T) {
+	root := t.TempDir()
+	testutil.Readable(t, root)
+	mustWrite(t, root+"/var/lib/dpkg/status", "Package: x\n")
+	mustWrite(t, root+"/lib/apk/db/x", "")
+	if err := os.Mkdir(root+"/lib/apk/db/installed", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, root+"/srv/private/x", "")
+	if err := os.MkdirAll(root+"/var/lib/rpm", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", root+"/var/lib/rpm/Packages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	want := func(p string, _ fs.FileMode, _ int64) bool {
+		return p == "var/lib/dpkg/status" || p == "lib/apk/db/installed" || p == "var/lib/rpm/Packages"
+	}
+	var tree *layerfs.Tree
+	testutil.Unreadable(t, func() {
+		tree, err = layerfs.ReadDir(context.Background(), root, layerfs.Options{Want: want})
+	}, root+"/var/lib/dpkg/status", root+"/srv/private")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tree.Unreadable()
+	if len(got) != 4 || got["lib/apk/db/installed"] != "directory where a regular file is expected" ||
+		got["var/lib/rpm/Packages"] != "socket where a regular file is expected" ||
+		!strings.HasSuffix(got["var/lib/dpkg/status"], "permission denied") || !strings.HasSuffix(got["srv/private"], "permission denied") {
+		t.Errorf("Unreadable() = %q", got)
 	}
 }

@@ -432,6 +432,8 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 		if err != nil {
 			opts.warn(ld, p, err.Error())
 			if d != nil && d.IsDir() && p != "." {
+				// What it holds is unknown: it may hold a wanted file.
+				ld.cannotRead(p, err.Error())
 				return fs.SkipDir
 			}
 			return nil
@@ -439,9 +441,13 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 		if p == "." {
 			return nil
 		}
+		wanted := opts.Want != nil && opts.Want(p, regularMode, 0)
 		switch t := d.Type(); {
 		case t.IsDir():
 			ld.unkeptDir(p)
+			if wanted {
+				ld.cannotRead(p, "directory where a regular file is expected")
+			}
 		case t&fs.ModeSymlink != 0:
 			target, err := r.Readlink(p)
 			if err != nil {
@@ -456,10 +462,14 @@ func ReadDir(ctx context.Context, root string, opts Options) (*Tree, error) {
 			}
 			if err != nil {
 				opts.warn(ld, p, err.Error())
+				if wanted {
+					ld.cannotRead(p, err.Error())
+				}
 			}
 		default:
-			if opts.Want != nil && opts.Want(p, regularMode, 0) {
+			if wanted {
 				opts.warn(ld, p, modeName(t)+" where a regular file is expected; not read")
+				ld.cannotRead(p, modeName(t)+" where a regular file is expected")
 			}
 			ld.unkeptOther(p)
 		}

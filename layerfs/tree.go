@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -20,6 +21,10 @@ type Tree struct {
 	// removed.
 	changes  [][]change
 	warnings []Warning
+	// unreadable holds the paths of the merged filesystem that hold
+	// something a reader wanting a regular file there cannot read, with
+	// what it is (see Unreadable).
+	unreadable map[string]string
 
 	// layers are what the tree was built from, and src where they came
 	// from: Fetch reads from it again.
@@ -52,11 +57,12 @@ type change struct {
 // has). opts.Want decides which odd links are worth a warning.
 func build(layers []*layerData, opts *Options) *Tree {
 	t := &Tree{
-		n:       len(layers),
-		history: make(map[string][]version),
-		changes: make([][]change, len(layers)),
-		layers:  layers,
-		missed:  &missed{paths: make(map[string]struct{})},
+		n:          len(layers),
+		history:    make(map[string][]version),
+		changes:    make([][]change, len(layers)),
+		unreadable: make(map[string]string),
+		layers:     layers,
+		missed:     &missed{paths: make(map[string]struct{})},
 	}
 	cur := make(map[string]*entry)
 	for i, ld := range layers {
@@ -64,6 +70,12 @@ func build(layers []*layerData, opts *Options) *Tree {
 			w.Index = i
 			t.warnings = append(t.warnings, w)
 		}
+		for p := range t.unreadable {
+			if _, replaced := ld.entries[p]; replaced || ld.hides(p) {
+				delete(t.unreadable, p)
+			}
+		}
+		maps.Copy(t.unreadable, ld.unreadable)
 		var cs []change
 		for p, e := range cur {
 			if _, replaced := ld.entries[p]; replaced || !ld.hides(p) {
@@ -124,7 +136,11 @@ func (t *Tree) resolveLinks(lower []*layerData, ld *layerData, cur map[string]*e
 		}
 		switch {
 		case !existsUnkept(lower, e.target):
-			t.warn(len(lower), ld, p, "hard link to "+strconv.Quote(e.target)+", which no lower layer holds; dropped")
+			why := "hard link to " + strconv.Quote(e.target) + ", which no lower layer holds"
+			t.warn(len(lower), ld, p, why+"; dropped")
+			if opts.Want != nil && opts.Want(p, regularMode, 0) && len(t.unreadable) < maxUnreadable {
+				t.unreadable[p] = why
+			}
 		case opts.Want != nil && opts.Want(p, e.mode, 0):
 			t.warn(len(lower), ld, p, "hard link to "+strconv.Quote(e.target)+" of a lower layer, whose contents were not read; dropped")
 			t.addUnread(e.target)
@@ -216,6 +232,18 @@ func (t *Tree) Warnings() []Warning {
 	}
 	return ws
 }
+
+// Unreadable returns the paths of the merged filesystem where a reader
+// wants a regular file (Options.Want) but the tree holds something it
+// could not read, each with what that is: a device, fifo or socket, a
+// directory, a hard link that cannot be applied, a file or directory
+// ReadDir could not read ("open …: permission denied"). The filesystems
+// of the tree show nothing at these paths (or a directory); Unreadable
+// tells a reader that finds nothing there that something does exist.
+// Files that symbolic and hard links lead to but that were not kept are
+// not listed: the walk did not know they were wanted; Unread lists them,
+// and Fetch reads them.
+func (t *Tree) Unreadable() map[string]string { return maps.Clone(t.unreadable) }
 
 // LayerOf returns the layer, as an index base first, that holds the entry
 // at path in the merged filesystem, and false when there is no entry at

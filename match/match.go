@@ -81,11 +81,13 @@ type Result struct {
 	// findings of inv.Results[i], sorted by package, version and id.
 	Findings [][]Finding
 	// Notes are things a person must know about the result's coverage:
-	// an OS release without vulnerability data, an unsupported ecosystem.
+	// packages of third-party repositories left out by design.
 	Notes []string
-	// Warnings name the packages that could not be matched although the
-	// database has advisories for them: an installed version their
-	// scheme cannot parse. A result with warnings is incomplete.
+	// Warnings name the packages that could not be matched: OS packages
+	// of a release that is not detected, not supported or without any
+	// data in the database, and packages whose installed version their
+	// scheme cannot parse although the database has advisories for them.
+	// A result with warnings is incomplete.
 	Warnings []inventory.Warning
 }
 
@@ -100,9 +102,11 @@ func (m *Matcher) Match(ctx context.Context, inv *inventory.Inventory) (*Result,
 		}
 		r := &inv.Results[i]
 		if r.Class == inventory.ClassOSPkgs {
+			// Not matched is not clean: the scan is incomplete.
 			if !osOK {
 				if !osNoted && len(r.Packages) > 0 {
-					res.Notes = append(res.Notes, fmt.Sprintf("%s: OS not detected or not supported; its %d packages were not matched", r.Target, len(r.Packages)))
+					res.Warnings = append(res.Warnings, inventory.Warning{Message: fmt.Sprintf(
+						"match: %s: the OS release is not detected or not supported; its %d packages were not matched", r.Target, len(r.Packages))})
 					osNoted = true
 				}
 				continue
@@ -112,8 +116,9 @@ func (m *Matcher) Match(ctx context.Context, inv *inventory.Inventory) (*Result,
 				return nil, err
 			}
 			if !ok {
-				if !osNoted {
-					res.Notes = append(res.Notes, fmt.Sprintf("%s: the vulnerability database has no data for %s; its packages were not matched", r.Target, osEco))
+				if !osNoted && len(r.Packages) > 0 {
+					res.Warnings = append(res.Warnings, inventory.Warning{Message: fmt.Sprintf(
+						"match: %s: the vulnerability database has no data for %s; its %d packages were not matched", r.Target, osEco, len(r.Packages))})
 					osNoted = true
 				}
 				continue

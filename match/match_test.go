@@ -124,8 +124,15 @@ func TestMatchNoDataForRelease(t *testing.T) {
 		}}},
 	}
 	res := matchOne(t, store, inv)
-	if len(res.Findings[0]) != 0 || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "no data for debian:14") {
-		t.Errorf("findings %v, notes %q", res.Findings[0], res.Notes)
+	// Not matched is not clean: the scan is incomplete.
+	if len(res.Findings[0]) != 0 || len(res.Warnings) != 1 ||
+		res.Warnings[0].Message != "match: img (debian 14): the vulnerability database has no data for debian:14; its 1 packages were not matched" {
+		t.Errorf("findings %v, warnings %q", res.Findings[0], res.Warnings)
+	}
+	inv.Artifact.OS = nil
+	res = matchOne(t, store, inv)
+	if len(res.Warnings) != 1 || res.Warnings[0].Message != "match: img (debian 14): the OS release is not detected or not supported; its 1 packages were not matched" {
+		t.Errorf("without an OS: warnings %q", res.Warnings)
 	}
 }
 

@@ -143,6 +143,16 @@ func trimZeros(s string) string {
 	return s
 }
 
+// SeverityScore is the CVSS-like 0–10 score behind f's severity, as the
+// risk rule counts it: the base score the severity's source gives (v3,
+// else v4.0, else v2), held inside the severity's band, or the band's
+// middle when that source gives none; 0 for UNKNOWN. Unlike the highest
+// score of any source, it agrees with the severity shown.
+func SeverityScore(f *Finding) float64 {
+	s, _ := impact(f)
+	return s
+}
+
 // impact is the CVSS-like 0–10 score behind f's severity: the base score the
 // severity's source gives (v3, else v4, else v2), held inside the
 // severity's band so that the order follows the severity shown, or the

@@ -135,6 +135,22 @@ func pathOf(r inventory.Result, p inventory.Package) string {
 	return strings.TrimPrefix(r.Target, "/")
 }
 
+// Classes returns the classes of packages PkgTypes asks for
+// (inventory.ClassOSPkgs, inventory.ClassLangPkgs), for Options.Classes;
+// nil when both are.
+func (f Filter) Classes() []string {
+	var cs []string
+	for _, t := range []struct{ typ, class string }{{PkgTypeOS, inventory.ClassOSPkgs}, {PkgTypeLibrary, inventory.ClassLangPkgs}} {
+		if slices.Contains(f.PkgTypes, t.typ) {
+			cs = append(cs, t.class)
+		}
+	}
+	if len(cs) == 2 {
+		return nil
+	}
+	return cs
+}
+
 // Skips reports whether the file at path (slash-separated, relative to
 // the artifact root) is one SkipFiles or SkipDirs leaves out; nil when
 // neither is set. A scan given it (Options.Skip) does not read those

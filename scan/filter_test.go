@@ -110,3 +110,19 @@ func TestFilterValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestFilterClasses(t *testing.T) {
+	for _, tc := range []struct {
+		types []string
+		want  []string
+	}{
+		{nil, nil},
+		{[]string{PkgTypeOS, PkgTypeLibrary}, nil},
+		{[]string{PkgTypeOS}, []string{inventory.ClassOSPkgs}},
+		{[]string{PkgTypeLibrary}, []string{inventory.ClassLangPkgs}},
+	} {
+		if got := (Filter{PkgTypes: tc.types}).Classes(); !slices.Equal(got, tc.want) {
+			t.Errorf("Classes() of %q = %q, want %q", tc.types, got, tc.want)
+		}
+	}
+}

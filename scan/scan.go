@@ -8,7 +8,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -54,6 +57,12 @@ type Options struct {
 	// returns true (catalog.RunOptions.Skip). An image scan with Skip set
 	// neither uses nor fills the inventory cache.
 	Skip func(path string) bool
+	// Classes, when set, are the classes of packages asked for
+	// (catalog.RunOptions.Classes; Filter.Classes): without language
+	// packages, the language catalogers are left out of Catalogers, and
+	// the layer walk keeps none of their files. An image scan with Classes
+	// set neither uses nor fills the inventory cache.
+	Classes []string
 }
 
 // ImageMeta is what the image source knows about an image besides its
@@ -91,6 +100,9 @@ func Image(ctx context.Context, img v1.Image, meta ImageMeta, opts Options) (*in
 	ro.TrustDigests = meta.DigestsVerified
 	if ro.CacheKey == "" && defaultCatalogers && opts.Read.Condense == nil {
 		ro.CacheKey = all.CacheKey(all.Installed) + "; " + buildID()
+		if !slices.Contains(opts.Classes, inventory.ClassLangPkgs) && len(opts.Classes) > 0 {
+			ro.CacheKey += "; no language catalogers"
+		}
 	}
 	osRel, results, warnings, err := imageContents(ctx, img, meta, opts, ro, id.String(), layers)
 	if err != nil {
@@ -131,7 +143,7 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		now = time.Now()
 	}
 	key := ""
-	if ro.Cache != nil && ro.CacheKey != "" && opts.Skip == nil && !opts.NoInventoryCache {
+	if ro.Cache != nil && ro.CacheKey != "" && opts.Skip == nil && len(opts.Classes) == 0 && !opts.NoInventoryCache {
 		key = invCacheKey(ro.CacheKey, id, layers)
 		if osRel, results, ok := loadInventory(ro.Cache, key, meta.Name, now); ok {
 			if !ro.TrustDigests {
@@ -151,11 +163,11 @@ func imageContents(ctx context.Context, img v1.Image, meta ImageMeta, opts Optio
 		return nil, nil, nil, fmt.Errorf("image has %d layers but its manifest lists %d", tree.Len(), len(layers))
 	}
 	tree, out, err := catalogTree(ctx, tree, opts.Catalogers, catalog.RunOptions{
-		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now, Skip: opts.Skip})
+		Name: meta.Name, Layers: layers, Logger: opts.Logger, Now: now, Skip: opts.Skip, Classes: opts.Classes})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	warnings := append(treeWarnings(tree, layers), out.Warnings...)
+	warnings := append(treeWarnings(tree, layers, opts), out.Warnings...)
 	if key != "" && len(warnings) == 0 {
 		if err := storeInventory(ro.Cache, key, out.OS, out.Results); err != nil {
 			opts.Logger.Debug("inventory cache: not stored", "err", err)
@@ -197,9 +209,15 @@ func catalogTree(ctx context.Context, tree *layerfs.Tree, cats []catalog.Catalog
 
 // treeWarnings are the layer walk's warnings as the inventory records them:
 // each names its layer by the diff ID of layers (none for a directory).
-func treeWarnings(tree *layerfs.Tree, layers []inventory.Layer) []inventory.Warning {
+// Warnings about a file only catalogers whose packages were not asked for
+// (opts.Classes) want are left out: the file is not part of the scan.
+func treeWarnings(tree *layerfs.Tree, layers []inventory.Layer, opts Options) []inventory.Warning {
 	var ws []inventory.Warning
 	for _, w := range tree.Warnings() {
+		if w.Path != "" && !askedFor(strings.TrimPrefix(path.Clean("/"+w.Path), "/"), opts) {
+			opts.Logger.Debug("not part of the packages asked for", "layer", w.Layer, "path", w.Path, "warning", w.Msg)
+			continue
+		}
 		iw := inventory.Warning{Path: w.Path, Message: w.Msg}
 		if w.Index < len(layers) {
 			iw.Layer = layers[w.Index].DiffID
@@ -207,6 +225,36 @@ func treeWarnings(tree *layerfs.Tree, layers []inventory.Layer) []inventory.Warn
 		ws = append(ws, iw)
 	}
 	return ws
+}
+
+// askedFor reports whether the file at p is part of what opts ask to
+// scan: true unless opts.Classes leaves out the classes of every cataloger
+// that wants it (OS detection counts as OS packages).
+func askedFor(p string, opts Options) bool {
+	if len(opts.Classes) == 0 {
+		return true
+	}
+	wanted := false
+	ask := func(class string) bool {
+		wanted = true
+		return slices.Contains(opts.Classes, class)
+	}
+	if distro.Wants(p) && ask(inventory.ClassOSPkgs) {
+		return true
+	}
+	for _, c := range opts.Catalogers {
+		if !c.Wants(p, 0o644, 0) {
+			continue
+		}
+		class := inventory.ClassLangPkgs
+		if cl, ok := c.(interface{ Class() string }); ok && cl.Class() == inventory.ClassOSPkgs {
+			class = inventory.ClassOSPkgs
+		}
+		if ask(class) {
+			return true
+		}
+	}
+	return !wanted
 }
 
 // imageLayers describes the manifest's layers, base first. CreatedBy comes
@@ -249,20 +297,27 @@ func Dir(ctx context.Context, root, artifactType string, opts Options) (*invento
 		return nil, err
 	}
 	tree, out, err := catalogTree(ctx, tree, opts.Catalogers, catalog.RunOptions{
-		Name: root, Logger: opts.Logger, Now: opts.Now, Skip: opts.Skip})
+		Name: root, Logger: opts.Logger, Now: opts.Now, Skip: opts.Skip, Classes: opts.Classes})
 	if err != nil {
 		return nil, err
 	}
 	return &inventory.Inventory{
 		Artifact: inventory.Artifact{Name: root, Type: artifactType, OS: out.OS},
 		Results:  out.Results,
-		Warnings: append(treeWarnings(tree, nil), out.Warnings...),
+		Warnings: append(treeWarnings(tree, nil, opts), out.Warnings...),
 	}, nil
 }
 
 func (o Options) withDefaults(mode all.Mode) Options {
 	if o.Catalogers == nil {
 		o.Catalogers = all.Catalogers(mode, o.Catalog)
+	}
+	if len(o.Classes) > 0 && !slices.Contains(o.Classes, inventory.ClassLangPkgs) {
+		// catalog.Run would not run them: their files need not be kept.
+		o.Catalogers = slices.DeleteFunc(slices.Clone(o.Catalogers), func(c catalog.Cataloger) bool {
+			cl, ok := c.(interface{ Class() string })
+			return !ok || cl.Class() != inventory.ClassOSPkgs
+		})
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

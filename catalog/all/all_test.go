@@ -18,7 +18,8 @@ func (t flatTree) At(int) fs.FS { return t.fsys }
 func (t flatTree) Changed(func(string, fs.FileMode, int64) bool) []int {
 	return nil
 }
-func (t flatTree) LayerOf(string) (int, bool) { return 0, false }
+func (t flatTree) LayerOf(string) (int, bool)    { return 0, false }
+func (t flatTree) Unreadable() map[string]string { return nil }
 
 // wanted keeps only what the catalogers want, as the layer walk does.
 func wanted(cats []catalog.Cataloger, files fstest.MapFS) fstest.MapFS {

@@ -45,11 +45,11 @@ func (*Cataloger) Wants(path string, mode fs.FileMode, size int64) bool {
 
 // Catalog reads lib/apk/db/installed from fsys. It returns no result when
 // the database is absent, and an error naming the file when the database
-// exists but cannot be read, or nothing in it can.
+// exists but cannot be read (env.Unreadable), or nothing in it can.
 func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	f, err := fsys.Open(DBPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, ospkg.Absent(env, "apk", DBPath)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("apk: %w", err)

@@ -72,7 +72,7 @@ func (*Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
 // together make one result whose target is the status file (or status.d
 // when only that exists). It returns no result when neither is present,
 // and an error naming the file when a status file (or a file of status.d)
-// exists but cannot be read, or nothing in it can.
+// exists but cannot be read (env.Unreadable), or nothing in it can.
 func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var pkgs []inventory.Package
 	target := ""
@@ -84,6 +84,10 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 		pkgs = append(pkgs, ps...)
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
+	default:
+		if err := ospkg.Absent(env, "dpkg", StatusPath); err != nil {
+			return nil, err
+		}
 	}
 
 	distroless, err := readStatusDir(ctx, fsys, env)
@@ -123,8 +127,12 @@ func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]i
 
 // readStatusDir reads every file of status.d except the *.md5sums files,
 // which give the installed files of the package of the same file name.
-// Each file is a database of its own: one that cannot be read is an error.
+// Each file is a database of its own: one that cannot be read, or that
+// exists but was not read (env.Unreadable), is an error.
 func readStatusDir(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Package, error) {
+	if err := ospkg.Absent(env, "dpkg", StatusDir); err != nil {
+		return nil, err
+	}
 	entries, err := fs.ReadDir(fsys, StatusDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

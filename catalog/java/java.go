@@ -92,15 +92,8 @@ func isArchive(name string) bool {
 // Catalog implements catalog.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var pkgs []inventory.Package
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "java: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || !isArchive(p) || env.OwnedByOS(p) {
+	err := langpkg.Walk(ctx, fsys, env, "java", func(p string) error {
+		if !isArchive(p) || env.OwnedByOS(p) {
 			return nil
 		}
 		b, err := langpkg.ReadFile(fsys, p, c.limits.MaxArchive)

@@ -138,17 +138,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var installedDeps [][]string
 	var lockfiles []string
 	manifests := map[string]bool{}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "python: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
+	err := langpkg.Walk(ctx, fsys, env, "python", func(p string) error {
 		switch k := kind(p); k {
 		case kindNone:
 		case kindMetadata, kindEgg:

@@ -80,12 +80,16 @@ func (*Cataloger) Wants(path string, mode fs.FileMode, size int64) bool {
 // Catalog reads the first database present in fsys, in the order rpm
 // prefers them (see databases), and returns its packages. It returns no
 // result when there is no rpm database, and an error naming the file when
-// that database cannot be read, or nothing in it can: a database rpm does
-// not use (a leftover of an older format) is never read in its place.
+// that database cannot be read (env.Unreadable), or nothing in it can: a
+// database rpm does not use (a leftover of an older format) is never read
+// in its place.
 func (*Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	for _, db := range databases {
 		data, cut, err := readFile(fsys, db.path)
 		if errors.Is(err, fs.ErrNotExist) {
+			if err := ospkg.Absent(env, "rpm", db.path); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if err != nil {

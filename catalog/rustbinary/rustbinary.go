@@ -178,15 +178,8 @@ func isExecutable(head []byte) bool {
 // so a condensed summary stored under the binary's path is read as well.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var results []inventory.Result
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "rust-binary: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || env.OwnedByOS(p) {
+	err := langpkg.Walk(ctx, fsys, env, "rust-binary", func(p string) error {
+		if env.OwnedByOS(p) {
 			return nil
 		}
 		sec, err := readFile(fsys, p)

@@ -348,7 +348,7 @@ func newImageCmd(g *globals) *cobra.Command {
 				return nil, err
 			}
 			prog.step("reading the layers of %s", img.Name)
-			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags, DigestsVerified: img.DigestsVerified}, scan.Options{Logger: g.logger, Read: read, BaseImages: known, Skip: f.filter.Skips()})
+			inv, err := scan.Image(ctx, img, scan.ImageMeta{Name: img.Name, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags, DigestsVerified: img.DigestsVerified}, scan.Options{Logger: g.logger, Read: read, BaseImages: known, Skip: f.filter.Skips(), Classes: f.filter.Classes()})
 			if err != nil {
 				return nil, err
 			}
@@ -384,7 +384,7 @@ func newDirCmd(g *globals, use, short, artifactType string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: f.runE(g, func(ctx context.Context, args []string) (*inventory.Inventory, error) {
-			return scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger, Skip: f.filter.Skips(), Catalog: f.catalogOptions()})
+			return scan.Dir(ctx, args[0], artifactType, scan.Options{Logger: g.logger, Skip: f.filter.Skips(), Catalog: f.catalogOptions(), Classes: f.filter.Classes()})
 		}),
 	}
 	f.add(cmd)

@@ -169,6 +169,14 @@ func boundedScan(t *testing.T, img string, rss int64) *report {
 	return parseReport(t, string(b))
 }
 
+// readerWarnings are r's warnings but the matcher's about OS releases the
+// fixture database (Alpine's only) has no data for.
+func readerWarnings(r *report) []string {
+	return slices.DeleteFunc(r.warnings(), func(w string) bool {
+		return strings.Contains(w, ": the vulnerability database has no data for ")
+	})
+}
+
 // TestLargeDatabases scans package databases of a million entries, which
 // are read up to ospkg.MaxPackages with a warning, within the bounds.
 func TestLargeDatabases(t *testing.T) {
@@ -197,7 +205,7 @@ func TestLargeDatabases(t *testing.T) {
 			if len(pkgs) != capped || pkgs[0] != tc.first {
 				t.Errorf("%d packages, the first %q; want %d, the first %q", len(pkgs), pkgs[0], capped, tc.first)
 			}
-			if ws := r.warnings(); len(ws) != 1 || !strings.HasPrefix(ws[0], tc.warning) || !strings.Contains(ws[0], "more than 100000 packages") {
+			if ws := readerWarnings(r); len(ws) != 1 || !strings.HasPrefix(ws[0], tc.warning) || !strings.Contains(ws[0], "more than 100000 packages") {
 				t.Errorf("warnings = %q, want %q", ws, tc.warning)
 			}
 		})
@@ -217,7 +225,7 @@ func TestJunk(t *testing.T) {
 		if got := len(r.packages()); got != 3 {
 			t.Errorf("%d packages, want the 3 before the junk", got)
 		}
-		ws := r.warnings()
+		ws := readerWarnings(r)
 		if len(ws) != 2 || !strings.Contains(ws[0], "layer 0 var/lib/dpkg/status: ") || !strings.Contains(ws[0], "file limit") ||
 			!strings.HasPrefix(ws[1], "layer 0 var/lib/dpkg/status: dpkg: database read in part") {
 			t.Errorf("warnings = %q, want the layer's cut and the reader's", ws)

@@ -197,15 +197,26 @@ func TestHostileImages(t *testing.T) {
 			},
 		},
 		{
+			// The database exists but cannot be read: an error naming
+			// it, never an image without packages.
 			name: "os-release a character device, the database a fifo",
 			layers: [][]lt.Entry{
 				alpineBase(),
 				{{Name: "etc/os-release", Type: tar.TypeChar}, {Name: "lib/apk/db/installed", Type: tar.TypeFifo}},
 			},
+			code:   2,
+			stderr: "vigil: apk: lib/apk/db/installed: exists but cannot be read: fifo where a regular file is expected",
+		},
+		{
+			name: "os-release a character device",
+			layers: [][]lt.Entry{
+				alpineBase(),
+				{{Name: "etc/os-release", Type: tar.TypeChar}},
+			},
 			code: 0,
 			warnings: []string{
 				"layer 1 etc/os-release: character device where a regular file is expected; not read",
-				"layer 1 lib/apk/db/installed: fifo where a regular file is expected; not read",
+				"match: lib/apk/db/installed: the OS release is not detected or not supported; its 2 packages were not matched",
 			},
 		},
 		{
@@ -332,6 +343,7 @@ func TestHostileRootfs(t *testing.T) {
 		make     func(root string)
 		findings []string
 		warnings []string
+		err      string // with exit code 2
 	}{
 		{
 			name: "links to the host",
@@ -361,7 +373,9 @@ func TestHostileRootfs(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			warnings: []string{"lib/apk/db/installed: fifo where a regular file is expected; not read"},
+			// The database exists but cannot be read: an error naming
+			// it, never a root without packages.
+			err: "vigil: apk: lib/apk/db/installed: exists but cannot be read: fifo where a regular file is expected",
 		},
 	}
 	for _, tc := range tests {
@@ -371,11 +385,20 @@ func TestHostileRootfs(t *testing.T) {
 			code, stdout, stderr := vigil(t, "rootfs", root, "--cache-dir", newCache(t), "--offline", "--quiet",
 				"--format", "json", "--list-all-pkgs", "--exit-code", "1")
 			wantCode := 0
-			if tc.findings != nil {
+			switch {
+			case tc.err != "":
+				wantCode = 2
+			case tc.findings != nil:
 				wantCode = 1
 			}
 			if code != wantCode {
 				t.Fatalf("exit %d, want %d\n%s", code, wantCode, stderr)
+			}
+			if tc.err != "" {
+				if !strings.Contains(stderr, tc.err) || stdout != "" {
+					t.Errorf("stderr %q, stdout %q; want %q and no report", stderr, stdout, tc.err)
+				}
+				return
 			}
 			r := parseReport(t, stdout)
 			if got := r.findings(); !slices.Equal(got, tc.findings) {

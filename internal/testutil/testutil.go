@@ -2,9 +2,12 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -73,4 +76,74 @@ func RequirePythonModule(t testing.TB, module string) string {
 	}
 	t.Skipf("python3 module %s not installed", module)
 	return ""
+}
+
+// VigilBuild builds the vigil command once per test binary, for tests that
+// run it as a process of its own (to kill it, or to measure it). The zero
+// value is ready to use.
+type VigilBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Path returns the vigil binary, built (statically, CGO_ENABLED=0) into
+// dir on the first call; later calls return the same binary whatever their
+// dir. Without a go command the test is skipped (under CI=true, failed).
+func (b *VigilBuild) Path(t testing.TB, dir string) string {
+	t.Helper()
+	gobin := RequireTool(t, "go")
+	b.once.Do(func() {
+		b.path = filepath.Join(dir, "vigil")
+		cmd := exec.Command(gobin, "build", "-o", b.path, "github.com/vigil-scanner/vigil/cmd/vigil")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// Unreadable makes the files or directories at paths unreadable to f and
+// runs f. As root, whom file modes do not stop, f runs with the effective
+// user ID of nobody (65534) on every thread of the process, so the test
+// must not run in parallel with others, and whatever f reads must be
+// readable by others (directories from t.TempDir are not: see Readable).
+func Unreadable(t testing.TB, f func(), paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.Chmod(p, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(p, 0o755)
+	}
+	if os.Geteuid() != 0 {
+		f()
+		return
+	}
+	if err := syscall.Setresuid(-1, 65534, -1); err != nil {
+		t.Skipf("cannot drop privileges: %v", err)
+	}
+	defer func() {
+		if err := syscall.Setresuid(-1, 0, -1); err != nil {
+			panic("testutil: cannot restore the effective user ID: " + err.Error())
+		}
+	}()
+	f()
+}
+
+// Readable makes dir and each directory above it, up to the system's
+// temporary directory, traversable and readable by others (see
+// Unreadable).
+func Readable(t testing.TB, dir string) {
+	t.Helper()
+	tmp := filepath.Clean(os.TempDir())
+	for d := filepath.Clean(dir); d != tmp && d != filepath.Dir(d); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

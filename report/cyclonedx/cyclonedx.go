@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/report/internal/sbom"
+	"github.com/vigil-scanner/vigil/report/internal/vexstmt"
 )
 
 // Write writes r to w as a CycloneDX 1.6 JSON BOM. opts.AppVersion is
@@ -366,10 +367,11 @@ func vulnerabilities(r *report.Report, refs [][]string) []cdx.Vulnerability {
 			}
 		}
 		for _, f := range res.Vulnerabilities {
-			key := f.ID + "\x00" + suppressionKey(f.Suppressed)
+			an := analysis(&f, res.Target)
+			key := f.ID + "\x00" + suppressionKey(f.Suppressed) + "\x00" + analysisKey(an)
 			g, ok := groups[key]
 			if !ok {
-				g = &group{v: newVulnerability(f), ratings: map[string]bool{}, seen: map[string]bool{}}
+				g = &group{v: newVulnerability(f, an), ratings: map[string]bool{}, seen: map[string]bool{}}
 				groups[key] = g
 				keys = append(keys, key)
 			}
@@ -407,7 +409,7 @@ func suppressionKey(s *match.Suppression) string {
 	return strings.Join([]string{s.Kind, s.Source, s.Statement, s.Status, s.Justification, s.Reason}, "\x00")
 }
 
-func newVulnerability(f match.Finding) cdx.Vulnerability {
+func newVulnerability(f match.Finding, an *cdx.VulnerabilityAnalysis) cdx.Vulnerability {
 	v := cdx.Vulnerability{
 		ID:          f.ID,
 		Description: cmp.Or(f.Description, f.Title),
@@ -444,7 +446,7 @@ func newVulnerability(f match.Finding) cdx.Vulnerability {
 	if !f.LastModifiedDate.IsZero() {
 		v.Updated = f.LastModifiedDate.UTC().Format(time.RFC3339)
 	}
-	v.Analysis = analysis(f.Suppressed)
+	v.Analysis = an
 
 	var props []cdx.Property
 	add := func(name, value string) {
@@ -584,11 +586,20 @@ func affects(f match.Finding, ref string) cdx.Affects {
 	return cdx.Affects{Ref: ref, Range: &versions}
 }
 
-// analysis maps a VEX suppression to a CycloneDX impact analysis. Other
-// suppressions (ignore files) carry no analysis, only properties.
-func analysis(s *match.Suppression) *cdx.VulnerabilityAnalysis {
+// analysis is the CycloneDX impact analysis of f, found in target: a VEX
+// document's that suppressed it, else the not_affected statement vigil
+// makes itself (package report/internal/vexstmt, as WriteVEX does): a Go
+// finding whose vulnerable symbols are absent from the binary
+// (code_not_reachable), an ignore-file rule's reason. Other findings carry
+// none.
+func analysis(f *match.Finding, target string) *cdx.VulnerabilityAnalysis {
+	s := f.Suppressed
 	if s == nil || s.Kind != match.SuppressedByVEX {
-		return nil
+		st, ok := vexstmt.Of(f, target)
+		if !ok || st.Status != vexstmt.StatusNotAffected {
+			return nil
+		}
+		return &cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Justification: justification(st.Justification), Detail: st.Impact}
 	}
 	a := &cdx.VulnerabilityAnalysis{Detail: s.Reason}
 	switch s.Status {
@@ -605,6 +616,14 @@ func analysis(s *match.Suppression) *cdx.VulnerabilityAnalysis {
 	}
 	a.Justification = justification(s.Justification)
 	return a
+}
+
+// analysisKey tells analyses apart, for the grouping of findings.
+func analysisKey(a *cdx.VulnerabilityAnalysis) string {
+	if a == nil {
+		return ""
+	}
+	return strings.Join([]string{string(a.State), string(a.Justification), a.Detail}, "\x00")
 }
 
 // justification maps OpenVEX justifications to CycloneDX ones and passes

@@ -2,6 +2,7 @@ package cyclonedx
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/xeipuuv/gojsonschema"
 
+	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/policy"
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/report/reporttest"
@@ -177,6 +179,29 @@ func hasProperty(c cdx.Component, name, value string) bool {
 // TestSchema validates the output against the CycloneDX 1.6 JSON schema
 // that cyclonedx-go ships in its module.
 func TestSchema(t *testing.T) {
+	schema := cdxSchema(t)
+	for name, r := range reporttest.Samples() {
+		for kind, out := range map[string][]byte{"bom": write(t, r), "vex": writeVEX(t, r)} {
+			validate(t, schema, name+" "+kind, out)
+		}
+	}
+}
+
+func validate(t *testing.T, schema *gojsonschema.Schema, name string, out []byte) {
+	t.Helper()
+	res, err := schema.Validate(gojsonschema.NewBytesLoader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.Errors() {
+		t.Errorf("%s: %s", name, e)
+	}
+}
+
+// cdxSchema compiles the CycloneDX 1.6 JSON schema that cyclonedx-go ships
+// in its module, or skips.
+func cdxSchema(t *testing.T) *gojsonschema.Schema {
+	t.Helper()
 	dir := moduleDir(t, "github.com/CycloneDX/cyclonedx-go")
 	schemaFile := func(name string) gojsonschema.JSONLoader {
 		data, err := os.ReadFile(filepath.Join(dir, "schema", name))
@@ -193,17 +218,7 @@ func TestSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, r := range reporttest.Samples() {
-		for kind, out := range map[string][]byte{"bom": write(t, r), "vex": writeVEX(t, r)} {
-			res, err := schema.Validate(gojsonschema.NewBytesLoader(out))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range res.Errors() {
-				t.Errorf("%s %s: %s", name, kind, e)
-			}
-		}
-	}
+	return schema
 }
 
 // moduleDir returns the directory of a module in the module cache, or
@@ -258,5 +273,64 @@ func TestVEXRoundTrip(t *testing.T) {
 	}
 	if want := "golang.org/x/text/CVE-2021-38561/code_not_reachable"; strings.Join(got, " ") != want {
 		t.Errorf("suppressed: %q, want %q", got, want)
+	}
+}
+
+// TestAnalysis: the BOM says of each finding what the VEX document does
+// (package report/internal/vexstmt): a Go finding vigil found unreachable,
+// and one an ignore-file rule suppressed with a reason, are not_affected;
+// the same vulnerability reachable in another binary is another
+// vulnerability entry, without an analysis; an ignore-file rule without a
+// reason, or no suppression, gives none.
+func TestAnalysis(t *testing.T) {
+	r := reporttest.Alpine()
+	gobin := &r.Results[len(r.Results)-1]
+	reachable := gobin.Vulnerabilities[0]
+	reachable.Reachability = ""
+	reachable.PkgName, reachable.PkgID, reachable.PkgPurl = "golang.org/x/text", "golang.org/x/text@v0.3.5", "pkg:golang/golang.org/x/text@v0.3.5"
+	other := report.Result{Target: "usr/local/bin/other", Class: gobin.Class, Type: gobin.Type,
+		Packages: gobin.Packages[:1], Vulnerabilities: []match.Finding{reachable}}
+	r.Results = append(r.Results, other)
+	var musl, libssl *match.Finding
+	for i := range r.Results[0].Vulnerabilities {
+		switch f := &r.Results[0].Vulnerabilities[i]; f.PkgName {
+		case "musl":
+			musl = f
+		case "libssl1.1":
+			libssl = f
+		}
+	}
+	musl.Suppressed = &match.Suppression{Kind: match.SuppressedByIgnoreFile, Source: ".vigilignore", Statement: musl.ID, Reason: "no untrusted input reaches musl's iconv"}
+	libssl.Suppressed = &match.Suppression{Kind: match.SuppressedByIgnoreFile, Source: ".vigilignore", Statement: libssl.ID}
+
+	validate(t, cdxSchema(t), "bom", write(t, r))
+	bom := BOM(r, opts)
+	type row struct{ state, justification, detail, affects string }
+	got := map[string][]row{}
+	for _, v := range *bom.Vulnerabilities {
+		var x row
+		if a := v.Analysis; a != nil {
+			x = row{string(a.State), string(a.Justification), a.Detail, ""}
+		}
+		for _, a := range *v.Affects {
+			x.affects += a.Ref + " "
+		}
+		got[v.ID] = append(got[v.ID], x)
+	}
+	const unreachable = "none of the functions the Go vulnerability database names as vulnerable is in the binary's symbol table (vigil symbol analysis)"
+	for id, want := range map[string][]row{
+		"CVE-2021-38561": {
+			{"not_affected", "code_not_reachable", unreachable, "pkg:golang/golang.org/x/text@v0.3.5#usr/local/bin/app "},
+			{"", "", "", "pkg:golang/golang.org/x/text@v0.3.5#usr/local/bin/other "},
+		},
+		musl.ID: {{"not_affected", "", "no untrusted input reaches musl's iconv", "pkg:apk/alpine/musl@1.1.22-r3?arch=x86_64&distro=3.10.4 "}},
+		libssl.ID: {
+			{"", "", "", "pkg:apk/alpine/libssl1.1@1.1.1d-r2?arch=x86_64&distro=3.10.4 "},
+			{"", "", "", "pkg:apk/alpine/libcrypto1.1@1.1.1d-r2?arch=x86_64&distro=3.10.4 "},
+		},
+	} {
+		if fmt.Sprint(got[id]) != fmt.Sprint(want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", id, got[id], want)
+		}
 	}
 }

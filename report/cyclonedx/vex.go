@@ -20,7 +20,9 @@ import (
 // image as metadata.component, one component per package concerned (its
 // bom-ref is its package URL), and one vulnerability per statement whose
 // analysis says not_affected (with code_not_reachable for Go symbols vigil
-// found absent) or exploitable, and whose affects name the packages.
+// found absent) or exploitable, and whose affects name the packages. The
+// warnings of an incomplete scan are annotations, as in the BOM: the
+// statements hold, but the scan may have missed vulnerabilities.
 func WriteVEX(w io.Writer, r *report.Report, opts report.Options) error {
 	bom := VEX(r, opts)
 	var buf bytes.Buffer
@@ -47,10 +49,9 @@ func VEX(r *report.Report, opts report.Options) *cdx.BOM {
 	bom.JSONSchema = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 	bom.SpecVersion = cdx.SpecVersion1_6
 	root := rootComponent(r.Artifact)
+	tool := cdx.Component{Type: cdx.ComponentTypeApplication, Group: "vigil-scanner", Name: "vigil", Version: opts.AppVersion}
 	bom.Metadata = &cdx.Metadata{
-		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{
-			Type: cdx.ComponentTypeApplication, Group: "vigil-scanner", Name: "vigil", Version: opts.AppVersion,
-		}}},
+		Tools:     &cdx.ToolsChoice{Components: &[]cdx.Component{tool}},
 		Component: &root,
 	}
 	if !r.CreatedAt.IsZero() {
@@ -105,6 +106,9 @@ func VEX(r *report.Report, opts report.Options) *cdx.BOM {
 	}
 	if len(vulns) > 0 {
 		bom.Vulnerabilities = &vulns
+	}
+	if anns := annotations(r, root.BOMRef, tool); len(anns) > 0 {
+		bom.Annotations = &anns
 	}
 	return bom
 }

@@ -14,14 +14,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/report"
+	"github.com/vigil-scanner/vigil/vulndb"
 )
 
 const (
@@ -113,13 +112,32 @@ type Message struct {
 
 // Result is one finding.
 type Result struct {
-	RuleID              string            `json:"ruleId"`
-	RuleIndex           int               `json:"ruleIndex"`
-	Level               string            `json:"level"`
-	Message             Message           `json:"message"`
+	RuleID    string  `json:"ruleId"`
+	RuleIndex int     `json:"ruleIndex"`
+	Level     string  `json:"level"`
+	Message   Message `json:"message"`
+	// Rank is the finding's risk score (0–100), the SARIF priority of a
+	// result; absent when the finding has none (reports of older vigil
+	// versions).
+	Rank                *float64          `json:"rank,omitempty"`
 	Locations           []Location        `json:"locations"`
 	Suppressions        []Suppression     `json:"suppressions,omitempty"`
 	PartialFingerprints map[string]string `json:"partialFingerprints,omitempty"`
+	Properties          *ResultProperties `json:"properties,omitempty"`
+}
+
+// ResultProperties carry what vigil knows of a finding's risk, as the JSON
+// report writes it (docs/json-schema.md).
+type ResultProperties struct {
+	// Risk is the risk score and the reasons that make it up.
+	Risk *match.Risk `json:"risk,omitempty"`
+	// KEV is the CISA Known Exploited Vulnerabilities entry.
+	KEV *vulndb.KEV `json:"kev,omitempty"`
+	// EPSS is FIRST's exploit prediction.
+	EPSS *vulndb.EPSS `json:"epss,omitempty"`
+	// Reachability is "unreachable" for a Go finding none of whose
+	// vulnerable symbols is in the binary.
+	Reachability string `json:"reachability,omitempty"`
 }
 
 // Location is where a finding or a notification is.
@@ -180,16 +198,23 @@ func Build(r *report.Report, opts report.Options) *Log {
 	if r.Artifact.Type == inventory.TypeContainerImage {
 		run.Properties = map[string]any{"imageName": r.Artifact.Name, "imageID": r.Artifact.ImageID, "repoDigests": r.Artifact.RepoDigests}
 	}
+	// A rule describes its vulnerability by the finding with the highest
+	// severity score, so that its level and security-severity are those of
+	// its most severe result.
 	ruleIndex := map[string]int{}
 	for _, res := range r.Results {
-		for _, f := range res.Vulnerabilities {
+		for i := range res.Vulnerabilities {
+			f := &res.Vulnerabilities[i]
 			idx, ok := ruleIndex[f.ID]
-			if !ok {
+			switch {
+			case !ok:
 				idx = len(run.Tool.Driver.Rules)
 				ruleIndex[f.ID] = idx
-				run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, rule(&f, res.Class))
+				run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, rule(f, res.Class))
+			case match.SeverityScore(f) > ruleScore(run.Tool.Driver.Rules[idx]):
+				run.Tool.Driver.Rules[idx] = rule(f, res.Class)
 			}
-			run.Results = append(run.Results, result(r, res, &f, idx))
+			run.Results = append(run.Results, result(r, res, f, idx))
 		}
 	}
 	return &Log{Version: "2.1.0", Schema: schemaURI, Runs: []Run{run}}
@@ -269,6 +294,14 @@ func result(r *report.Report, res report.Result, f *match.Finding, idx int) Resu
 	if s := f.Suppressed; s != nil {
 		out.Suppressions = []Suppression{{Kind: "external", Status: "accepted", Justification: strings.TrimSpace(s.Kind + ": " + s.Source + " " + s.Statement + " " + cmp.Or(s.Justification, s.Reason))}}
 	}
+	props := ResultProperties{KEV: f.KEV, EPSS: f.EPSS, Reachability: f.Reachability}
+	if len(f.Risk.Reasons) > 0 {
+		risk, score := f.Risk, min(max(f.Risk.Score, 0), 100)
+		props.Risk, out.Rank = &risk, &score
+	}
+	if props != (ResultProperties{}) {
+		out.Properties = &props
+	}
 	return out
 }
 
@@ -292,26 +325,19 @@ func level(sev string) string {
 	return "note"
 }
 
-// securitySeverity is GitHub's numeric severity: the highest CVSS v3 (else
-// v4, v2) base score any source gives, else a score standing for the
-// severity.
+// securitySeverity is GitHub code scanning's numeric severity of a rule,
+// "security-severity" in its properties: a score from 0.0 to 10.0 that
+// GitHub reads as critical above 9.0, high from 7.0, medium from 4.0, low
+// below. It is the CVSS score behind the severity vigil shows
+// (match.SeverityScore: the severity source's base score held inside the
+// severity's band), so that GitHub's rating agrees with vigil's and with
+// the result's level; 0.0 (no security severity) for UNKNOWN.
 func securitySeverity(f *match.Finding) string {
-	best := 0.0
-	for _, src := range slices.Sorted(maps.Keys(f.CVSS)) {
-		c := f.CVSS[src]
-		best = max(best, c.V3Score, c.V40Score)
-	}
-	if best == 0 {
-		switch f.Severity {
-		case match.SeverityCritical:
-			best = 9.5
-		case match.SeverityHigh:
-			best = 8.0
-		case match.SeverityMedium:
-			best = 5.5
-		case match.SeverityLow:
-			best = 2.0
-		}
-	}
-	return strconv.FormatFloat(best, 'f', 1, 64)
+	return strconv.FormatFloat(match.SeverityScore(f), 'f', 1, 64)
+}
+
+// ruleScore is the severity score a rule was made with.
+func ruleScore(r Rule) float64 {
+	s, _ := strconv.ParseFloat(r.Properties.SecuritySeverity, 64)
+	return s
 }

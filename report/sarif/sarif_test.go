@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-scanner/vigil/inventory"
+	"github.com/vigil-scanner/vigil/match"
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/report/reporttest"
 )
@@ -112,6 +114,11 @@ func validate(t *testing.T, data []byte) {
 		if res["message"].(map[string]any)["text"] == "" {
 			t.Errorf("result %s has no message", id)
 		}
+		if rank, ok := res["rank"]; ok {
+			if x, _ := rank.(float64); x < 0 || x > 100 {
+				t.Errorf("result %s rank %v out of 0..100", id, rank)
+			}
+		}
 		for _, l := range res["locations"].([]any) {
 			uri := l.(map[string]any)["physicalLocation"].(map[string]any)["artifactLocation"].(map[string]any)["uri"].(string)
 			if uri == "" || strings.HasPrefix(uri, "/") || strings.Contains(uri, "://") {
@@ -163,5 +170,116 @@ func TestIncomplete(t *testing.T) {
 	}
 	if inv := Build(reporttest.Debian(), report.Options{}).Runs[0].Invocations[0]; !inv.ExecutionSuccessful || inv.ToolExecutionNotifications != nil {
 		t.Errorf("complete scan: invocation = %+v", inv)
+	}
+}
+
+// TestSecuritySeverity: GitHub's security-severity agrees with the
+// severity vigil shows (the distribution's rating first), not with the
+// highest score of any source, and a rule takes the most severe of its
+// findings.
+func TestSecuritySeverity(t *testing.T) {
+	debianLow := match.Finding{ID: "CVE-1", Severity: match.SeverityLow, SeveritySource: "debian",
+		CVSS: map[string]match.CVSS{"nvd": {V3Score: 9.8}}}
+	nvdHigh := match.Finding{ID: "CVE-1", Severity: match.SeverityHigh, SeveritySource: "nvd",
+		CVSS: map[string]match.CVSS{"nvd": {V3Score: 9.8}}} // held in HIGH's band
+	for _, tc := range []struct {
+		f    match.Finding
+		want string
+	}{
+		{debianLow, "2.0"},
+		{nvdHigh, "8.9"},
+		{match.Finding{Severity: match.SeverityCritical, SeveritySource: "ghsa", CVSS: map[string]match.CVSS{"ghsa": {V40Score: 9.3}}}, "9.3"},
+		{match.Finding{Severity: match.SeverityUnknown}, "0.0"},
+	} {
+		if got := securitySeverity(&tc.f); got != tc.want {
+			t.Errorf("securitySeverity(%s from %s) = %s, want %s", tc.f.Severity, tc.f.SeveritySource, got, tc.want)
+		}
+	}
+	r := &report.Report{Results: []report.Result{
+		{Target: "a", Class: inventory.ClassOSPkgs, Vulnerabilities: []match.Finding{debianLow}},
+		{Target: "b", Class: inventory.ClassLangPkgs, Vulnerabilities: []match.Finding{nvdHigh}},
+	}}
+	rules := Build(r, report.Options{}).Runs[0].Tool.Driver.Rules
+	if len(rules) != 1 || rules[0].Properties.SecuritySeverity != "8.9" || rules[0].DefaultConfiguration.Level != "error" {
+		t.Errorf("rules = %+v, want one, HIGH's", rules)
+	}
+}
+
+// TestRiskProperties: each result carries the finding's risk score as its
+// rank and, in its properties, the risk with its reasons, KEV and EPSS as
+// the JSON report writes them.
+func TestRiskProperties(t *testing.T) {
+	r := reporttest.Alpine()
+	var buf bytes.Buffer
+	if err := Write(&buf, r, report.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				RuleID     string   `json:"ruleId"`
+				Rank       *float64 `json:"rank"`
+				Properties struct {
+					Risk *struct {
+						Score   float64 `json:"score"`
+						Reasons []struct {
+							Factor string  `json:"factor"`
+							Points float64 `json:"points"`
+							Detail string  `json:"detail"`
+						} `json:"reasons"`
+					} `json:"risk"`
+					KEV  *struct{ DateAdded string }          `json:"kev"`
+					EPSS *struct{ Score, Percentile float64 } `json:"epss"`
+				} `json:"properties"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	var want []match.Finding
+	for _, res := range r.Results {
+		want = append(want, res.Vulnerabilities...)
+	}
+	got := log.Runs[0].Results
+	if len(got) != len(want) {
+		t.Fatalf("%d results, want %d", len(got), len(want))
+	}
+	kev, epss := 0, 0
+	for i, g := range got {
+		f := want[i]
+		if g.Rank == nil || *g.Rank != f.Risk.Score || g.Properties.Risk == nil || g.Properties.Risk.Score != f.Risk.Score ||
+			len(g.Properties.Risk.Reasons) != len(f.Risk.Reasons) || g.Properties.Risk.Reasons[0].Detail != f.Risk.Reasons[0].Detail {
+			t.Errorf("%s: rank %v, risk %+v; want %+v", g.RuleID, g.Rank, g.Properties.Risk, f.Risk)
+		}
+		if (g.Properties.KEV != nil) != (f.KEV != nil) || (g.Properties.EPSS != nil) != (f.EPSS != nil) {
+			t.Errorf("%s: kev %v, epss %v; want %v, %v", g.RuleID, g.Properties.KEV, g.Properties.EPSS, f.KEV, f.EPSS)
+		}
+		if f.KEV != nil && g.Properties.KEV != nil {
+			kev++
+			if g.Properties.KEV.DateAdded != f.KEV.DateAdded {
+				t.Errorf("%s: kev %+v", g.RuleID, g.Properties.KEV)
+			}
+		}
+		if f.EPSS != nil && g.Properties.EPSS != nil {
+			epss++
+			if g.Properties.EPSS.Score != f.EPSS.Score || g.Properties.EPSS.Percentile != f.EPSS.Percentile {
+				t.Errorf("%s: epss %+v", g.RuleID, g.Properties.EPSS)
+			}
+		}
+	}
+	if kev == 0 || epss == 0 {
+		t.Error("the sample has no KEV or no EPSS finding to check")
+	}
+	// A report without risk (an older vigil's) has no rank.
+	for i := range r.Results {
+		for j := range r.Results[i].Vulnerabilities {
+			r.Results[i].Vulnerabilities[j].Risk = match.Risk{}
+		}
+	}
+	for _, res := range Build(r, report.Options{}).Runs[0].Results {
+		if res.Rank != nil || res.Properties != nil && res.Properties.Risk != nil {
+			t.Errorf("%s: rank %v without a risk", res.RuleID, res.Rank)
+		}
 	}
 }

@@ -69,6 +69,22 @@ func Sort(pkgs []inventory.Package) {
 	}
 }
 
+// Absent is what a reader ("dpkg") that found no database file at path
+// returns: nil when there is none, and an error naming the file when the
+// tree holds one that could not be read (a fifo, a directory, a file the
+// walk was denied; see catalog.Env.Unreadable), for a database that
+// exists but cannot be read must not pass for none.
+func Absent(env catalog.Env, reader, path string) error {
+	file, what := env.NotRead(path)
+	switch {
+	case file == "":
+		return nil
+	case file == path || strings.HasPrefix(file, path+"/"):
+		return fmt.Errorf("%s: %s: exists but cannot be read: %s", reader, file, what)
+	}
+	return fmt.Errorf("%s: %s: cannot tell whether it exists: %s: %s", reader, path, file, what)
+}
+
 // maxListed bounds the problems one warning or error spells out.
 const maxListed = 3
 
@@ -103,9 +119,6 @@ func (p *Problems) Add(where string, err error) {
 		p.listed = append(p.listed, s)
 	}
 }
-
-// Len returns the number of problems recorded.
-func (p *Problems) Len() int { return p.n }
 
 // Done decides the file's outcome once read entries were valid: an error
 // naming the file when there were problems and nothing valid, else nil,

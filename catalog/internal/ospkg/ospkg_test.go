@@ -73,3 +73,33 @@ func TestProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestAbsent(t *testing.T) {
+	unreadable := map[string]string{
+		"var/lib/dpkg/status":     "fifo where a regular file is expected",
+		"var/lib/dpkg/status.d/x": "directory where a regular file is expected",
+		"var/lib/rpm":             "open var/lib/rpm: permission denied",
+	}
+	env := catalog.Env{Unreadable: func(p string) (string, string) {
+		for u, what := range unreadable {
+			if u == p || len(u) > len(p) && u[:len(p)+1] == p+"/" || len(p) > len(u) && p[:len(u)+1] == u+"/" {
+				return u, what
+			}
+		}
+		return "", ""
+	}}
+	for _, tc := range []struct{ path, want string }{
+		{"lib/apk/db/installed", ""},
+		{"var/lib/dpkg/status", "dpkg: var/lib/dpkg/status: exists but cannot be read: fifo where a regular file is expected"},
+		{"var/lib/dpkg/status.d", "dpkg: var/lib/dpkg/status.d/x: exists but cannot be read: directory where a regular file is expected"},
+		{"var/lib/rpm/Packages", "dpkg: var/lib/rpm/Packages: cannot tell whether it exists: var/lib/rpm: open var/lib/rpm: permission denied"},
+	} {
+		err := Absent(env, "dpkg", tc.path)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {
+			t.Errorf("Absent(%s) = %v, want %q", tc.path, err, tc.want)
+		}
+	}
+	if err := Absent(catalog.Env{}, "dpkg", "var/lib/dpkg/status"); err != nil {
+		t.Errorf("Absent without Unreadable = %v", err)
+	}
+}

@@ -201,6 +201,11 @@ func (b *Browser) NewPage(t testing.TB) *Page {
 			t.Fatal(err)
 		}
 	}
+	// A headless tab is not the focused window: without this, focus
+	// (autofocus, Tab) behaves as in a background tab.
+	if err := p.call("Emulation.setFocusEmulationEnabled", map[string]any{"enabled": true}, nil); err != nil {
+		t.Fatal(err)
+	}
 	return p
 }
 

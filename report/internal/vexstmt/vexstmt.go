@@ -55,7 +55,7 @@ func Statements(r *report.Report) []Statement {
 	for _, res := range r.Results {
 		for i := range res.Vulnerabilities {
 			f := &res.Vulnerabilities[i]
-			st, ok := statement(f, res.Target)
+			st, ok := Of(f, res.Target)
 			if !ok || f.PkgPurl == "" {
 				continue
 			}
@@ -87,8 +87,10 @@ func Statements(r *report.Report) []Statement {
 	return out
 }
 
-// statement is what vigil can say about f, found in target.
-func statement(f *match.Finding, target string) (Statement, bool) {
+// Of is what vigil can say about the finding f, found in target, with
+// Purls left empty; false when it says nothing (f was suppressed by a VEX
+// document, or by an ignore-file rule without a reason).
+func Of(f *match.Finding, target string) (Statement, bool) {
 	st := Statement{Vulnerability: f.ID, Aliases: slices.Clone(f.Aliases)}
 	s := f.Suppressed
 	switch {
