@@ -43,6 +43,11 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 	if name == "." {
 		return "", nil
 	}
+	// Most paths hold no symbolic link, "." or "..": each prefix of name
+	// is then a directory, which is checked without building its path.
+	if p, ok := v.plain(name); ok {
+		return p, nil
+	}
 	cur, rest, hops := "", name, 0
 	for rest != "" {
 		var c string
@@ -89,6 +94,34 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 		cur = next
 	}
 	return cur, nil
+}
+
+// plain returns name, a valid path other than ".", and true when every
+// element of it but the last is a directory of v (no entry, and implied
+// by the entries) and it has no "." or ".." element; resolve then returns
+// name as it is. (The last element may be anything, or nothing: resolve
+// looks at it with the slow path.)
+func (v *view) plain(name string) (string, bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] != '/' {
+			continue
+		}
+		dir := name[:i]
+		if _, ok := v.dirs[dir]; !ok || v.entries[dir] != nil {
+			return "", false
+		}
+	}
+	last := name[strings.LastIndexByte(name, '/')+1:]
+	if last == "." || last == ".." {
+		return "", false
+	}
+	if e := v.entries[name]; e != nil && e.kind == kindSymlink {
+		return "", false
+	}
+	if _, ok := v.dirs[name]; !ok && v.entries[name] == nil {
+		return "", false // missing: the slow path makes the error
+	}
+	return name, true
 }
 
 // loopError is ErrSymlinkLoop naming the link at which resolution gave
@@ -168,10 +201,25 @@ func (v *view) ReadDir(name string) ([]fs.DirEntry, error) {
 	return v.dirEntries(p, names), nil
 }
 
+// dirEntries describes the entries names of the resolved directory dir:
+// two allocations, whatever their number.
 func (v *view) dirEntries(dir string, names []string) []fs.DirEntry {
-	out := make([]fs.DirEntry, 0, len(names))
-	for _, n := range names {
-		out = append(out, v.lstat(joinPath(dir, n), n))
+	out := make([]fs.DirEntry, len(names))
+	infos := make([]info, len(names))
+	var buf []byte
+	if dir != "" {
+		buf = append(buf, dir...)
+		buf = append(buf, '/')
+	}
+	n0 := len(buf)
+	for i, n := range names {
+		buf = append(buf[:n0], n...)
+		if e := v.entries[string(buf)]; e != nil {
+			infos[i] = fileInfo(n, e)
+		} else {
+			infos[i] = info{name: n, mode: fs.ModeDir | 0o755}
+		}
+		out[i] = &infos[i]
 	}
 	return out
 }

@@ -316,3 +316,7 @@ func Parse(section []byte) ([]inventory.Package, error) {
 	}
 	return pkgs, nil
 }
+
+// Inputs implements catalog.FileInputs: a binary's packages are read from
+// the binary alone.
+func (Cataloger) Inputs(filePath string) ([]string, bool) { return []string{filePath}, true }
