@@ -373,5 +373,8 @@ func (v *view) index() {
 	for d, names := range v.dirs {
 		slices.Sort(names)
 		v.dirs[d] = slices.Compact(names)
+		if v.entries[d] != nil {
+			v.mixed = true
+		}
 	}
 }

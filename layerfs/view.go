@@ -22,6 +22,10 @@ var ErrSymlinkLoop = errors.New("too many levels of symbolic links")
 type view struct {
 	entries map[string]*entry
 	dirs    map[string][]string // directory ("" for the root) → sorted child names
+	// mixed is set when some directory of dirs is also an entry (a file
+	// or link that a later layer wrote below without replacing it): a
+	// path's prefixes must then be checked one by one.
+	mixed bool
 	// missed records the paths reached through symbolic links that
 	// hold nothing kept (see Tree.Unread); nil records nothing.
 	missed *missed
@@ -102,6 +106,16 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 // name as it is. (The last element may be anything, or nothing: resolve
 // looks at it with the slow path.)
 func (v *view) plain(name string) (string, bool) {
+	if !v.mixed {
+		// Every prefix of an entry's path or of a directory is a
+		// directory (dirs are what the entries imply), and no directory
+		// is an entry.
+		if e := v.entries[name]; e != nil {
+			return name, e.kind != kindSymlink
+		}
+		_, ok := v.dirs[name]
+		return name, ok
+	}
 	for i := 0; i < len(name); i++ {
 		if name[i] != '/' {
 			continue
