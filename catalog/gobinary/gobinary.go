@@ -251,3 +251,7 @@ func stdlibVersion(goVersion string) string {
 	}
 	return "v" + strings.Join(parts, ".") + pre
 }
+
+// Inputs implements catalog.FileInputs: a binary's packages are read from
+// the binary alone.
+func (Cataloger) Inputs(filePath string) ([]string, bool) { return []string{filePath}, true }

@@ -331,3 +331,20 @@ func fromFileName(p string) (artifact, version string, ok bool) {
 	}
 	return m[1], m[2], true
 }
+
+// Inputs implements catalog.FileInputs: a package is read from a top-level
+// archive, which its FilePath names or begins with (a nested archive's is
+// "outer.war/WEB-INF/lib/inner.jar"). Every archive name the path begins
+// with is listed, since a folder may be named like an archive.
+func (Cataloger) Inputs(filePath string) ([]string, bool) {
+	var inputs []string
+	for i := range len(filePath) {
+		if filePath[i] == '/' && isArchive(filePath[:i]) {
+			inputs = append(inputs, filePath[:i])
+		}
+	}
+	if isArchive(filePath) {
+		inputs = append(inputs, filePath)
+	}
+	return inputs, len(inputs) > 0
+}

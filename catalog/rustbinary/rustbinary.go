@@ -88,7 +88,7 @@ func condense(_ string, r io.Reader, size int64) ([]byte, error) {
 		return nil, fmt.Errorf("%d bytes, outside the Rust binary size range", size)
 	}
 	// A reader that holds the whole file (catalog.JoinCondense's
-	// *bytes.Reader) is read in place.
+	// *io.SectionReader) is read in place.
 	var ra io.ReaderAt
 	if sr, ok := r.(interface {
 		io.ReaderAt
@@ -316,3 +316,7 @@ func Parse(section []byte) ([]inventory.Package, error) {
 	}
 	return pkgs, nil
 }
+
+// Inputs implements catalog.FileInputs: a binary's packages are read from
+// the binary alone.
+func (Cataloger) Inputs(filePath string) ([]string, bool) { return []string{filePath}, true }
