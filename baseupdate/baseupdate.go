@@ -100,7 +100,15 @@ func Advise(ctx context.Context, rep *report.Report, opts Options) ([]report.Bas
 			}
 		}
 	}
-	a := adviser{opts: opts, platform: rep.Artifact.Platform}
+	// A base image is all base: the filter counts its findings whatever
+	// ExcludeBase says.
+	f := opts.Filter
+	f.ExcludeBase = false
+	pol, err := policy.Load(policy.Options{Filter: f})
+	if err != nil {
+		return nil, nil, err
+	}
+	a := adviser{opts: opts, platform: rep.Artifact.Platform, policy: pol}
 	from := b.Name
 	var before findingSet
 	switch {
@@ -164,7 +172,8 @@ func baseDiffIDs(rep *report.Report) []string {
 
 type adviser struct {
 	opts     Options
-	platform string // "linux/amd64"
+	platform string         // "linux/amd64"
+	policy   *policy.Policy // opts.Filter, counting base findings
 }
 
 // finding is what a comparison needs of one finding.
@@ -211,13 +220,7 @@ func (a adviser) findings(ctx context.Context, img *baseimage.KnownImage) (findi
 
 // findingsOf matches inv and counts what the filter keeps.
 func (a adviser) findingsOf(ctx context.Context, what string, inv *inventory.Inventory) (findingSet, error) {
-	f := a.opts.Filter
-	f.ExcludeBase = false
-	pol, err := policy.Load(policy.Options{Filter: f})
-	if err != nil {
-		return nil, err
-	}
-	res, err := evaluate.Evaluate(ctx, inv, evaluate.Options{Matcher: a.opts.Matcher, Policy: pol})
+	res, err := evaluate.Evaluate(ctx, inv, evaluate.Options{Matcher: a.opts.Matcher, Policy: a.policy})
 	if err != nil {
 		return nil, fmt.Errorf("base image %s: %w", what, err)
 	}

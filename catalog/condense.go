@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -33,8 +32,8 @@ const maxJoined = 512 << 20
 // JoinCondense returns the CondenseFunc for a file that several
 // catalogers want and condense (Go and Rust binaries are both executables,
 // told apart only by their contents). The file is read once into memory
-// (at most 512 MiB) and each of fns reads it from a *bytes.Reader, which
-// is also an io.ReaderAt. Their summaries must be self-describing and are
+// (at most 512 MiB, in chunks: bounded.ReadChunks) and each of fns reads it
+// from an *io.SectionReader, which is also an io.ReaderAt with a Size. Their summaries must be self-describing and are
 // expected to exclude one another: when exactly one is non-empty it is
 // kept; when none is, the file is reduced to nothing (or, if a condenser
 // failed, the errors are returned); when several are, the file is kept
@@ -44,20 +43,20 @@ func JoinCondense(fns ...CondenseFunc) CondenseFunc {
 		if size < 0 || size > maxJoined {
 			return nil, fmt.Errorf("%d bytes, more than the %d bytes condensed at once", size, maxJoined)
 		}
-		buf, err := bounded.ReadN(r, size)
+		buf, err := bounded.ReadChunks(r, size)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p, err)
 		}
 		var kept []byte
 		var errs []error
 		for _, fn := range fns {
-			s, err := fn(p, bytes.NewReader(buf), size)
+			s, err := fn(p, io.NewSectionReader(buf, 0, size), size)
 			switch {
 			case err != nil:
 				errs = append(errs, err)
 			case len(s) == 0:
 			case kept != nil:
-				return buf, nil
+				return buf.Bytes(), nil
 			default:
 				kept = s
 			}

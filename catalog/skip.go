@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"slices"
 )
 
 // skipTree is a Tree whose files for which skip returns true are left out:
@@ -19,6 +20,24 @@ func (t skipTree) Changed(match func(path string, mode fs.FileMode, size int64) 
 	return t.Tree.Changed(func(p string, mode fs.FileMode, size int64) bool {
 		return !t.skip(p) && match(p, mode, size)
 	})
+}
+
+// History and Only are those of the tree, when it has them (see
+// fileHistory), without the files left out.
+func (t skipTree) History(path string) []int {
+	fh, ok := t.Tree.(fileHistory)
+	if !ok || t.skip(path) {
+		return nil
+	}
+	return fh.History(path)
+}
+
+func (t skipTree) Only(i int, paths []string) (fs.FS, bool) {
+	fh, ok := t.Tree.(fileHistory)
+	if !ok {
+		return nil, false
+	}
+	return fh.Only(i, slices.DeleteFunc(slices.Clone(paths), t.skip))
 }
 
 func (t skipTree) Unreadable() map[string]string {

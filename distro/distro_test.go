@@ -107,3 +107,14 @@ func TestSymlinkedOSRelease(t *testing.T) {
 		t.Fatalf("DetectAt = %+v, %v; want debian 12", got, err)
 	}
 }
+
+func TestDebianRelease(t *testing.T) {
+	for code, want := range map[string]string{"bookworm": "12", "trixie": "13", "forky": "14", "sid": "sid", "buzz": "1.1", "jessie": "8"} {
+		if got, ok := distro.DebianRelease(code); !ok || got != want {
+			t.Errorf("DebianRelease(%q) = %q, %v", code, got, ok)
+		}
+	}
+	if _, ok := distro.DebianRelease("experimental"); ok {
+		t.Error("experimental is known")
+	}
+}

@@ -62,7 +62,7 @@ type group struct {
 	fix  report.Fix
 	self bool // the upgrade is of the vulnerable packages themselves
 	// pkgs are the vulnerable packages, by "name\x00installed".
-	pkgs  map[string]*pkgFix
+	pkgs  map[string]*report.FixedPackage
 	order []string
 	// risk is the highest risk of each fixable vulnerability id.
 	risk     map[string]float64
@@ -71,18 +71,11 @@ type group struct {
 	base     bool
 }
 
-type pkgFix struct {
-	out report.FixedPackage
-}
-
 func (p *planner) comparer(scheme string) version.Comparer {
 	if c, ok := p.comparers[scheme]; ok {
 		return c
 	}
-	c, err := version.For(scheme)
-	if err != nil {
-		c = nil
-	}
+	c, _ := version.For(scheme) // nil for an unknown scheme: nothing compares
 	p.comparers[scheme] = c
 	return c
 }
@@ -136,7 +129,7 @@ func (p *planner) result(res *report.Result) {
 			grp = &group{
 				fix:  report.Fix{Target: res.Target, Class: res.Class, Package: upgrade, InstalledVersion: upgradeVersion},
 				self: self,
-				pkgs: map[string]*pkgFix{}, risk: map[string]float64{}, severity: map[string]string{}, unfixed: map[string]bool{},
+				pkgs: map[string]*report.FixedPackage{}, risk: map[string]float64{}, severity: map[string]string{}, unfixed: map[string]bool{},
 				base: true,
 			}
 			p.groups[key] = grp
@@ -150,9 +143,9 @@ func (g *group) add(f *match.Finding, pkg *inventory.Package, installed string, 
 	k := pkg.Name + "\x00" + pkg.Version
 	pf := g.pkgs[k]
 	if pf == nil {
-		pf = &pkgFix{out: report.FixedPackage{Name: pkg.Name, InstalledVersion: pkg.Version}}
+		pf = &report.FixedPackage{Name: pkg.Name, InstalledVersion: pkg.Version}
 		if len(via) > 1 {
-			pf.out.Via = via
+			pf.Via = via
 		}
 		g.pkgs[k] = pf
 		g.order = append(g.order, k)
@@ -163,8 +156,8 @@ func (g *group) add(f *match.Finding, pkg *inventory.Package, installed string, 
 		g.unfixed[f.ID] = true
 		return
 	}
-	if pf.out.FixedVersion == "" || greater(c, fixed, pf.out.FixedVersion) {
-		pf.out.FixedVersion = fixed
+	if pf.FixedVersion == "" || greater(c, fixed, pf.FixedVersion) {
+		pf.FixedVersion = fixed
 	}
 	if g.self && (g.fix.FixedVersion == "" || greater(c, fixed, g.fix.FixedVersion)) {
 		g.fix.FixedVersion = fixed
@@ -184,7 +177,7 @@ func (g *group) finish() (report.Fix, bool) {
 	}
 	fix := g.fix
 	for _, k := range g.order {
-		pf := g.pkgs[k].out
+		pf := *g.pkgs[k]
 		if fix.Class == inventory.ClassOSPkgs {
 			// The source package's version says it; a binary's version
 			// can differ (binNMU suffixes).

@@ -4,15 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -22,60 +17,8 @@ import (
 	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/vigil-scanner/vigil/image"
 	"github.com/vigil-scanner/vigil/image/remote"
-	"github.com/vigil-scanner/vigil/internal/testutil"
+	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
 )
-
-// startRegistry runs Debian's docker-registry on a free loopback port,
-// with htpasswd auth when user is set, and returns its host:port.
-func startRegistry(t *testing.T, user, password string) string {
-	t.Helper()
-	bin := testutil.RequireTool(t, "docker-registry")
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
-	if user != "" {
-		htpasswd := testutil.RequireTool(t, "htpasswd")
-		out, err := exec.Command(htpasswd, "-Bbn", user, password).Output()
-		if err != nil {
-			t.Fatalf("htpasswd: %v", err)
-		}
-		writeFile(t, filepath.Join(dir, "htpasswd"), out)
-		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: vigil-test\n    path: %s\n", filepath.Join(dir, "htpasswd"))
-	}
-	writeFile(t, filepath.Join(dir, "config.yml"), []byte(cfg))
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	logf, err := os.Create(filepath.Join(dir, "registry.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-	})
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("registry did not start: %v\n%s", err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return addr
-}
 
 func push(t *testing.T, ref string, img v1.Image, auth authn.Authenticator) {
 	t.Helper()
@@ -89,7 +32,7 @@ func push(t *testing.T, ref string, img v1.Image, auth authn.Authenticator) {
 }
 
 func TestOpenRegistry(t *testing.T) {
-	reg := startRegistry(t, "", "")
+	reg := regtest.Start(t, regtest.Options{}).Host
 	img := newImage(t, "linux/amd64", gz, "pushed")
 	push(t, reg+"/test/a:1", img, authn.Anonymous)
 	digest := digestOf(t, img)
@@ -148,7 +91,7 @@ func TestOpenRegistry(t *testing.T) {
 }
 
 func TestOpenRegistryAuth(t *testing.T) {
-	reg := startRegistry(t, "vigil", "s3cret")
+	reg := regtest.Start(t, regtest.Options{User: "vigil", Password: "s3cret"}).Host
 	img := newImage(t, "linux/amd64", gz, "private")
 	push(t, reg+"/private/a:1", img, &authn.Basic{Username: "vigil", Password: "s3cret"})
 	ref := reg + "/private/a:1"

@@ -57,3 +57,29 @@ func BenchmarkWalk(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkViewWalk walks the merged filesystem of 20k kept files (npm
+// packages' package.json) and reads each, as a cataloger does.
+func BenchmarkViewWalk(b *testing.B) {
+	var es []lt.Entry
+	for i := range 20000 {
+		es = append(es, lt.Entry{Name: fmt.Sprintf("app/node_modules/p%03d/node_modules/q%05d/package.json", i%500, i), Body: "{}"})
+	}
+	tree, err := layerfs.ReadLayers(context.Background(), []v1.Layer{lt.NewLayer(b, es...)},
+		layerfs.Options{Want: func(string, fs.FileMode, int64) bool { return true }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fsys := tree.FS()
+	for b.Loop() {
+		err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				_, err = fs.ReadFile(fsys, p)
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

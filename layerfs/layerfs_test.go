@@ -309,6 +309,77 @@ func TestAtAndChanged(t *testing.T) {
 	}
 }
 
+// TestHistoryAndOnly: History lists the layers that wrote or removed a
+// path (a whiteout of the path or of a folder above it), and Only holds
+// the named entries as they stood, nothing else, nil when none was there,
+// and refuses a symbolic link.
+func TestHistoryAndOnly(t *testing.T) {
+	tree := read(t, layerfs.Options{},
+		[]lt.Entry{{Name: "app/a/f", Body: "1"}, {Name: "app/b", Body: "b"}},
+		[]lt.Entry{{Name: "app/b", Body: "b2"}},
+		[]lt.Entry{{Name: "app/a/f", Body: "2"}, {Name: "app/l", Type: tar.TypeSymlink, Linkname: "b"}},
+		[]lt.Entry{{Name: "app/.wh.a"}},
+		[]lt.Entry{{Name: "app/a/f", Body: "3"}},
+	)
+	for _, tc := range []struct {
+		path string
+		want []int
+	}{
+		{"app/a/f", []int{0, 2, 3, 4}},
+		{"app/b", []int{0, 1}},
+		{"app/l", []int{2}},
+		{"app", []int{}},
+		{"absent", []int{}},
+	} {
+		if got := tree.History(tc.path); !slices.Equal(got, tc.want) {
+			t.Errorf("History(%s) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		layer int
+		want  []string // nil: no filesystem
+	}{
+		{0, []string{"app/a/f=1", "app/b=b"}},
+		{1, []string{"app/a/f=1", "app/b=b2"}},
+		{3, []string{"app/b=b2"}},
+		{4, []string{"app/a/f=3", "app/b=b2"}},
+	} {
+		fsys, ok := tree.Only(tc.layer, []string{"app/a/f", "app/b", "absent"})
+		if !ok || fsys == nil {
+			t.Fatalf("Only(%d) = %v, %v", tc.layer, fsys, ok)
+		}
+		if got := files(t, fsys); !slices.Equal(got, tc.want) {
+			t.Errorf("Only(%d) = %q, want %q", tc.layer, got, tc.want)
+		}
+	}
+	if fsys, ok := tree.Only(3, []string{"app/a/f", "absent"}); !ok || fsys != nil {
+		t.Errorf("Only of removed files = %v, %v; want nil, true", fsys, ok)
+	}
+	if _, ok := tree.Only(2, []string{"app/b", "app/l"}); ok {
+		t.Error("Only with a symbolic link: ok")
+	}
+}
+
+// TestLinkUnderWrittenFolder: a layer that writes below a path a lower
+// layer holds a symbolic link at, without a directory entry of its own,
+// leaves the link; the path is reached through the link.
+func TestLinkUnderWrittenFolder(t *testing.T) {
+	tree := read(t, layerfs.Options{},
+		[]lt.Entry{{Name: "a", Type: tar.TypeSymlink, Linkname: "b"}, {Name: "b/x", Body: "x"}},
+		[]lt.Entry{{Name: "a/y", Body: "y"}},
+	)
+	fsys := tree.FS()
+	if b, err := fs.ReadFile(fsys, "a/x"); err != nil || string(b) != "x" {
+		t.Errorf("a/x = %q, %v; want the file b/x", b, err)
+	}
+	if _, err := fs.ReadFile(fsys, "a/y"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a/y: err = %v, want not exist (a leads to b)", err)
+	}
+	if got, want := files(t, fsys), []string{"a -> b", "b/x=x"}; !slices.Equal(got, want) {
+		t.Errorf("files = %q, want %q", got, want)
+	}
+}
+
 // TestWarningIndex: every warning says which layer it is about, those
 // made while reading a layer and those made while merging the layers.
 func TestWarningIndex(t *testing.T) {

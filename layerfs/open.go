@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -36,10 +35,11 @@ func openUncompressed(l v1.Layer, inf inflate.Options) (io.ReadCloser, *storedSu
 	if err != nil {
 		return nil, nil, err
 	}
-	sum := &storedSum{h: sha256.New(), r: rc}
+	sum := &storedSum{h: newHashPipe(sha256.New()), r: rc}
 	br := bufio.NewReaderSize(sum, 256<<10)
 	head, err := br.Peek(4)
 	if err != nil && len(head) == 0 && err != io.EOF {
+		sum.h.finish()
 		rc.Close()
 		return nil, nil, err
 	}
@@ -57,15 +57,16 @@ func openUncompressed(l v1.Layer, inf inflate.Options) (io.ReadCloser, *storedSu
 		r = io.NopCloser(br)
 	}
 	if err != nil {
+		sum.h.finish()
 		rc.Close()
 		return nil, nil, err
 	}
-	return &closeBoth{Reader: r, first: r, second: rc}, sum, nil
+	return &closeBoth{Reader: r, first: r, second: rc, sum: sum}, sum, nil
 }
 
 // storedSum hashes a layer's stored bytes as they are read.
 type storedSum struct {
-	h   hash.Hash
+	h   *hashPipe
 	r   io.Reader
 	eof bool // r was read to its end: h covers every stored byte
 }
@@ -125,13 +126,16 @@ func uncompressedMediaType(mt types.MediaType) bool {
 	return false
 }
 
-// closeBoth closes a decompressor, then the stream under it.
+// closeBoth closes a decompressor, then the stream under it, and
+// finishes the hash of the stored bytes.
 type closeBoth struct {
 	io.Reader
 	first, second io.Closer
+	sum           *storedSum
 }
 
 func (c *closeBoth) Close() error {
+	c.sum.h.finish()
 	err := c.first.Close()
 	if err2 := c.second.Close(); err == nil {
 		err = err2

@@ -177,7 +177,8 @@ func streamOnce(ctx context.Context, ld *layerData, l v1.Layer, diffID v1.Hash, 
 	if stored != nil {
 		*stored = sum0
 	}
-	sum := sha256.New()
+	sum := newHashPipe(sha256.New())
+	defer sum.finish()
 	r := &countingReader{ctx: ctx, r: io.TeeReader(rc, sum), max: opts.MaxLayerSize}
 	fetches, err := read(r)
 	if err != nil || ld.truncated {

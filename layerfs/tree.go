@@ -257,6 +257,51 @@ func (t *Tree) LayerOf(path string) (int, bool) {
 	return vs[len(vs)-1].layer, true
 }
 
+// History returns, in increasing order, the layers (as indexes, base
+// first) that added, replaced or removed the kept entry at path, whether
+// by an entry at path itself or by a change above it (a whiteout, an
+// opaque directory, a file in place of a directory).
+func (t *Tree) History(path string) []int {
+	vs := t.history[path]
+	layers := make([]int, len(vs))
+	for i, v := range vs {
+		layers[i] = v.layer
+	}
+	return layers
+}
+
+// Only returns the filesystem as it stood after layer i, holding only the
+// kept entries at paths and the directories that lead to them: nil when
+// none of them was there, and false when one of them was a symbolic link
+// (which At(i) would follow to other entries).
+func (t *Tree) Only(i int, paths []string) (fs.FS, bool) {
+	var v *view
+	for _, p := range paths {
+		var e *entry
+		for _, ver := range t.history[p] {
+			if ver.layer > i {
+				break
+			}
+			e = ver.e
+		}
+		if e == nil {
+			continue
+		}
+		if e.kind == kindSymlink {
+			return nil, false
+		}
+		if v == nil {
+			v = &view{entries: make(map[string]*entry)}
+		}
+		v.entries[p] = e
+	}
+	if v == nil {
+		return nil, true
+	}
+	v.index()
+	return v, true
+}
+
 // FS returns the merged filesystem of all layers. It is read-only and safe
 // for concurrent use; it implements fs.ReadFileFS, fs.ReadDirFS,
 // fs.StatFS and fs.ReadLinkFS.
@@ -294,7 +339,7 @@ func (t *Tree) Changed(match func(path string, mode fs.FileMode, size int64) boo
 
 // view builds the filesystem after layer i.
 func (t *Tree) view(i int) *view {
-	v := &view{entries: make(map[string]*entry), dirs: map[string][]string{"": nil}, missed: t.missed}
+	v := &view{entries: make(map[string]*entry), missed: t.missed}
 	for p, vs := range t.history {
 		var e *entry
 		for _, ver := range vs {
@@ -307,6 +352,13 @@ func (t *Tree) view(i int) *view {
 			v.entries[p] = e
 		}
 	}
+	v.index()
+	return v
+}
+
+// index lists in v.dirs the directories that v.entries imply.
+func (v *view) index() {
+	v.dirs = map[string][]string{"": nil}
 	for p := range v.entries {
 		for {
 			dir, base := splitPath(p)
@@ -321,6 +373,8 @@ func (t *Tree) view(i int) *view {
 	for d, names := range v.dirs {
 		slices.Sort(names)
 		v.dirs[d] = slices.Compact(names)
+		if v.entries[d] != nil {
+			v.mixed = true
+		}
 	}
-	return v
 }

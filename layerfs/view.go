@@ -22,6 +22,10 @@ var ErrSymlinkLoop = errors.New("too many levels of symbolic links")
 type view struct {
 	entries map[string]*entry
 	dirs    map[string][]string // directory ("" for the root) → sorted child names
+	// mixed is set when some directory of dirs is also an entry (a file
+	// or link that a later layer wrote below without replacing it): a
+	// path's prefixes must then be checked one by one.
+	mixed bool
 	// missed records the paths reached through symbolic links that
 	// hold nothing kept (see Tree.Unread); nil records nothing.
 	missed *missed
@@ -42,6 +46,11 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 	}
 	if name == "." {
 		return "", nil
+	}
+	// Most paths hold no symbolic link, "." or "..": each prefix of name
+	// is then a directory, which is checked without building its path.
+	if p, ok := v.plain(name); ok {
+		return p, nil
 	}
 	cur, rest, hops := "", name, 0
 	for rest != "" {
@@ -89,6 +98,44 @@ func (v *view) resolve(op, name string, followLast bool) (string, error) {
 		cur = next
 	}
 	return cur, nil
+}
+
+// plain returns name, a valid path other than ".", and true when every
+// element of it but the last is a directory of v (no entry, and implied
+// by the entries) and it has no "." or ".." element; resolve then returns
+// name as it is. (The last element may be anything, or nothing: resolve
+// looks at it with the slow path.)
+func (v *view) plain(name string) (string, bool) {
+	if !v.mixed {
+		// Every prefix of an entry's path or of a directory is a
+		// directory (dirs are what the entries imply), and no directory
+		// is an entry.
+		if e := v.entries[name]; e != nil {
+			return name, e.kind != kindSymlink
+		}
+		_, ok := v.dirs[name]
+		return name, ok
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] != '/' {
+			continue
+		}
+		dir := name[:i]
+		if _, ok := v.dirs[dir]; !ok || v.entries[dir] != nil {
+			return "", false
+		}
+	}
+	last := name[strings.LastIndexByte(name, '/')+1:]
+	if last == "." || last == ".." {
+		return "", false
+	}
+	if e := v.entries[name]; e != nil && e.kind == kindSymlink {
+		return "", false
+	}
+	if _, ok := v.dirs[name]; !ok && v.entries[name] == nil {
+		return "", false // missing: the slow path makes the error
+	}
+	return name, true
 }
 
 // loopError is ErrSymlinkLoop naming the link at which resolution gave
@@ -168,10 +215,25 @@ func (v *view) ReadDir(name string) ([]fs.DirEntry, error) {
 	return v.dirEntries(p, names), nil
 }
 
+// dirEntries describes the entries names of the resolved directory dir:
+// two allocations, whatever their number.
 func (v *view) dirEntries(dir string, names []string) []fs.DirEntry {
-	out := make([]fs.DirEntry, 0, len(names))
-	for _, n := range names {
-		out = append(out, v.lstat(joinPath(dir, n), n))
+	out := make([]fs.DirEntry, len(names))
+	infos := make([]info, len(names))
+	var buf []byte
+	if dir != "" {
+		buf = append(buf, dir...)
+		buf = append(buf, '/')
+	}
+	n0 := len(buf)
+	for i, n := range names {
+		buf = append(buf[:n0], n...)
+		if e := v.entries[string(buf)]; e != nil {
+			infos[i] = fileInfo(n, e)
+		} else {
+			infos[i] = info{name: n, mode: fs.ModeDir | 0o755}
+		}
+		out[i] = &infos[i]
 	}
 	return out
 }

@@ -6,9 +6,9 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/vigil-scanner/vigil/distro"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/vulndb"
-	"github.com/vigil-scanner/vigil/vulndb/source/debian"
 )
 
 // distroEcosystem returns the vulndb ecosystem key of an OS release
@@ -55,7 +55,7 @@ func debianRelease(v string) string {
 	if v == "sid" || strings.HasSuffix(v, "/sid") {
 		return "sid"
 	}
-	if r, ok := debian.Release(v); ok {
+	if r, ok := distro.DebianRelease(v); ok {
 		return r
 	}
 	return major(v)

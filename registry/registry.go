@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/vigil-scanner/vigil/image/pick"
 	"github.com/vigil-scanner/vigil/image/remote"
+	"github.com/vigil-scanner/vigil/internal/httpx"
 )
 
 // Options configure a Client.
@@ -64,16 +64,7 @@ func New(host string, access remote.Access, opts Options) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	base := access.Transport
-	if base == nil {
-		base = http.DefaultTransport
-		if access.Insecure {
-			t := http.DefaultTransport.(*http.Transport).Clone()
-			t.TLSClientConfig = insecureTLS()
-			base = t
-		}
-	}
-	c.access.Transport = &rateLimit{next: base, max: opts.MaxRetryAfter, count: &c.rateLimited, log: c.log}
+	c.access.Transport = &rateLimit{next: access.RoundTripper(), max: opts.MaxRetryAfter, count: &c.rateLimited, log: c.log}
 	p, err := ggcr.NewPuller(c.options(context.Background())...)
 	if err != nil {
 		return nil, err
@@ -199,7 +190,8 @@ func (c *Client) ref(repo, ref string) (name.Reference, error) {
 }
 
 // rateLimit retries requests answered 429, after the Retry-After the
-// registry asked for (or a second), at most three times.
+// registry asked for (httpx.RetryAfter; a second when it names none), at
+// most three times.
 type rateLimit struct {
 	next  http.RoundTripper
 	max   time.Duration
@@ -214,7 +206,10 @@ func (t *rateLimit) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		t.count.Add(1)
-		wait := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		wait, ok := httpx.RetryAfter(resp.Header, time.Now())
+		if !ok {
+			wait = time.Second
+		}
 		if attempt == 3 || wait > t.max || (req.Body != nil && req.GetBody == nil) {
 			return resp, nil
 		}
@@ -234,16 +229,4 @@ func (t *rateLimit) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = body
 		}
 	}
-}
-
-// retryAfter reads a Retry-After value: seconds or an HTTP date; one
-// second when absent or unreadable.
-func retryAfter(v string, now time.Time) time.Duration {
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return time.Second
 }

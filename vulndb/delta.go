@@ -70,23 +70,22 @@ func WriteDelta(w io.Writer, oldPath, newPath string) (DeltaInfo, error) {
 	go func() { newErr <- streamPart(newP, newHash, newRecs, newDone) }()
 
 	var body bytes.Buffer
-	cw := &countWriter{w: &body}
 	var info DeltaInfo
 	o, oOK := <-oldRecs
 	n, nOK := <-newRecs
 	for oOK || nOK {
 		switch c := cmpOpt(o, oOK, n, nOK); {
 		case c < 0: // only in old
-			writeOp(cw, opDelete, o)
+			writeOp(&body, opDelete, o)
 			info.Deletes++
 			o, oOK = <-oldRecs
 		case c > 0: // only in new
-			writeOp(cw, opPut, n)
+			writeOp(&body, opPut, n)
 			info.Puts++
 			n, nOK = <-newRecs
 		default:
 			if !bytes.Equal(o.value, n.value) {
-				writeOp(cw, opPut, n)
+				writeOp(&body, opPut, n)
 				info.Puts++
 			} else {
 				info.Unchanged++
@@ -113,17 +112,6 @@ func WriteDelta(w io.Writer, oldPath, newPath string) (DeltaInfo, error) {
 		return DeltaInfo{}, err
 	}
 	return info, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += n
-	return n, err
 }
 
 // cmpOpt compares two optional records; a missing one sorts last.

@@ -90,6 +90,23 @@ func PartPath(dir, content string) string {
 	return filepath.Join(dir, PartsDirName, strings.TrimPrefix(content, "sha256:")+".db")
 }
 
+// PartFiles maps the content digest of each part file in the database
+// directory dir to its size (whether or not the index lists it).
+func PartFiles(dir string) map[string]int64 {
+	out := map[string]int64{}
+	entries, _ := os.ReadDir(filepath.Join(dir, PartsDirName))
+	for _, e := range entries {
+		hexd, ok := strings.CutSuffix(e.Name(), ".db")
+		if !ok || len(hexd) != 64 || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			out["sha256:"+hexd] = fi.Size()
+		}
+	}
+	return out
+}
+
 // ErrNoDatabase reports a directory without a database.
 var ErrNoDatabase = errors.New("vulndb: no database")
 

@@ -155,14 +155,13 @@ func Sweep(dir string) (int, error) {
 	if err != nil {
 		return removed, errors.Join(errs...)
 	}
-	keep := map[string]bool{}
-	for _, p := range idx.Parts {
-		if p.Local {
-			keep[filepath.Base(PartPath(dir, p.Content))] = true
-		}
-	}
+	indexes := []*Index{idx}
 	if prev, err := readIndexFile(filepath.Join(dir, prevIndexName)); err == nil {
-		for _, p := range prev.Parts {
+		indexes = append(indexes, prev)
+	}
+	keep := map[string]bool{}
+	for _, ix := range indexes {
+		for _, p := range ix.Parts {
 			if p.Local {
 				keep[filepath.Base(PartPath(dir, p.Content))] = true
 			}

@@ -168,7 +168,7 @@ func createPart(path string, key PartKey, writeInfo bool) (*partWriter, error) {
 	if err := key.validate(); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true, NoGrowSync: true, Timeout: time.Second})
+	db, err := openWrite(path)
 	if err != nil {
 		return nil, fmt.Errorf("create part %s: %w", path, err)
 	}
@@ -374,6 +374,12 @@ func openPart(path string, want *PartKey) (*part, error) {
 		return nil, fmt.Errorf("vulndb: part %s: %w", path, err)
 	}
 	return p, nil
+}
+
+// openWrite opens a bbolt file this process writes whole and syncs (or
+// throws away) at the end: no sync on each commit.
+func openWrite(path string) (*bolt.DB, error) {
+	return bolt.Open(path, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true, NoGrowSync: true, Timeout: time.Second})
 }
 
 func openBolt(path string) (*bolt.DB, error) {

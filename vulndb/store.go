@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -314,41 +315,36 @@ func (db *DB) Vulnerability(id string) (*Vulnerability, bool, error) {
 // aliasesOf returns the ids whose record names alias, from every part on
 // disk, sorted.
 func (db *DB) aliasesOf(alias string) ([]string, error) {
-	var out []string
+	var groups []*group
 	for _, g := range db.all {
-		if g == db.epss || g == db.kev || !g.shard(alias).entry.Local {
-			continue
-		}
-		err := db.get(g, bucketAliases, alias, func(raw []byte) error {
-			var ids []string
-			if err := json.Unmarshal(raw, &ids); err != nil {
-				return fmt.Errorf("alias index %s: %w", alias, err)
-			}
-			out = append(out, ids...)
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		if g != db.epss && g != db.kev {
+			groups = append(groups, g)
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return db.lists(groups, bucketAliases, alias, "alias index")
 }
 
 // packagesOf returns the "<ecosystem>\x00<package>" keys of id's affected
 // records, from every ecosystem part on disk, sorted.
 func (db *DB) packagesOf(id string) ([]string, error) {
+	return db.lists(slices.Collect(maps.Values(db.ecosystems)), bucketVulnPkgs, id, "package index")
+}
+
+// lists returns the union of the string lists stored under bucket/key in
+// the groups whose part for key is on disk, sorted; what names the index
+// in errors.
+func (db *DB) lists(groups []*group, bucket []byte, key, what string) ([]string, error) {
 	var out []string
-	for _, g := range db.ecosystems {
-		if !g.shard(id).entry.Local {
+	for _, g := range groups {
+		if !g.shard(key).entry.Local {
 			continue
 		}
-		err := db.get(g, bucketVulnPkgs, id, func(raw []byte) error {
-			var keys []string
-			if err := json.Unmarshal(raw, &keys); err != nil {
-				return fmt.Errorf("package index %s: %w", id, err)
+		err := db.get(g, bucket, key, func(raw []byte) error {
+			var l []string
+			if err := json.Unmarshal(raw, &l); err != nil {
+				return fmt.Errorf("%s %s: %w", what, key, err)
 			}
-			out = append(out, keys...)
+			out = append(out, l...)
 			return nil
 		})
 		if err != nil {

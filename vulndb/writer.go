@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -63,7 +63,7 @@ func NewWriter(dir string) (*Writer, error) {
 	}
 	f.Close()
 	w := &Writer{dir: dir, stagingPath: f.Name()}
-	w.staging, err = bolt.Open(w.stagingPath, 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true, NoGrowSync: true, Timeout: time.Second})
+	w.staging, err = openWrite(w.stagingPath)
 	if err != nil {
 		os.Remove(w.stagingPath)
 		return nil, fmt.Errorf("vulndb: open staging file %s: %w", w.stagingPath, err)
@@ -307,6 +307,20 @@ func (ps *partSet) put(bucket []byte, key string, v []byte) error {
 	return ps.ws[shardOf(key, len(ps.ws))].put(bucket, []byte(key), v)
 }
 
+// putLists writes each list of m under its key, in key order.
+func (ps *partSet) putLists(bucket []byte, m map[string][]string) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		raw, err := json.Marshal(m[k])
+		if err != nil {
+			return err
+		}
+		if err := ps.put(bucket, k, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (ps *partSet) abort() {
 	for _, pw := range ps.ws {
 		pw.abort()
@@ -404,7 +418,7 @@ func (w *Writer) writeParts(ctx context.Context) ([]PartEntry, error) {
 	}
 	mf.Close()
 	defer os.Remove(mf.Name())
-	merged, err := bolt.Open(mf.Name(), 0o600, &bolt.Options{NoSync: true, NoFreelistSync: true, NoGrowSync: true, Timeout: time.Second})
+	merged, err := openWrite(mf.Name())
 	if err != nil {
 		return nil, err
 	}
@@ -633,7 +647,7 @@ func (b *builder) ecosystem(eco string) error {
 		}
 	}
 	closure := map[string]bool{}
-	frontier := slices.Collect(mapKeys(pkgsOf))
+	frontier := slices.Collect(maps.Keys(pkgsOf))
 	for hop := 0; hop <= 2; hop++ {
 		var next []string
 		for _, id := range frontier {
@@ -647,7 +661,7 @@ func (b *builder) ecosystem(eco string) error {
 		}
 		frontier = next
 	}
-	ids := slices.Sorted(mapKeys(closure))
+	ids := slices.Sorted(maps.Keys(closure))
 	var vulnBytes int64
 	mtx, err := b.merged.Begin(false)
 	if err != nil {
@@ -704,23 +718,11 @@ func (b *builder) ecosystem(eco string) error {
 			aliases[a] = append(aliases[a], id)
 		}
 	}
-	for _, a := range slices.Sorted(mapKeys(aliases)) {
-		raw, err := json.Marshal(aliases[a])
-		if err != nil {
-			return err
-		}
-		if err := ps.put(bucketAliases, a, raw); err != nil {
-			return err
-		}
+	if err := ps.putLists(bucketAliases, aliases); err != nil {
+		return err
 	}
-	for _, id := range slices.Sorted(mapKeys(pkgsOf)) {
-		raw, err := json.Marshal(pkgsOf[id])
-		if err != nil {
-			return err
-		}
-		if err := ps.put(bucketVulnPkgs, id, raw); err != nil {
-			return err
-		}
+	if err := ps.putLists(bucketVulnPkgs, pkgsOf); err != nil {
+		return err
 	}
 	for _, id := range ids {
 		v := mb.Get([]byte(id))
@@ -772,14 +774,8 @@ func (b *builder) extra() error {
 			if err != nil {
 				return err
 			}
-			for _, a := range slices.Sorted(mapKeys(aliases)) {
-				raw, err := json.Marshal(aliases[a])
-				if err != nil {
-					return err
-				}
-				if err := ps.put(bucketAliases, a, raw); err != nil {
-					return err
-				}
+			if err := ps.putLists(bucketAliases, aliases); err != nil {
+				return err
 			}
 		}
 		es, err := ps.finish()
@@ -789,16 +785,6 @@ func (b *builder) extra() error {
 		b.entries = append(b.entries, es...)
 		return nil
 	})
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // batchWriter writes keys in ascending order into a bucket, committing

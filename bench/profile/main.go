@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -28,14 +29,55 @@ func main() {
 	n := flag.Int("n", 5, "scans to run")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	mem := flag.String("memprofile", "", "write an allocation profile to this file")
+	peak := flag.String("peakprofile", "", "write the heap profile of the moment the heap was largest (sampled every 20 ms) to this file")
 	cacheDir := flag.String("layer-cache", "", "layer cache directory (default: none)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: profile [flags] IMAGE.tar")
 		os.Exit(2)
 	}
+	if *peak != "" {
+		stop := watchPeak(*peak)
+		defer stop()
+	}
 	if err := run(context.Background(), flag.Arg(0), *n, *cpu, *mem, *cacheDir); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// watchPeak samples the heap every 20 ms and keeps the in-use heap profile
+// of the largest heap seen; the returned function writes it to file.
+func watchPeak(file string) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	var best bytes.Buffer
+	var max uint64
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > max {
+				max = ms.HeapInuse
+				best.Reset()
+				pprof.Lookup("heap").WriteTo(&best, 0)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		fmt.Printf("largest heap in use: %d MB\n", max>>20)
+		if err := os.WriteFile(file, best.Bytes(), 0o644); err != nil {
+			log.Print(err)
+		}
 	}
 }
 

@@ -121,6 +121,16 @@ func (f filtered) Condense(path string, mode fs.FileMode, size int64) catalog.Co
 	return nil
 }
 
+// Inputs passes on the cataloger's catalog.FileInputs, if it has one
+// (naming a file that the filter hides does no harm: inputs may be more
+// than the files read).
+func (f filtered) Inputs(filePath string) ([]string, bool) {
+	if c, ok := f.Cataloger.(catalog.FileInputs); ok {
+		return c.Inputs(filePath)
+	}
+	return nil, false
+}
+
 // Class lets catalog.Run order OS catalogers first.
 func (f filtered) Class() string {
 	if c, ok := f.Cataloger.(interface{ Class() string }); ok {

@@ -69,16 +69,9 @@ func kind(p string) string {
 // Catalog implements catalog.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var results []inventory.Result
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "dotnet: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	err := langpkg.Walk(ctx, fsys, env, "dotnet", func(p string) error {
 		typ := kind(p)
-		if !d.Type().IsRegular() || typ == "" || env.OwnedByOS(p) {
+		if typ == "" || env.OwnedByOS(p) {
 			return nil
 		}
 		b, err := langpkg.ReadFile(fsys, p, maxFile)

@@ -3,6 +3,7 @@ package dotnet
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vigil-scanner/vigil/catalog"
@@ -10,22 +11,13 @@ import (
 	"github.com/vigil-scanner/vigil/inventory"
 )
 
-// summary lists "type target: purl [dev] [indirect]" lines.
+// summary lists "type target: purl [root] [dev] [indirect]" lines.
 func summary(res []inventory.Result) []string {
 	var out []string
 	for _, r := range res {
 		for _, p := range r.Packages {
 			s := r.Type + " " + r.Target + ": " + cmp.Or(p.Purl, p.ID)
-			if p.Root {
-				s += " root"
-			}
-			if p.Dev {
-				s += " dev"
-			}
-			if p.Indirect {
-				s += " indirect"
-			}
-			out = append(out, s)
+			out = append(out, strings.TrimSpace(s+" "+langtest.Flags(p)))
 		}
 	}
 	return out

@@ -27,7 +27,7 @@ func (Cataloger) Condense(string, fs.FileMode, int64) catalog.CondenseFunc {
 
 // condense buffers one executable (at most maxSize bytes, as Wants
 // allows), summarises it and lets the buffer go. A reader that holds the
-// whole file (catalog.JoinCondense's *bytes.Reader) is read in place.
+// whole file (catalog.JoinCondense's *io.SectionReader) is read in place.
 func condense(p string, r io.Reader, size int64) ([]byte, error) {
 	if size < 0 || size > maxSize {
 		return nil, fmt.Errorf("%d bytes, outside the Go binary size range", size)
@@ -51,7 +51,7 @@ func condense(p string, r io.Reader, size int64) ([]byte, error) {
 }
 
 // sizedReaderAt is a reader with random access to its size bytes, such
-// as *bytes.Reader.
+// as *bytes.Reader or *io.SectionReader.
 type sizedReaderAt interface {
 	io.ReaderAt
 	Size() int64

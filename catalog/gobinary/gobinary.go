@@ -69,15 +69,8 @@ func (Cataloger) Wants(_ string, mode fs.FileMode, size int64) bool {
 // binary's path (whatever its size and mode) is read as well.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var results []inventory.Result
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "gobinary: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || env.OwnedByOS(p) {
+	err := langpkg.Walk(ctx, fsys, env, "gobinary", func(p string) error {
+		if env.OwnedByOS(p) {
 			return nil
 		}
 		bi, syms, err := readBuildInfo(fsys, p)
@@ -193,8 +186,8 @@ func Packages(bi *debug.BuildInfo, file string) []inventory.Package {
 		if dep.Replace != nil {
 			m = dep.Replace
 		}
-		if m.Version == "" || m.Version == "(devel)" {
-			continue
+		if m.Path == "" || m.Version == "" || m.Version == "(devel)" {
+			continue // nothing to name or match (a forged build info)
 		}
 		p := newPackage(m.Path, m.Version, file)
 		depIDs = append(depIDs, p.ID)
@@ -258,3 +251,7 @@ func stdlibVersion(goVersion string) string {
 	}
 	return "v" + strings.Join(parts, ".") + pre
 }
+
+// Inputs implements catalog.FileInputs: a binary's packages are read from
+// the binary alone.
+func (Cataloger) Inputs(filePath string) ([]string, bool) { return []string{filePath}, true }

@@ -63,15 +63,8 @@ func (Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
 // Catalog implements catalog.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var results []inventory.Result
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "gomod: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || langpkg.Base(p) != "go.mod" {
+	err := langpkg.Walk(ctx, fsys, env, "gomod", func(p string) error {
+		if langpkg.Base(p) != "go.mod" {
 			return nil
 		}
 		b, err := langpkg.ReadFile(fsys, p, maxGoMod)

@@ -33,7 +33,6 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
-	packageurl "github.com/package-url/packageurl-go"
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/langpkg"
@@ -99,15 +98,8 @@ func (Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
 // Catalog implements catalog.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var files []string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "gradle: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.Type().IsRegular() && kind(p) != kindNone {
+	err := langpkg.Walk(ctx, fsys, env, "gradle", func(p string) error {
+		if kind(p) != kindNone {
 			files = append(files, p)
 		}
 		return nil
@@ -171,16 +163,6 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	return results, nil
 }
 
-func newPackage(group, name, version string) inventory.Package {
-	id := group + ":" + name
-	return inventory.Package{
-		ID:      langpkg.ID(id, version),
-		Name:    id,
-		Version: version,
-		Purl:    langpkg.Purl(packageurl.TypeMaven, group, name, version),
-	}
-}
-
 // testConfiguration reports a configuration of a test source set.
 func testConfiguration(c string) bool {
 	return strings.HasPrefix(c, "test") || strings.Contains(c, "Test")
@@ -205,7 +187,7 @@ func parseLockfile(b []byte, buildscript bool) ([]inventory.Package, error) {
 		if len(parts) < 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
 			return nil, fmt.Errorf("line %d: %q is no group:name:version", lineNo, line)
 		}
-		p := newPackage(parts[0], parts[1], parts[2])
+		p := langpkg.MavenPackage(parts[0], parts[1], parts[2])
 		p.Dev = buildscript
 		if !buildscript && confs != "" {
 			p.Dev = true
@@ -349,7 +331,7 @@ func parseCatalog(b []byte) (pkgs []inventory.Package, aliases map[string]string
 		if version == "" {
 			unresolved = append(unresolved, group+":"+name)
 		}
-		pkgs = append(pkgs, newPackage(group, name, version))
+		pkgs = append(pkgs, langpkg.MavenPackage(group, name, version))
 	}
 	return pkgs, aliases, unresolved, nil
 }

@@ -13,16 +13,7 @@ import (
 func summary(r inventory.Result) []string {
 	var out []string
 	for _, p := range r.Packages {
-		s := p.ID
-		for _, f := range []struct {
-			on   bool
-			name string
-		}{{p.Root, "root"}, {p.Dev, "dev"}, {p.Indirect, "indirect"}} {
-			if f.on {
-				s += " " + f.name
-			}
-		}
-		out = append(out, s)
+		out = append(out, langtest.Line(p))
 	}
 	return out
 }

@@ -92,15 +92,8 @@ func isArchive(name string) bool {
 // Catalog implements catalog.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var pkgs []inventory.Package
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "java: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || !isArchive(p) || env.OwnedByOS(p) {
+	err := langpkg.Walk(ctx, fsys, env, "java", func(p string) error {
+		if !isArchive(p) || env.OwnedByOS(p) {
 			return nil
 		}
 		b, err := langpkg.ReadFile(fsys, p, c.limits.MaxArchive)
@@ -337,4 +330,21 @@ func fromFileName(p string) (artifact, version string, ok bool) {
 		return "", "", false
 	}
 	return m[1], m[2], true
+}
+
+// Inputs implements catalog.FileInputs: a package is read from a top-level
+// archive, which its FilePath names or begins with (a nested archive's is
+// "outer.war/WEB-INF/lib/inner.jar"). Every archive name the path begins
+// with is listed, since a folder may be named like an archive.
+func (Cataloger) Inputs(filePath string) ([]string, bool) {
+	var inputs []string
+	for i := range len(filePath) {
+		if filePath[i] == '/' && isArchive(filePath[:i]) {
+			inputs = append(inputs, filePath[:i])
+		}
+	}
+	if isArchive(filePath) {
+		inputs = append(inputs, filePath)
+	}
+	return inputs, len(inputs) > 0
 }

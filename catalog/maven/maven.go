@@ -31,8 +31,6 @@ import (
 	"slices"
 	"strings"
 
-	packageurl "github.com/package-url/packageurl-go"
-
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/langpkg"
 	"github.com/vigil-scanner/vigil/inventory"
@@ -121,15 +119,8 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	r := &resolver{ctx: ctx, fsys: fsys, opts: c.opts, byPath: map[string]*pom{}, byGAV: map[string]string{},
 		cache: map[string]*pom{}, errs: map[string]error{}, models: map[string]*model{}}
 	var files []string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "maven: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || !c.Wants(p, d.Type(), 0) {
+	err := langpkg.Walk(ctx, fsys, env, "maven", func(p string) error {
+		if !c.Wants(p, 0, 0) {
 			return nil
 		}
 		b, err := langpkg.ReadFile(fsys, p, maxPOM)
@@ -173,7 +164,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 // result catalogs the pom.xml at p.
 func (r *resolver) result(p string, env catalog.Env) []inventory.Result {
 	m := r.effective(r.byPath[p], p, 0)
-	root := newPackage(m.self.group, m.self.artifact, m.self.version)
+	root := langpkg.MavenPackage(m.self.group, m.self.artifact, m.self.version)
 	root.Root = true
 	var pkgs []inventory.Package
 	var unresolved []string
@@ -198,7 +189,7 @@ func (r *resolver) result(p string, env catalog.Env) []inventory.Result {
 			unresolved = append(unresolved, group+":"+artifact+versionNote(version))
 			version = ""
 		}
-		pkg := newPackage(group, artifact, version)
+		pkg := langpkg.MavenPackage(group, artifact, version)
 		if module, ok := r.byGAV[gav{group, artifact, version}.String()]; ok && version != "" {
 			pkg.Origin = "file:" + langpkg.Dir(module)
 			pkg.Purl = langpkg.WithOrigin(pkg.Purl, pkg.Origin)
@@ -241,14 +232,4 @@ func versionNote(v string) string {
 		return " (" + v + ")"
 	}
 	return " (range " + v + ")"
-}
-
-func newPackage(group, artifact, version string) inventory.Package {
-	name := group + ":" + artifact
-	return inventory.Package{
-		ID:      langpkg.ID(name, version),
-		Name:    name,
-		Version: version,
-		Purl:    langpkg.Purl(packageurl.TypeMaven, group, artifact, version),
-	}
 }

@@ -19,17 +19,7 @@ import (
 func summary(r inventory.Result) []string {
 	var out []string
 	for _, p := range r.Packages {
-		s := p.ID
-		if p.Root {
-			s += " root"
-		}
-		if p.Dev {
-			s += " dev"
-		}
-		if p.Origin != "" {
-			s += " origin=" + p.Origin
-		}
-		out = append(out, s)
+		out = append(out, langtest.Line(p))
 	}
 	return out
 }

@@ -127,9 +127,6 @@ type gav struct{ group, artifact, version string }
 
 func (g gav) String() string { return g.group + ":" + g.artifact + ":" + g.version }
 
-// ga is "group:artifact".
-func (g gav) ga() string { return g.group + ":" + g.artifact }
-
 // coordinates are the POM's own: its groupId and version inherited from
 // its parent when absent.
 func (p *pom) coordinates() gav {

@@ -71,12 +71,8 @@ func catalogInstalled(ctx context.Context, fsys fs.FS, paths []string, env catal
 // underPackage reports whether the node_modules holding the package at dir
 // belongs to a real package or project (see catalogInstalled).
 func underPackage(dir string, dirs map[string]bool) bool {
-	i := strings.LastIndex(dir, "node_modules/")
-	owner := ""
-	if i > 0 {
-		owner = strings.TrimSuffix(dir[:i], "/")
-	}
-	if !strings.Contains(owner, "node_modules/") && !strings.HasPrefix(owner, "node_modules") {
+	owner, nested := ownerOf(dir)
+	if !nested {
 		return true
 	}
 	if dirs[owner] {
@@ -84,4 +80,31 @@ func underPackage(dir string, dirs map[string]bool) bool {
 	}
 	parent := langpkg.Dir(owner)
 	return strings.HasSuffix(parent, "node_modules/.pnpm") || parent == "node_modules/.pnpm"
+}
+
+// ownerOf returns the folder whose node_modules holds the package at dir,
+// and whether that folder is itself inside node_modules (then it counts
+// only as a package or a pnpm store entry; see underPackage).
+func ownerOf(dir string) (string, bool) {
+	i := strings.LastIndex(dir, "node_modules/")
+	owner := ""
+	if i > 0 {
+		owner = strings.TrimSuffix(dir[:i], "/")
+	}
+	return owner, strings.Contains(owner, "node_modules/") || strings.HasPrefix(owner, "node_modules")
+}
+
+// Inputs implements catalog.FileInputs. An installed package is read from
+// its package.json, and counts only when the package whose node_modules
+// holds it, if that is inside node_modules too, has a package.json (see
+// underPackage). A lockfile's packages depend on the project's manifests:
+// not listed.
+func (Cataloger) Inputs(filePath string) ([]string, bool) {
+	if !installedManifest(filePath) {
+		return nil, false
+	}
+	if owner, nested := ownerOf(langpkg.Dir(filePath)); nested {
+		return []string{filePath, langpkg.Join(owner, "package.json")}, true
+	}
+	return []string{filePath}, true
 }

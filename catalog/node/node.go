@@ -107,17 +107,7 @@ func installedManifest(p string) bool {
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var lockfiles, installed []string
 	manifests := map[string]bool{}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "node: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
+	err := langpkg.Walk(ctx, fsys, env, "node", func(p string) error {
 		switch langpkg.Base(p) {
 		case "package-lock.json", "yarn.lock", "pnpm-lock.yaml":
 			lockfiles = append(lockfiles, p)

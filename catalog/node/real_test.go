@@ -34,24 +34,6 @@ func realResult(t *testing.T, dir, target string) *inventory.Result {
 	return nil
 }
 
-// flags renders a package's scope as the tests write it.
-func flags(p inventory.Package) string {
-	var f []string
-	if p.Root {
-		f = append(f, "root")
-	}
-	if p.Dev {
-		f = append(f, "dev")
-	}
-	if p.Indirect {
-		f = append(f, "indirect")
-	}
-	if p.Origin != "" {
-		f = append(f, "origin="+p.Origin)
-	}
-	return strings.Join(f, " ")
-}
-
 // TestRealNpmAgainstNpm checks npm/cli's package-lock.json (v3, 16
 // workspaces) against npm itself: `npm query '*' --package-lock-only`
 // lists what npm installs from the lockfile with its dev flags, which a
@@ -175,7 +157,7 @@ func TestRealYarnClassicSources(t *testing.T) {
 	r := realResult(t, "npm-cli", "workspaces/arborist/test/fixtures/yarn-stuff/yarn.lock")
 	var got []string
 	for _, p := range r.Packages {
-		got = append(got, p.ID+" "+flags(p))
+		got = append(got, p.ID+" "+langtest.Flags(p))
 	}
 	want := []string{
 		"a@1.2.3 root",
@@ -197,7 +179,7 @@ func TestRealYarnClassicSources(t *testing.T) {
 func packageSummary(r *inventory.Result) map[string]string {
 	out := map[string]string{}
 	for _, p := range r.Packages {
-		out[p.ID] = flags(p)
+		out[p.ID] = langtest.Flags(p)
 	}
 	return out
 }

@@ -60,17 +60,7 @@ func isInstalled(p string) bool {
 // Catalog implements catalog.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var results []inventory.Result
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "composer: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
+	err := langpkg.Walk(ctx, fsys, env, "composer", func(p string) error {
 		installed := isInstalled(p)
 		if !installed && langpkg.Base(p) != "composer.lock" {
 			return nil

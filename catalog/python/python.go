@@ -138,17 +138,7 @@ func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]
 	var installedDeps [][]string
 	var lockfiles []string
 	manifests := map[string]bool{}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "python: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
+	err := langpkg.Walk(ctx, fsys, env, "python", func(p string) error {
 		switch k := kind(p); k {
 		case kindNone:
 		case kindMetadata, kindEgg:
@@ -287,3 +277,14 @@ var nameRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 
 // validName reports whether s is a valid distribution name (PEP 508).
 func validName(s string) bool { return nameRe.MatchString(s) }
+
+// Inputs implements catalog.FileInputs: an installed distribution is read
+// from its metadata file (or zipped egg) alone. A lockfile's packages
+// depend on the manifest beside it too: not listed.
+func (Cataloger) Inputs(filePath string) ([]string, bool) {
+	switch kind(filePath) {
+	case kindMetadata, kindEgg:
+		return []string{filePath}, true
+	}
+	return nil, false
+}

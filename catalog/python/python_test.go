@@ -8,7 +8,6 @@ import (
 
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/langtest"
-	"github.com/vigil-scanner/vigil/inventory"
 )
 
 func TestWants(t *testing.T) {
@@ -88,7 +87,7 @@ func TestLockfiles(t *testing.T) {
 	got := map[string][]string{}
 	for _, r := range res {
 		for _, p := range r.Packages {
-			got[r.Type] = append(got[r.Type], strings.TrimSpace(p.ID+" "+flags(p)))
+			got[r.Type] = append(got[r.Type], langtest.Line(p))
 		}
 	}
 	want := map[string][]string{
@@ -129,24 +128,6 @@ func TestHostile(t *testing.T) {
 	}
 	res, _ := langtest.Run(t, New(), fsys, catalog.Env{})
 	_ = res // only: no panic, bounded time
-}
-
-// flags renders a package's scope as the tests write it.
-func flags(p inventory.Package) string {
-	var f []string
-	if p.Root {
-		f = append(f, "root")
-	}
-	if p.Dev {
-		f = append(f, "dev")
-	}
-	if p.Indirect {
-		f = append(f, "indirect")
-	}
-	if p.Origin != "" {
-		f = append(f, "origin="+p.Origin)
-	}
-	return strings.Join(f, " ")
 }
 
 // TestProjects pins the scope rules on hand-made projects: a pylock.toml
@@ -204,7 +185,7 @@ func TestProjects(t *testing.T) {
 			}
 			var got []string
 			for _, p := range res[0].Packages {
-				got = append(got, strings.TrimSpace(p.ID+" "+flags(p)))
+				got = append(got, langtest.Line(p))
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("packages:\n got %q\nwant %q", got, tt.want)

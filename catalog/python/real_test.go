@@ -33,7 +33,7 @@ func realResults(t *testing.T, dir string) map[string]*inventory.Result {
 func summarize(r *inventory.Result) (counts map[string]int, flagsOf map[string]string) {
 	counts, flagsOf = map[string]int{}, map[string]string{}
 	for _, p := range r.Packages {
-		f := flags(p)
+		f := langtest.Flags(p)
 		if p.Origin != "" {
 			f = strings.TrimSpace(strings.TrimSpace(strings.Split(f, "origin=")[0]) + " origin")
 		}

@@ -80,15 +80,8 @@ func isGemspec(p string) bool {
 // Catalog implements catalog.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var results []inventory.Result
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "ruby: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || env.OwnedByOS(p) {
+	err := langpkg.Walk(ctx, fsys, env, "ruby", func(p string) error {
+		if env.OwnedByOS(p) {
 			return nil
 		}
 		switch {

@@ -41,19 +41,7 @@ func TestCatalog(t *testing.T) {
 	langtest.CheckGraph(t, res)
 	var lock []string
 	for _, p := range res[0].Packages {
-		s := p.ID
-		for _, f := range []struct {
-			on   bool
-			name string
-		}{{p.Root, "root"}, {p.Dev, "dev"}, {p.Indirect, "indirect"}} {
-			if f.on {
-				s += " " + f.name
-			}
-		}
-		if p.Origin != "" {
-			s += " origin=" + p.Origin
-		}
-		lock = append(lock, s)
+		lock = append(lock, langtest.Line(p))
 	}
 	// The Gemfile: `gemspec` (myapp, whose development dependency rspec
 	// is dev), rails, nokogiri and widget at runtime, sqlite3 in the

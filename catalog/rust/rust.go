@@ -63,17 +63,7 @@ func (Cataloger) Wants(p string, mode fs.FileMode, size int64) bool {
 // Catalog implements catalog.Cataloger.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var lockfiles, manifests []string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "cargo: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
+	err := langpkg.Walk(ctx, fsys, env, "cargo", func(p string) error {
 		switch langpkg.Base(p) {
 		case "Cargo.lock":
 			lockfiles = append(lockfiles, p)

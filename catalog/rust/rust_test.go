@@ -10,25 +10,7 @@ import (
 	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/catalog/internal/langtest"
 	"github.com/vigil-scanner/vigil/internal/testutil"
-	"github.com/vigil-scanner/vigil/inventory"
 )
-
-// flags renders a package's scope as the tests write it.
-func flags(p inventory.Package) string {
-	s := p.ID
-	for _, f := range []struct {
-		on   bool
-		name string
-	}{{p.Root, "root"}, {p.Dev, "dev"}, {p.Indirect, "indirect"}} {
-		if f.on {
-			s += " " + f.name
-		}
-	}
-	if p.Origin != "" {
-		s += " origin=" + p.Origin
-	}
-	return s
-}
 
 func TestCatalog(t *testing.T) {
 	res, logs := langtest.Run(t, New(), langtest.Dir("app"), catalog.Env{})
@@ -41,7 +23,7 @@ func TestCatalog(t *testing.T) {
 	}
 	var got []string
 	for _, p := range res[0].Packages {
-		got = append(got, flags(p))
+		got = append(got, langtest.Line(p))
 	}
 	// Without Cargo.toml, every dependency of the root is a runtime one.
 	want := []string{"app@0.1.0 root", "libc@0.2.147 indirect", "rand@0.7.3 indirect", "rand@0.8.5", "serde@1.0.188"}
@@ -70,7 +52,7 @@ func TestWorkspace(t *testing.T) {
 	langtest.CheckGraph(t, res)
 	var got []string
 	for _, p := range res[0].Packages {
-		got = append(got, flags(p))
+		got = append(got, langtest.Line(p))
 	}
 	want := []string{
 		"assert_cmd@2.0.16 dev",
@@ -127,7 +109,7 @@ func TestReal(t *testing.T) {
 			got := map[string]string{}
 			roots, origins := 0, 0
 			for _, p := range res[0].Packages {
-				got[p.ID] = flags(p)
+				got[p.ID] = langtest.Line(p)
 				if p.Root {
 					roots++
 				}

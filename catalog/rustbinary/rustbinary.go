@@ -88,7 +88,7 @@ func condense(_ string, r io.Reader, size int64) ([]byte, error) {
 		return nil, fmt.Errorf("%d bytes, outside the Rust binary size range", size)
 	}
 	// A reader that holds the whole file (catalog.JoinCondense's
-	// *bytes.Reader) is read in place.
+	// *io.SectionReader) is read in place.
 	var ra io.ReaderAt
 	if sr, ok := r.(interface {
 		io.ReaderAt
@@ -178,15 +178,8 @@ func isExecutable(head []byte) bool {
 // so a condensed summary stored under the binary's path is read as well.
 func (c Cataloger) Catalog(ctx context.Context, fsys fs.FS, env catalog.Env) ([]inventory.Result, error) {
 	var results []inventory.Result
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			env.Warn(p, "rust-binary: cannot walk", err)
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() || env.OwnedByOS(p) {
+	err := langpkg.Walk(ctx, fsys, env, "rust-binary", func(p string) error {
+		if env.OwnedByOS(p) {
 			return nil
 		}
 		sec, err := readFile(fsys, p)
@@ -323,3 +316,7 @@ func Parse(section []byte) ([]inventory.Package, error) {
 	}
 	return pkgs, nil
 }
+
+// Inputs implements catalog.FileInputs: a binary's packages are read from
+// the binary alone.
+func (Cataloger) Inputs(filePath string) ([]string, bool) { return []string{filePath}, true }

@@ -34,8 +34,8 @@ type Access struct {
 	// authn.DefaultKeychain reads the Docker config file and its
 	// credential helpers.
 	Keychain authn.Keychain
-	// Transport is the base HTTP transport; nil means a clone of
-	// http.DefaultTransport (with verification off when Insecure).
+	// Transport is the base HTTP transport; nil means the default one
+	// (see RoundTripper).
 	Transport http.RoundTripper
 }
 
@@ -63,15 +63,25 @@ func (a Access) Options(ctx context.Context) []ggcr.Option {
 	case a.Keychain != nil:
 		o = append(o, ggcr.WithAuthFromKeychain(a.Keychain))
 	}
+	if a.Transport != nil || a.Insecure {
+		o = append(o, ggcr.WithTransport(a.RoundTripper()))
+	}
+	return o
+}
+
+// RoundTripper returns the base transport of requests with a: Transport
+// when set, else http.DefaultTransport (a clone that does not verify TLS
+// certificates when Insecure).
+func (a Access) RoundTripper() http.RoundTripper {
 	switch {
 	case a.Transport != nil:
-		o = append(o, ggcr.WithTransport(a.Transport))
+		return a.Transport
 	case a.Insecure:
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-		o = append(o, ggcr.WithTransport(t))
+		return t
 	}
-	return o
+	return http.DefaultTransport
 }
 
 // Options configure a pull.

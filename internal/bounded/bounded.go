@@ -39,6 +39,70 @@ func ReadN(r io.Reader, n int64) ([]byte, error) {
 	return buf, nil
 }
 
+// Chunks holds n bytes read from a stream in chunks of at most step
+// bytes: memory follows the bytes that arrive, as with ReadN, but nothing
+// is copied as it grows, so a file of n bytes costs n bytes, not up to
+// 2n while the last doubling copies. It gives random access to them
+// (io.ReaderAt), for readers of a file that a stream offers once (an
+// executable's sections).
+type Chunks struct {
+	chunks [][]byte
+	size   int64
+}
+
+// ReadChunks reads exactly n bytes from r. A stream that ends before is
+// io.ErrUnexpectedEOF.
+func ReadChunks(r io.Reader, n int64) (*Chunks, error) {
+	if n < 0 {
+		return nil, io.ErrUnexpectedEOF
+	}
+	c := &Chunks{size: n}
+	for left := n; left > 0; {
+		b := make([]byte, min(left, step))
+		if _, err := io.ReadFull(r, b); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		c.chunks = append(c.chunks, b)
+		left -= int64(len(b))
+	}
+	return c, nil
+}
+
+// Size returns the number of bytes held.
+func (c *Chunks) Size() int64 { return c.size }
+
+// ReadAt implements io.ReaderAt.
+func (c *Chunks) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("bounded: negative offset %d", off)
+	}
+	n := 0
+	for len(p) > 0 && off < c.size {
+		b := c.chunks[off/step][off%step:]
+		k := copy(p, b)
+		p, off, n = p[k:], off+int64(k), n+k
+	}
+	if len(p) > 0 {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Bytes returns the bytes held, in one slice (the only chunk, or a copy).
+func (c *Chunks) Bytes() []byte {
+	if len(c.chunks) == 1 {
+		return c.chunks[0]
+	}
+	b := make([]byte, 0, c.size)
+	for _, ch := range c.chunks {
+		b = append(b, ch...)
+	}
+	return b
+}
+
 // TooLargeError is the error of a Reader whose stream holds more than its
 // limit.
 type TooLargeError struct{ Limit int64 }

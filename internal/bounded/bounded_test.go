@@ -67,3 +67,44 @@ func TestReader(t *testing.T) {
 		}
 	}
 }
+
+// TestChunks: ReadChunks holds exactly the stream's bytes, reads them back
+// at any offset and length across chunk boundaries, fails on a short
+// stream, and allocates no more than a step for a declaration alone.
+func TestChunks(t *testing.T) {
+	data := make([]byte, 2*step+12345)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	for _, n := range []int{0, 1, step, step + 1, len(data)} {
+		c, err := ReadChunks(iotest.HalfReader(bytes.NewReader(data[:n])), int64(n))
+		if err != nil || c.Size() != int64(n) || !bytes.Equal(c.Bytes(), data[:n]) {
+			t.Fatalf("n %d: err %v, size %d", n, err, c.Size())
+		}
+		if err := iotest.TestReader(io.NewSectionReader(c, 0, c.Size()), data[:n]); err != nil {
+			t.Errorf("n %d: %v", n, err)
+		}
+		for _, r := range [][2]int{{0, n}, {step - 3, 10}, {n - 5, 10}, {n, 1}} {
+			if r[0] < 0 || r[0] > n {
+				continue
+			}
+			p := make([]byte, r[1])
+			k, err := c.ReadAt(p, int64(r[0]))
+			want := data[r[0]:min(n, r[0]+r[1])]
+			if k != len(want) || !bytes.Equal(p[:k], want) || (k < len(p)) != (err == io.EOF) {
+				t.Errorf("n %d: ReadAt(%d, %d) = %d, %v", n, r[0], r[1], k, err)
+			}
+		}
+	}
+	if _, err := ReadChunks(bytes.NewReader(data[:10]), 11); err != io.ErrUnexpectedEOF {
+		t.Errorf("short stream: %v", err)
+	}
+	if n := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			ReadChunks(strings.NewReader("x"), 1<<40)
+		}
+	}).AllocedBytesPerOp(); n > 2*step {
+		t.Errorf("a 1 TiB declaration with 1 byte behind it allocated %d bytes", n)
+	}
+}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +25,7 @@ func newRepoCmd(g *globals) *cobra.Command {
 		RunE: f.runE(g, func(ctx context.Context, args []string) (*inventory.Inventory, error) {
 			src := args[0]
 			o := opts
-			o.Username, o.Password = gitrepo.CredentialsFromEnv(src, os.Getenv)
+			o.Username, o.Password = gitrepo.CredentialsFromEnv(src, g.getenv)
 			co, err := gitrepo.Clone(ctx, src, o)
 			if err != nil {
 				return nil, err

@@ -101,7 +101,7 @@ func newRoot(g *globals) *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(), "directory for the vulnerability database, downloads and the layer cache")
+	pf.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(g.getenv), "directory for the vulnerability database, downloads and the layer cache")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress and only errors")
 	pf.BoolVarP(&g.debug, "debug", "d", false, "print debug logs")
 
@@ -121,8 +121,8 @@ func newRoot(g *globals) *cobra.Command {
 }
 
 // defaultCacheDir is $VIGIL_CACHE_DIR, else the user cache dir + /vigil.
-func defaultCacheDir() string {
-	if d := os.Getenv("VIGIL_CACHE_DIR"); d != "" {
+func defaultCacheDir(getenv func(string) string) string {
+	if d := getenv("VIGIL_CACHE_DIR"); d != "" {
 		return d
 	}
 	if d, err := os.UserCacheDir(); err == nil {

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-scanner/vigil/internal/testutil"
 	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
 	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/vulndbtest"
 )
 
 // The kill tests run the vigil binary, built here, as a subprocess and
@@ -30,32 +30,8 @@ import (
 // the content digest the index records), a scan must work, and the next
 // run must succeed. Leftovers of a killed run are swept once stale.
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// vigilBinary builds cmd/vigil once per test binary.
-func vigilBinary(t *testing.T) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go toolchain to build vigil")
-	}
-	binOnce.Do(func() {
-		binPath = filepath.Join(fx.dir, "vigil-bin")
-		cmd := exec.Command(gobin, "build", "-o", binPath, "./cmd/vigil")
-		cmd.Dir = testutil.RepoRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
+// vigilBinary returns cmd/vigil, built once per test binary.
+func vigilBinary(t *testing.T) string { return fx.vigil.Path(t, fx.dir) }
 
 // killFeeds writes two versions of an npm OSV mirror and an EPSS mirror,
 // large enough that a build takes a while: version 2 changes a tenth of
@@ -106,18 +82,8 @@ func buildArgs(cache, osvDir, epssDir string) []string {
 // sorted "part=content" lines.
 func fingerprint(t *testing.T, dir string) []string {
 	t.Helper()
-	idx, err := vulndb.ReadIndex(dir)
-	if err != nil {
-		t.Fatalf("database unreadable after a kill: %v", err)
-	}
 	var out []string
-	for _, p := range idx.Parts {
-		if p.Local {
-			pf, err := vulndb.CheckPart(vulndb.PartPath(dir, p.Content))
-			if err != nil || pf.Content != p.Content {
-				t.Fatalf("part %s after a kill: %+v, %v", p.PartKey, pf, err)
-			}
-		}
+	for _, p := range vulndbtest.Whole(t, dir).Parts {
 		out = append(out, p.PartKey.String()+"="+p.Content)
 	}
 	slices.Sort(out)

@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/vigil-scanner/vigil/internal/cli"
+	"github.com/vigil-scanner/vigil/internal/testutil"
 )
 
 // fixture is what TestMain prepares once per test binary: a database built
@@ -38,6 +39,8 @@ type fixture struct {
 	// goStdlib is the stdlib version (v1.x.y) of the Go binary in the
 	// alpine image, or "" when it could not be built (no module proxy).
 	goStdlib string
+	// vigil is the vigil command, built for the kill tests.
+	vigil testutil.VigilBuild
 }
 
 var fx fixture

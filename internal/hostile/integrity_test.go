@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
 	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
 )
 
@@ -136,7 +137,7 @@ func TestCorruptGzip(t *testing.T) {
 // against their digests, not configs against layers: the scan must, from
 // the cache as without it.
 func TestLyingRegistryImage(t *testing.T) {
-	addr := startRegistry(t)
+	addr := regtest.Start(t, regtest.Options{}).Host
 	cleanTar := lt.Tar(t, lt.Entry{Name: "etc/os-release", Body: osRelease},
 		lt.Entry{Name: "lib/apk/db/installed", Body: strings.ReplaceAll(apkDB, "3.1.4-r1", "3.1.4-r3")})
 	clean := lt.FromTar(t, cleanTar)

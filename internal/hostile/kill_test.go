@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +16,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/vigil-scanner/vigil/internal/testutil"
+	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
 	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
 )
 
@@ -170,7 +168,7 @@ func TestKillScan(t *testing.T) {
 // round the database is the old one or the new one, whole; the cache's
 // blobs are whole; and a scan and an update succeed.
 func TestKillConcurrent(t *testing.T) {
-	addr := startRegistry(t)
+	addr := regtest.Start(t, regtest.Options{}).Host
 	dir := t.TempDir()
 	img := killImage(t)
 	want := outcome(t, runBinary(t, dir, append(scanArgs(newCache(t), img), "--cache-backend", "memory")...))
@@ -243,55 +241,4 @@ func TestKillConcurrent(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	t.Logf("database directory after the rounds: %s", strings.Join(names, " "))
-}
-
-// startRegistry runs Debian's docker-registry on a free loopback port and
-// returns its host:port.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	bin := testutil.RequireTool(t, "docker-registry")
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
-	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	waitHTTP(t, "http://"+addr+"/v2/", &log)
-	return addr
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// waitHTTP waits until url answers, for at most 15 seconds.
-func waitHTTP(t *testing.T, url string, log *bytes.Buffer) {
-	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer: %v\n%s", url, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,15 +21,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/vigil-scanner/vigil/internal/cli"
+	"github.com/vigil-scanner/vigil/internal/testutil"
 	lt "github.com/vigil-scanner/vigil/layerfs/layertest"
-	"github.com/vigil-scanner/vigil/vulndb"
+	"github.com/vigil-scanner/vigil/vulndb/vulndbtest"
 )
 
 // fx is what TestMain prepares once: a database built from the fixture
 // Alpine feed, which lists CVE-2023-6129 as fixed in openssl 3.1.4-r3.
 var fx struct {
-	dir string // scratch directory
-	db  string // the built database file
+	dir   string // scratch directory
+	db    string // the built database file
+	vigil testutil.VigilBuild
 }
 
 func TestMain(m *testing.M) {
@@ -100,19 +101,7 @@ func copyDB(t *testing.T, src, dst string) {
 // (vulndb.Index.Digest) and where it came from (built here, or pulled).
 func dbDigest(t *testing.T, dir string) string {
 	t.Helper()
-	idx, err := vulndb.ReadIndex(dir)
-	if err != nil {
-		t.Fatalf("database %s: %v", dir, err)
-	}
-	for _, p := range idx.Parts {
-		if !p.Local {
-			continue
-		}
-		pf, err := vulndb.CheckPart(vulndb.PartPath(dir, p.Content))
-		if err != nil || pf.Content != p.Content {
-			t.Fatalf("database %s: part %s: %+v, %v", dir, p.PartKey, pf, err)
-		}
-	}
+	idx := vulndbtest.Whole(t, dir)
 	origin := "unknown"
 	if p := idx.Metadata.Provenance; p != nil {
 		origin = p.Kind
@@ -257,29 +246,10 @@ func (r *report) warnings() []string {
 	return out
 }
 
-// binary builds the vigil command once per test binary, for the tests
-// that run it as a process of its own (to measure it, or to kill it).
-var buildVigil = sync.OnceValues(func() (string, error) {
-	out := filepath.Join(fx.dir, "vigil")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/vigil-scanner/vigil/cmd/vigil")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return out, nil
-})
-
-func vigilBinary(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go command to build vigil with")
-	}
-	bin, err := buildVigil()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
+// vigilBinary returns the vigil command, built once per test binary, for
+// the tests that run it as a process of its own (to measure it, or to
+// kill it).
+func vigilBinary(t *testing.T) string { return fx.vigil.Path(t, fx.dir) }
 
 // run is one run of the vigil binary, measured.
 type run struct {

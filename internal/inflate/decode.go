@@ -47,9 +47,12 @@ type decoder struct {
 	out16      []uint16
 	lastMarker int // index in out16 just past the last marker written
 
-	lit, dist, cl table
-	lens          [numLitLen + numDist]uint8
-	fixed         bool // lit and dist hold the fixed codes
+	lit     [litTableSize]uint32
+	dist    [distTableSize]uint32
+	cl      [clTableSize]uint32
+	lens    [numLitLen + numDist]uint8
+	fixed   bool // lit and dist hold the fixed codes
+	noDists bool // dist holds no code: the block has literals only
 }
 
 const markerBit = 0x8000
@@ -119,17 +122,12 @@ func (d *decoder) bits(n uint) uint32 {
 	return v
 }
 
-// sym decodes one symbol of t with the slow bit reader.
-func (d *decoder) sym(t *table) uint32 {
+// clSym decodes one code-length symbol with the slow bit reader.
+func (d *decoder) clSym() uint32 {
 	if d.nb < 32 {
 		d.refill()
 	}
-	e := t.e[d.buf&(1<<t.width-1)]
-	if e&kindMask == kindLink {
-		d.buf >>= t.width
-		d.nb -= t.width
-		e = t.e[int(e>>16)+int(d.buf&(1<<((e>>8)&15)-1))]
-	}
+	e := d.cl[d.buf&(clTableSize-1)]
 	n := uint(e & 31)
 	d.buf >>= n
 	d.nb -= n
@@ -190,17 +188,17 @@ func (d *decoder) fixedTables() {
 			l[i] = 8
 		}
 	}
-	if err := d.lit.build(l, litBits, litEntry, false); err != nil {
+	if err := build(d.lit[:], l, litBits, alphaLitLen, false); err != nil {
 		panic(err)
 	}
 	dl := d.lens[numLitLen : numLitLen+numDist]
 	for i := range dl {
 		dl[i] = 5
 	}
-	if err := d.dist.build(dl, distBits, distEntry, false); err != nil {
+	if err := build(d.dist[:], dl, distBits, alphaDist, false); err != nil {
 		panic(err)
 	}
-	d.fixed = true
+	d.fixed, d.noDists = true, false
 }
 
 // header reads a dynamic block's code lengths and builds its tables.
@@ -215,7 +213,7 @@ func (d *decoder) header() error {
 	for i := range nclen {
 		cl[clOrder[i]] = uint8(d.bits(3))
 	}
-	if err := d.cl.build(cl[:], clBits, func(s int) uint32 { return uint32(s) << 16 }, false); err != nil {
+	if err := build(d.cl[:], cl[:], clBits, alphaCodeLen, false); err != nil {
 		return errHeader
 	}
 	lens := d.lens[:nlit+ndist]
@@ -223,7 +221,7 @@ func (d *decoder) header() error {
 		if d.overrun() {
 			return errShort
 		}
-		e := d.sym(&d.cl)
+		e := d.clSym()
 		s := e >> 16
 		if s < 16 {
 			lens[i] = uint8(s)
@@ -254,10 +252,17 @@ func (d *decoder) header() error {
 	if lens[256] == 0 {
 		return errHeader
 	}
-	if err := d.lit.build(lens[:nlit], litBits, litEntry, false); err != nil {
+	if err := build(d.lit[:], lens[:nlit], litBits, alphaLitLen, false); err != nil {
 		return err
 	}
-	return d.dist.build(lens[nlit:], distBits, distEntry, true)
+	d.noDists = true
+	for _, l := range lens[nlit:] {
+		if l != 0 {
+			d.noDists = false
+			break
+		}
+	}
+	return build(d.dist[:], lens[nlit:], distBits, alphaDist, true)
 }
 
 // stored copies a stored block.
@@ -314,16 +319,20 @@ func (d *decoder) room(n int) error {
 }
 
 // huff decodes the symbols of a Huffman-coded block with the tables in
-// d.lit and d.dist.
+// d.lit and d.dist: most of them in fast, the rest (near the ends of in
+// and out) one by one, with the checks fast does without.
 func (d *decoder) huff() error {
 	if d.out16 != nil {
 		return d.huff16()
 	}
-	in, pos, buf, nb := d.in, d.pos, d.buf, d.nb
-	out, o := d.out, d.o
-	lt, dt := d.lit.e, d.dist.e
-	hist := d.hist
 	for {
+		if done, err := d.fast(); done {
+			return err
+		}
+		in, pos, buf, nb := d.in, d.pos, d.buf, d.nb
+		out, o := d.out, d.o
+
+		// One symbol with the checks the fast loop does without.
 		if o+slack > len(out) {
 			d.o = o
 			if err := d.room(1); err != nil {
@@ -331,10 +340,11 @@ func (d *decoder) huff() error {
 				return err
 			}
 			out = d.out
+			continue
 		}
 		if nb < 48 {
 			if pos+8 <= len(in) {
-				buf |= binary.LittleEndian.Uint64(in[pos:]) << nb
+				buf |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
 				pos += int(63-nb) >> 3
 				nb |= 56
 			} else if d.more {
@@ -351,85 +361,224 @@ func (d *decoder) huff() error {
 				}
 			}
 		}
-		e := lt[buf&(1<<litBits-1)]
-		if e&kindMask == kindLink {
+		e := d.lit[buf&(1<<litBits-1)]
+		if e&entryLink != 0 {
 			buf >>= litBits
 			nb -= litBits
-			e = lt[int(e>>16)+int(buf&(1<<((e>>8)&15)-1))]
+			e = d.lit[(e>>16+uint32(buf)&(1<<((e>>8)&15)-1))&(litTableSize-1)]
 		}
-		n := uint(e & 31)
-		buf >>= n
-		nb -= n
-		switch e & kindMask {
-		case kindLiteral:
+		if int32(e) < 0 {
+			buf >>= e & 31
+			nb -= uint(e & 31)
 			out[o] = byte(e >> 16)
-			o++
-			// A second literal needs no refill: 48-15 bits remain.
-			e = lt[buf&(1<<litBits-1)]
-			if e&kindMask == kindLiteral {
-				n = uint(e & 31)
-				buf >>= n
-				nb -= n
-				out[o] = byte(e >> 16)
-				o++
-			}
+			d.pos, d.buf, d.nb, d.o = pos, buf, nb, o+1
 			continue
-		case kindLength:
-		case kindEnd:
-			d.pos, d.buf, d.nb, d.o = pos, buf, nb, o
-			return nil
-		default:
+		}
+		if e&entryExceptional != 0 {
+			if e&entryEnd != 0 {
+				buf >>= e & 31
+				nb -= uint(e & 31)
+				d.pos, d.buf, d.nb, d.o = pos, buf, nb, o
+				return nil
+			}
 			d.pos, d.buf, d.nb, d.o = pos, buf, nb, o
 			return errSymbol
 		}
-		ex := (e >> 8) & 15
-		length := int(e>>16) + int(buf&(1<<ex-1))
-		buf >>= ex
-		nb -= uint(ex)
-
-		e = dt[buf&(1<<distBits-1)]
-		if e&kindMask == kindLink {
+		saved := buf
+		buf >>= e & 31
+		nb -= uint(e & 31)
+		length := int(e>>16) + int(saved&(1<<(e&31)-1)>>((e>>8)&15))
+		e = d.dist[buf&(1<<distBits-1)]
+		if e&entryLink != 0 {
 			buf >>= distBits
 			nb -= distBits
-			e = dt[int(e>>16)+int(buf&(1<<((e>>8)&15)-1))]
+			e = d.dist[(e>>16+uint32(buf)&(1<<((e>>8)&15)-1))&(distTableSize-1)]
 		}
-		if e&kindMask != kindLength {
+		if e&entryExceptional != 0 {
 			d.pos, d.buf, d.nb, d.o = pos, buf, nb, o
-			return errNoDists
+			return d.badDist()
 		}
-		n = uint(e & 31)
-		buf >>= n
-		nb -= n
-		ex = (e >> 8) & 15
-		dist := int(e>>16) + int(buf&(1<<ex-1))
-		buf >>= ex
-		nb -= uint(ex)
-		if dist > o-hist {
+		saved = buf
+		buf >>= e & 31
+		nb -= uint(e & 31)
+		dist := int(e>>16) + int(saved&(1<<(e&31)-1)>>((e>>8)&15))
+		if dist > o-d.hist {
 			d.pos, d.buf, d.nb, d.o = pos, buf, nb, o
 			return errDist
 		}
-		src := o - dist
+		s := out[o-dist : o+length]
+		for k := dist; k < len(s); k++ {
+			s[k] = s[k-dist]
+		}
+		d.pos, d.buf, d.nb, d.o = pos, buf, nb, o+length
+	}
+}
+
+// fastIn and fastOut are the input bytes and output room fast needs at
+// the start of an iteration: two refills of 8 bytes loaded each, the
+// second at most 7 bytes on from the first; and the longest match (258)
+// with the overrun of its word copies, which are indexed modulo 512 so
+// that the compiler can drop their bounds checks.
+const (
+	fastIn  = 7 + 8 + 8
+	fastOut = 512 + 8
+)
+
+// fast decodes symbols of a Huffman-coded block while fastIn bytes of
+// input and fastOut bytes of output room remain, so that a symbol needs no
+// checks of its own. It reports whether the block ended, or was found
+// corrupt (err); else it stopped near the end of in or out.
+//
+// Only the low 6 bits of nb are kept right (entries are subtracted whole,
+// their low byte being the bits they consume), as libdeflate does.
+//
+// It refills the bit buffer without a branch (one unaligned load: at least
+// 56 bits are then buffered, enough for a length and a distance with their
+// extra bits), decodes up to three literals per refill, and looks up the
+// next symbol's entry before the match copy that precedes it.
+func (d *decoder) fast() (done bool, err error) {
+	in, pos, buf, nb := d.in, d.pos, d.buf, d.nb
+	out, o := d.out, d.o
+	if !(pos >= 0 && pos <= len(in)-fastIn && o >= 0 && o <= len(out)-fastOut) {
+		return false, nil
+	}
+	buf |= binary.LittleEndian.Uint64(in[pos:pos+8]) << (nb & 63)
+	pos += 7 - int(nb>>3&7)
+	nb |= 56
+	e := d.lit[buf&(1<<litBits-1)]
+	// The loop's condition is what lets the compiler prove the accesses
+	// to in and out below in bounds: keep it as it is.
+	for pos >= 0 && pos <= len(in)-fastIn && o >= 0 && o <= len(out)-fastOut {
+		// Refill: at least 56 bits buffered. Only bits above nb change,
+		// so e, looked up before, stays valid.
+		win := (*[fastIn]byte)(in[pos : pos+fastIn])
+		buf |= binary.LittleEndian.Uint64(win[0:8]) << (nb & 63)
+		adv := 7 - int(nb>>3&7)
+		pos += adv
+		nb |= 56
+
+		if int32(e) < 0 {
+			// Literals: up to three per refill (15+11+11 bits), and the
+			// next entry (11 bits) still valid after them.
+			buf >>= e & 63
+			nb -= uint(e)
+			out[o] = byte(e >> 16)
+			e = d.lit[buf&(1<<litBits-1)]
+			if int32(e) >= 0 {
+				o++
+				continue
+			}
+			buf >>= e & 63
+			nb -= uint(e)
+			out[o+1] = byte(e >> 16)
+			e = d.lit[buf&(1<<litBits-1)]
+			if int32(e) >= 0 {
+				o += 2
+				continue
+			}
+			buf >>= e & 63
+			nb -= uint(e)
+			out[o+2] = byte(e >> 16)
+			e = d.lit[buf&(1<<litBits-1)]
+			o += 3
+			continue
+		}
+		if e&entryExceptional != 0 {
+			if e&entryLink != 0 {
+				buf >>= litBits
+				nb -= litBits
+				e = d.lit[(e>>16+uint32(buf)&(1<<((e>>8)&15)-1))&(litTableSize-1)]
+				if int32(e) < 0 {
+					buf >>= e & 63
+					nb -= uint(e)
+					out[o] = byte(e >> 16)
+					o++
+					e = d.lit[buf&(1<<litBits-1)]
+					continue
+				}
+			}
+			if e&entryExceptional != 0 {
+				if e&entryEnd != 0 {
+					buf >>= e & 63
+					nb -= uint(e)
+					d.pos, d.buf, d.nb, d.o = pos, buf, nb&63, o
+					return true, nil
+				}
+				d.pos, d.buf, d.nb, d.o = pos, buf, nb&63, o
+				return true, errSymbol
+			}
+		}
+		// A length (at most 15+5 bits), then a distance (at most 15+13
+		// bits): both fit in the 56 bits of the refill.
+		saved := buf
+		buf >>= e & 63
+		nb -= uint(e)
+		length := int(e>>16) + int(saved&(1<<(e&63)-1)>>((e>>8)&63))
+		e = d.dist[buf&(1<<distBits-1)]
+		if e&entryExceptional != 0 {
+			if e&entryLink != 0 {
+				buf >>= distBits
+				nb -= distBits
+				e = d.dist[(e>>16+uint32(buf)&(1<<((e>>8)&15)-1))&(distTableSize-1)]
+			}
+			if e&entryExceptional != 0 {
+				d.pos, d.buf, d.nb, d.o = pos, buf, nb&63, o
+				return true, d.badDist()
+			}
+		}
+		saved = buf
+		buf >>= e & 63
+		nb -= uint(e)
+		dist := int(e>>16) + int(saved&(1<<(e&63)-1)>>((e>>8)&63))
+		if dist > o-d.hist {
+			d.pos, d.buf, d.nb, d.o = pos, buf, nb&63, o
+			return true, errDist
+		}
+		// Refill and look up the next symbol before copying.
+		buf |= binary.LittleEndian.Uint64(win[adv:adv+8]) << (nb & 63)
+		pos += 7 - int(nb>>3&7)
+		nb |= 56
+		e = d.lit[buf&(1<<litBits-1)]
+
+		src := (*[fastOut]byte)(out[o-dist : o-dist+fastOut])
+		dst := (*[fastOut]byte)(out[o : o+fastOut])
 		switch {
 		case dist >= 8:
-			// Word copies: each reads bytes written before it.
-			binary.LittleEndian.PutUint64(out[o:], binary.LittleEndian.Uint64(out[src:]))
-			for k := 8; k < length; k += 8 {
-				binary.LittleEndian.PutUint64(out[o+k:], binary.LittleEndian.Uint64(out[src+k:]))
+			// Word copies: each reads bytes written before it. They may
+			// write up to 7 bytes past the match, which later output
+			// overwrites.
+			binary.LittleEndian.PutUint64(dst[0:8], binary.LittleEndian.Uint64(src[0:8]))
+			binary.LittleEndian.PutUint64(dst[8:16], binary.LittleEndian.Uint64(src[8:16]))
+			for k := 16; k < length; k += 8 {
+				i := k & 511
+				binary.LittleEndian.PutUint64(dst[i:i+8], binary.LittleEndian.Uint64(src[i:i+8]))
 			}
 		case dist == 1:
-			b := out[src]
-			s := out[o : o+length]
-			for k := range s {
-				s[k] = b
+			v := uint64(src[0]) * 0x0101010101010101
+			for k := 0; k < length; k += 8 {
+				i := k & 511
+				binary.LittleEndian.PutUint64(dst[i:i+8], v)
 			}
 		default:
-			s := out[src : o+length]
-			for k := dist; k < len(s); k++ {
-				s[k] = s[k-dist]
+			// Overlapping: each word copy makes dist more bytes right,
+			// reading the dist before them.
+			for k := 0; k < length; k += dist {
+				i := k & 511
+				binary.LittleEndian.PutUint64(dst[i:i+8], binary.LittleEndian.Uint64(src[i:i+8]))
 			}
 		}
 		o += length
 	}
+	d.pos, d.buf, d.nb, d.o = pos, buf, nb&63, o
+	return false, nil
+}
+
+// badDist is the error of a distance code that decodes to no distance.
+func (d *decoder) badDist() error {
+	if d.noDists {
+		return errNoDists
+	}
+	return errSymbol
 }
 
 // huff16 is huff for speculative output: a reference before the start of
@@ -438,7 +587,7 @@ func (d *decoder) huff() error {
 // may copy one.
 func (d *decoder) huff16() error {
 	in, pos, buf, nb := d.in, d.pos, d.buf, d.nb
-	lt, dt := d.lit.e, d.dist.e
+	lt, dt := &d.lit, &d.dist
 	out := d.out16
 	o := len(out)
 	out = out[:cap(out)]
@@ -460,7 +609,7 @@ func (d *decoder) huff16() error {
 		}
 		if nb < 48 {
 			if pos+8 <= len(in) {
-				buf |= binary.LittleEndian.Uint64(in[pos:]) << nb
+				buf |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
 				pos += int(63-nb) >> 3
 				nb |= 56
 			} else {
@@ -474,48 +623,46 @@ func (d *decoder) huff16() error {
 			}
 		}
 		e := lt[buf&(1<<litBits-1)]
-		if e&kindMask == kindLink {
+		if e&entryLink != 0 {
 			buf >>= litBits
 			nb -= litBits
-			e = lt[int(e>>16)+int(buf&(1<<((e>>8)&15)-1))]
+			e = lt[(e>>16+uint32(buf)&(1<<((e>>8)&15)-1))&(litTableSize-1)]
 		}
-		n := uint(e & 31)
-		buf >>= n
-		nb -= n
-		switch e & kindMask {
-		case kindLiteral:
-			out[o] = uint16(e >> 16)
+		if int32(e) < 0 {
+			buf >>= e & 31
+			nb -= uint(e & 31)
+			out[o] = uint16(byte(e >> 16))
 			o++
 			continue
-		case kindLength:
-		case kindEnd:
-			save()
-			return nil
-		default:
+		}
+		if e&entryExceptional != 0 {
+			if e&entryEnd != 0 {
+				buf >>= e & 31
+				nb -= uint(e & 31)
+				save()
+				return nil
+			}
 			save()
 			return errSymbol
 		}
-		ex := (e >> 8) & 15
-		length := int(e>>16) + int(buf&(1<<ex-1))
-		buf >>= ex
-		nb -= uint(ex)
+		saved := buf
+		buf >>= e & 31
+		nb -= uint(e & 31)
+		length := int(e>>16) + int(saved&(1<<(e&31)-1)>>((e>>8)&15))
 		e = dt[buf&(1<<distBits-1)]
-		if e&kindMask == kindLink {
+		if e&entryLink != 0 {
 			buf >>= distBits
 			nb -= distBits
-			e = dt[int(e>>16)+int(buf&(1<<((e>>8)&15)-1))]
+			e = dt[(e>>16+uint32(buf)&(1<<((e>>8)&15)-1))&(distTableSize-1)]
 		}
-		if e&kindMask != kindLength {
+		if e&entryExceptional != 0 {
 			save()
-			return errNoDists
+			return d.badDist()
 		}
-		n = uint(e & 31)
-		buf >>= n
-		nb -= n
-		ex = (e >> 8) & 15
-		dist := int(e>>16) + int(buf&(1<<ex-1))
-		buf >>= ex
-		nb -= uint(ex)
+		saved = buf
+		buf >>= e & 31
+		nb -= uint(e & 31)
+		dist := int(e>>16) + int(saved&(1<<(e&31)-1)>>((e>>8)&15))
 		src := o - dist
 		dst := out[o : o+length]
 		k := 0

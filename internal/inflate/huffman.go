@@ -7,32 +7,51 @@ import (
 
 // Deflate (RFC 1951) decoding tables.
 //
-// A table maps the next tableBits bits of the stream (least significant
-// bit first, as deflate stores Huffman codes reversed) to an entry. Codes
-// longer than the primary table's width go through a subtable, reached
-// from the entry of their first bits.
+// A table maps the next root bits of the stream (least significant bit
+// first, as deflate stores Huffman codes reversed) to an entry. A code
+// longer than root bits goes through a subtable, reached from the entry
+// of its first root bits; each subtable is as wide as the longest code
+// under its prefix needs (as zlib's and libdeflate's tables are), so the
+// tables stay small: at most litTableSize and distTableSize entries.
 //
 // An entry is a uint32:
 //
-//	bits 0-4    bits of the code (or of the primary part, for a subtable link)
-//	bits 8-11   extra bits that follow the code (lengths, distances), or the
-//	            width of the subtable a link points to
-//	bits 12-15  kind
-//	bits 16-31  value: literal byte, length or distance base, subtable offset
+//	bits 0-4    bits to consume: the code (or what is left of it after the
+//	            root bits, in a subtable) plus the extra bits that follow
+//	            it (lengths, distances); for a link, the root bits
+//	bits 8-11   bits of the code alone, where its extra bits start; for a
+//	            link, the width of the subtable
+//	bit 13      end of block
+//	bit 14      link to a subtable
+//	bit 15      exceptional: end of block, link or invalid symbol
+//	bits 16-30  value: literal byte, length or distance base, subtable
+//	            offset, code-length symbol
+//	bit 31      literal
+//
+// So a literal is one sign test, and a length or distance with its extra
+// bits is consumed in one shift: base + (saved & mask(bits 0-4)) >> bits 8-11.
 const (
-	kindLiteral = 0 << 12
-	kindLength  = 1 << 12
-	kindEnd     = 2 << 12
-	kindLink    = 3 << 12
-	kindInvalid = 4 << 12
-	kindMask    = 0xf << 12
+	entryLiteral     = 1 << 31
+	entryExceptional = 1 << 15
+	entryLink        = 1 << 14 // with entryExceptional
+	entryEnd         = 1 << 13 // with entryExceptional
+
+	entryInvalid = entryExceptional
 )
 
 const (
-	litBits  = 11 // primary width of literal/length tables
-	distBits = 8  // primary width of distance tables
-	clBits   = 7  // code-length codes are at most 7 bits
+	litBits  = 11 // root width of literal/length tables
+	distBits = 8  // root width of distance tables
+	clBits   = 7  // code-length codes are at most 7 bits: no subtables
 	maxBits  = 15 // longest deflate code
+
+	// Table sizes: powers of two at least as large as the largest table a
+	// code can need (zlib's "enough": 2342 entries for 288 symbols, root
+	// 11, codes up to 15 bits; 402 for 32 symbols, root 8), so that an
+	// index masked with size-1 needs no bounds check.
+	litTableSize  = 4096
+	distTableSize = 512
+	clTableSize   = 1 << clBits
 )
 
 // Number of symbols of each alphabet.
@@ -41,14 +60,6 @@ const (
 	numDist     = 32  // 30 used
 	numCodeLens = 19
 )
-
-// A table with room for every subtable a valid code can need: at most one
-// per code longer than the primary width, each of 1<<(maxBits-width)
-// entries.
-type table struct {
-	e     []uint32
-	width uint
-}
 
 var (
 	lengthBase  = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
@@ -68,64 +79,64 @@ var (
 	errNoDists = errors.New("length code in a block without distance codes")
 )
 
-// litEntry returns the entry of literal/length symbol s.
-func litEntry(s int) uint32 {
-	switch {
-	case s < 256:
-		return kindLiteral | uint32(s)<<16
-	case s == 256:
-		return kindEnd
-	case s < 286:
-		i := s - 257
-		return kindLength | uint32(lengthExtra[i])<<8 | uint32(lengthBase[i])<<16
+// Alphabets, for symbolEntry.
+const (
+	alphaLitLen = iota
+	alphaDist
+	alphaCodeLen
+)
+
+// symbolEntry returns the entry of symbol s of an alphabet, without the
+// code's bits (added by build): the value, its extra bits in bits 0-4,
+// and its kind.
+func symbolEntry(alphabet, s int) uint32 {
+	switch alphabet {
+	case alphaLitLen:
+		switch {
+		case s < 256:
+			return entryLiteral | uint32(s)<<16
+		case s == 256:
+			return entryExceptional | entryEnd
+		case s < 286:
+			i := s - 257
+			return uint32(lengthBase[i])<<16 | uint32(lengthExtra[i])
+		}
+	case alphaDist:
+		if s < 30 {
+			return uint32(distBase[s])<<16 | uint32(distExtra[s])
+		}
+	case alphaCodeLen:
+		return uint32(s) << 16
 	}
-	return kindInvalid
+	return entryInvalid
 }
 
-// distEntry returns the entry of distance symbol s.
-func distEntry(s int) uint32 {
-	if s < 30 {
-		return kindLength | uint32(distExtra[s])<<8 | uint32(distBase[s])<<16
-	}
-	return kindInvalid
-}
-
-// build fills t for the code with the given lengths (0: symbol unused),
-// entries made by entry. The code must be complete, as zlib and Go's
-// compress/flate require, except that a code of one symbol of length 1
-// is allowed, and an empty code when empty is true (distance codes of a
-// block of literals only). Entries no code reaches are kindInvalid.
-func (t *table) build(lengths []uint8, width uint, entry func(int) uint32, empty bool) error {
+// build fills t for the code with the given lengths (0: symbol unused) of
+// symbols of alphabet, with root bits in the first level. The code must
+// be complete, as zlib and Go's compress/flate require, except that a
+// code of one symbol of length 1 is allowed, and an empty code when empty
+// is true (distance codes of a block of literals only). Entries no code
+// reaches are invalid.
+func build(t []uint32, lengths []uint8, root uint, alphabet int, empty bool) error {
 	var count [maxBits + 1]int
-	maxLen := 0
 	for _, l := range lengths {
 		count[l]++
-		if int(l) > maxLen {
-			maxLen = int(l)
-		}
 	}
 	count[0] = 0
-	size := 1 << width
-	if cap(t.e) < size {
-		t.e = make([]uint32, size, size+len(lengths)<<(maxBits-width))
+	maxLen := 0
+	for l := maxBits; l > 0; l-- {
+		if count[l] != 0 {
+			maxLen = l
+			break
+		}
 	}
-	t.e = t.e[:size]
-	for i := range t.e {
-		t.e[i] = kindInvalid
-	}
-	t.width = width
+	size := 1 << root
 	if maxLen == 0 {
 		if !empty {
 			return errCode
 		}
+		fillInvalid(t[:size])
 		return nil
-	}
-	// Kraft sum, and the first code of each length.
-	var next [maxBits + 2]int
-	code := 0
-	for l := 1; l <= maxBits; l++ {
-		code = (code + count[l-1]) << 1
-		next[l] = code
 	}
 	left := 1
 	for l := 1; l <= maxBits; l++ {
@@ -134,52 +145,84 @@ func (t *table) build(lengths []uint8, width uint, entry func(int) uint32, empty
 			return errCode // over-subscribed
 		}
 	}
-	if left > 0 && !(maxLen == 1 && count[1] == 1) {
-		return errCode // incomplete
-	}
-	// Symbols in order of length, then of value: canonical order.
-	subWidth := uint(0)
-	if maxLen > int(width) {
-		subWidth = uint(maxLen) - width
-	}
-	for s, sl := range lengths {
-		l := int(sl)
-		if l == 0 {
-			continue
+	if left > 0 {
+		if !(maxLen == 1 && count[1] == 1) {
+			return errCode // incomplete
 		}
-		c := next[l]
-		next[l]++
-		rev := reverse(c, l)
-		e := entry(s)
-		if uint(l) <= width {
-			e |= uint32(l)
+		// The one code of length 1 leaves half the table unreached.
+		fillInvalid(t[:size])
+	}
+
+	// Symbols in canonical order: by code length, then by value. Codes
+	// are then consecutive numbers (most significant bit first), so the
+	// codes that share a subtable come one after the other.
+	var offs [maxBits + 2]int
+	for l := 1; l <= maxBits; l++ {
+		offs[l+1] = offs[l] + count[l]
+	}
+	var sorted [numLitLen]uint16
+	for s, l := range lengths {
+		if l != 0 {
+			sorted[offs[l]] = uint16(s)
+			offs[l]++
+		}
+	}
+	n := offs[maxBits]
+
+	code := 0 // the next code, most significant bit first
+	l := 0    // its length
+	sub := -1 // prefix (root bits) of the current subtable
+	subStart, subWidth := 0, uint(0)
+	end := size // end of the tables built so far
+	remaining := count
+	for _, s := range sorted[:n] {
+		sl := int(lengths[s])
+		code <<= sl - l
+		l = sl
+		rev := int(bits.Reverse16(uint16(code)) >> (16 - l))
+		code++
+		e := symbolEntry(alphabet, int(s))
+		if uint(l) <= root {
+			e += uint32(l) | uint32(l)<<8 // consume the code and its extra bits
 			for i := rev; i < size; i += 1 << l {
-				t.e[i] = e
+				t[i] = e
 			}
 			continue
 		}
-		// Long code: its first width bits pick a link to a subtable of
-		// 1<<subWidth entries indexed by the remaining bits.
-		p := rev & (size - 1)
-		link := t.e[p]
-		if link&kindMask != kindLink {
-			off := len(t.e)
-			t.e = t.e[:off+1<<subWidth]
-			for i := off; i < len(t.e); i++ {
-				t.e[i] = kindInvalid
+		prefix := rev & (size - 1)
+		if prefix != sub {
+			// A new subtable: wide enough for the codes left under this
+			// prefix, which fill it exactly (the code is complete).
+			sub = prefix
+			subWidth = uint(l) - root
+			room := 1 << subWidth
+			for w := l; w < maxLen; w++ {
+				room -= remaining[w]
+				if room <= 0 {
+					break
+				}
+				subWidth++
+				room <<= 1
 			}
-			link = kindLink | uint32(width) | uint32(subWidth)<<8 | uint32(off)<<16
-			t.e[p] = link
+			subStart = end
+			end += 1 << subWidth
+			if end > len(t) {
+				return errCode // cannot happen for a complete code
+			}
+			t[prefix] = entryExceptional | entryLink | uint32(root) | uint32(subWidth)<<8 | uint32(subStart)<<16
 		}
-		off := int(link >> 16)
-		rest := rev >> width
-		for i := rest; i < 1<<subWidth; i += 1 << (uint(l) - width) {
-			t.e[off+i] = e | uint32(uint(l)-width)
+		remaining[l]--
+		ln := uint(l) - root
+		e += uint32(ln) | uint32(ln)<<8
+		for i := rev >> root; i < 1<<subWidth; i += 1 << ln {
+			t[subStart+i] = e
 		}
 	}
 	return nil
 }
 
-func reverse(c, n int) int {
-	return int(bits.Reverse16(uint16(c)) >> (16 - n))
+func fillInvalid(t []uint32) {
+	for i := range t {
+		t[i] = entryInvalid
+	}
 }

@@ -2,9 +2,11 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -74,6 +76,35 @@ func RequirePythonModule(t testing.TB, module string) string {
 	}
 	t.Skipf("python3 module %s not installed", module)
 	return ""
+}
+
+// VigilBuild builds the vigil command once per test binary, for tests that
+// run it as a process of its own (to kill it, or to measure it). The zero
+// value is ready to use.
+type VigilBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Path returns the vigil binary, built (statically, CGO_ENABLED=0) into
+// dir on the first call; later calls return the same binary whatever their
+// dir. Without a go command the test is skipped (under CI=true, failed).
+func (b *VigilBuild) Path(t testing.TB, dir string) string {
+	t.Helper()
+	gobin := RequireTool(t, "go")
+	b.once.Do(func() {
+		b.path = filepath.Join(dir, "vigil")
+		cmd := exec.Command(gobin, "build", "-o", b.path, "github.com/vigil-scanner/vigil/cmd/vigil")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
 }
 
 // Unreadable makes the files or directories at paths unreadable to f and

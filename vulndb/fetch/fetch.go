@@ -23,7 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vigil-scanner/vigil/vulndb/internal/httpx"
+	"github.com/vigil-scanner/vigil/internal/httpx"
 )
 
 // Options configures a Fetcher.

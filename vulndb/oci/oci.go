@@ -33,8 +33,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	vimage "github.com/vigil-scanner/vigil/image/remote"
+	"github.com/vigil-scanner/vigil/internal/httpx"
 	"github.com/vigil-scanner/vigil/vulndb"
-	"github.com/vigil-scanner/vigil/vulndb/internal/httpx"
 )
 
 // DefaultRepositories are where vigil's published database lives, tried in

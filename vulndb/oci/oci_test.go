@@ -72,6 +72,18 @@ func fixture(version int) ([]vulndb.Affected, []vulndb.Vulnerability) {
 }
 
 // makeDB builds a fixture database in dir.
+// publish builds version n of the test database (makeDB), pushes it
+// anonymously as ref, and returns its directory.
+func publish(t *testing.T, ref string, n int, next time.Time) string {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "db")
+	makeDB(t, src, n, next)
+	if _, err := Push(context.Background(), src, ref, PushOptions{Registry: anon}); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
 func makeDB(t *testing.T, dir string, version int, next time.Time) {
 	t.Helper()
 	w, err := vulndb.NewWriter(dir)
@@ -358,12 +370,8 @@ func TestBadBlobRejected(t *testing.T) {
 	reg := regtest.Start(t, regtest.Options{})
 	px := startProxy(t, reg.Host)
 	ctx := context.Background()
-	src := filepath.Join(t.TempDir(), "db")
-	makeDB(t, src, 1, time.Now().Add(time.Hour))
 	ref := px.host + "/vigil/db:2"
-	if _, err := Push(ctx, src, ref, PushOptions{Registry: anon}); err != nil {
-		t.Fatal(err)
-	}
+	src := publish(t, ref, 1, time.Now().Add(time.Hour))
 	// Each blob's first download has one byte flipped.
 	px.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
 		if !strings.Contains(r.URL.Path, "/blobs/") || r.Method != http.MethodGet || n > 1 {
@@ -399,11 +407,7 @@ func TestBadBlobRejected(t *testing.T) {
 
 	// Now corrupt every download of the new version's blobs.
 	px.hook = nil
-	v2 := filepath.Join(t.TempDir(), "v2")
-	makeDB(t, v2, 2, time.Now().Add(time.Hour))
-	if _, err := Push(ctx, v2, ref, PushOptions{Registry: anon}); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, ref, 2, time.Now().Add(time.Hour))
 	before, _ := os.ReadFile(filepath.Join(client, vulndb.IndexFileName))
 	blobs, _ := filepath.Glob(filepath.Join(reg.Storage, "docker/registry/v2/blobs/sha256/*/*/data"))
 	for _, b := range blobs {
@@ -447,11 +451,7 @@ func TestRateLimit(t *testing.T) {
 	reg := regtest.Start(t, regtest.Options{})
 	px := startProxy(t, reg.Host)
 	ctx := context.Background()
-	src := filepath.Join(t.TempDir(), "db")
-	makeDB(t, src, 1, time.Now().Add(time.Hour))
-	if _, err := Push(ctx, src, reg.Host+"/vigil/db:2", PushOptions{Registry: anon}); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, reg.Host+"/vigil/db:2", 1, time.Now().Add(time.Hour))
 	limited := px.host + "/vigil/db:2"
 	retryAfter := "1"
 	px.hook = func(w http.ResponseWriter, r *http.Request, n int) bool {
@@ -497,12 +497,8 @@ func TestRateLimit(t *testing.T) {
 func TestBuiltNotReplaced(t *testing.T) {
 	reg := regtest.Start(t, regtest.Options{})
 	ctx := context.Background()
-	src := filepath.Join(t.TempDir(), "db")
-	makeDB(t, src, 2, time.Now().Add(time.Hour))
 	ref := reg.Host + "/vigil/db:2"
-	if _, err := Push(ctx, src, ref, PushOptions{Registry: anon}); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, ref, 2, time.Now().Add(time.Hour))
 	client := DefaultDir(t.TempDir())
 	makeDB(t, client, 1, time.Now().Add(-time.Hour)) // built here, stale
 	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, Registry: anon}
@@ -635,12 +631,8 @@ func TestPushUpdateWithAuth(t *testing.T) {
 func TestPushIncomplete(t *testing.T) {
 	reg := regtest.Start(t, regtest.Options{})
 	ctx := context.Background()
-	src := filepath.Join(t.TempDir(), "db")
-	makeDB(t, src, 1, time.Now().Add(time.Hour))
 	ref := reg.Host + "/vigil/db:2"
-	if _, err := Push(ctx, src, ref, PushOptions{Registry: anon}); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, ref, 1, time.Now().Add(time.Hour))
 	client := DefaultDir(t.TempDir())
 	if _, err := Update(ctx, UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, Registry: anon}); err != nil {
 		t.Fatal(err)
@@ -656,12 +648,8 @@ func TestPushIncomplete(t *testing.T) {
 func TestRepairMissingPart(t *testing.T) {
 	reg := regtest.Start(t, regtest.Options{})
 	ctx := context.Background()
-	src := filepath.Join(t.TempDir(), "db")
-	makeDB(t, src, 1, time.Now().Add(time.Hour))
 	ref := reg.Host + "/vigil/db:2"
-	if _, err := Push(ctx, src, ref, PushOptions{Registry: anon}); err != nil {
-		t.Fatal(err)
-	}
+	src := publish(t, ref, 1, time.Now().Add(time.Hour))
 	client := DefaultDir(t.TempDir())
 	opts := UpdateOptions{Dir: client, Repositories: []string{ref}, Need: Selection{Ecosystems: []string{"npm"}}, Registry: anon}
 	if _, err := Update(ctx, opts); err != nil {

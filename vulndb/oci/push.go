@@ -61,14 +61,8 @@ func Push(ctx context.Context, dir, ref string, opts PushOptions) (PushResult, e
 	if err != nil {
 		return res, fmt.Errorf("oci: push: %w", err)
 	}
-	if !idx.Complete() {
-		n := 0
-		for _, p := range idx.Parts {
-			if !p.Local {
-				n++
-			}
-		}
-		return res, fmt.Errorf("oci: push: the database in %s lacks %d of its %d parts (it was downloaded for scans); run `vigil db update --all` first", dir, n, len(idx.Parts))
+	if missing := Missing(idx, Selection{All: true}); len(missing) > 0 {
+		return res, fmt.Errorf("oci: push: the database in %s lacks %d of its %d parts (it was downloaded for scans); run `vigil db update --all` first", dir, len(missing), len(idx.Parts))
 	}
 	maxDeltas := opts.MaxDeltas
 	if maxDeltas <= 0 {
@@ -197,20 +191,7 @@ func (p *publisher) part(e vulndb.PartEntry) ([]v1.Descriptor, error) {
 		blob = prevPart.blob
 		p.res.Reused++
 	} else {
-		f, err := p.temp("push-part-*")
-		if err != nil {
-			return nil, err
-		}
-		src, err := os.Open(vulndb.PartPath(p.dir, e.Content))
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		err = compress(f, src)
-		src.Close()
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+		zst, err := p.compressed(vulndb.PartPath(p.dir, e.Content), "push-part-*")
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +199,7 @@ func (p *publisher) part(e vulndb.PartEntry) ([]v1.Descriptor, error) {
 		ann[annotationContent] = e.Content
 		ann[annotationRecords] = strconv.Itoa(e.Records)
 		ann[annotationTitle] = partTitle(e.PartKey) + ".db.zst"
-		if blob, err = p.uploadFile(f.Name(), PartMediaType, ann); err != nil {
+		if blob, err = p.uploadFile(zst, PartMediaType, ann); err != nil {
 			return nil, err
 		}
 		p.res.Uploaded++
@@ -281,24 +262,11 @@ func (p *publisher) delta(e vulndb.PartEntry, prev *remotePart, blobSize int64) 
 	if info.From != prev.content || info.To != e.Content {
 		return nil, fmt.Errorf("delta digests %s → %s, expected %s → %s", info.From, info.To, prev.content, e.Content)
 	}
-	f, err := p.temp("push-delta-*")
+	zst, err := p.compressed(raw.Name(), "push-delta-*")
 	if err != nil {
 		return nil, err
 	}
-	src, err := os.Open(raw.Name())
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	err = compress(f, src)
-	src.Close()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	fi, err := os.Stat(f.Name())
+	fi, err := os.Stat(zst)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +277,7 @@ func (p *publisher) delta(e vulndb.PartEntry, prev *remotePart, blobSize int64) 
 	ann[annotationFrom] = info.From
 	ann[annotationTo] = info.To
 	ann[annotationTitle] = partTitle(e.PartKey) + ".delta.zst"
-	d, err := p.uploadFile(f.Name(), DeltaMediaType, ann)
+	d, err := p.uploadFile(zst, DeltaMediaType, ann)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +290,26 @@ func partTitle(k vulndb.PartKey) string {
 		s += "-" + k.Ecosystem
 	}
 	return fmt.Sprintf("%s-%d-of-%d", s, k.Shard+1, k.Shards)
+}
+
+// compressed writes the file at path compressed with zstd to a new
+// temporary file (named by pattern) and returns that file's path.
+func (p *publisher) compressed(path, pattern string) (string, error) {
+	f, err := p.temp(pattern)
+	if err != nil {
+		return "", err
+	}
+	src, err := os.Open(path)
+	if err != nil {
+		f.Close()
+		return "", err
+	}
+	err = compress(f, src)
+	src.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return f.Name(), err
 }
 
 // compress writes src compressed with zstd to w.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -236,10 +237,11 @@ func (opts UpdateOptions) fromRepository(ctx context.Context, repo string, now f
 			}
 		}
 	}
-	have := localParts(opts.Dir)
+	keep := func(k vulndb.PartKey) bool { return wanted(k, opts.Need) || groups[groupOf(k)] }
+	have := vulndb.PartFiles(opts.Dir)
 	var jobs []remotePart
 	for _, p := range ver.parts {
-		if !wanted(p.key, opts.Need) && !groups[groupOf(p.key)] {
+		if !keep(p.key) {
 			continue
 		}
 		if _, ok := have[p.content]; ok && !opts.Force {
@@ -313,15 +315,15 @@ func (opts UpdateOptions) fromRepository(ctx context.Context, repo string, now f
 	if err != nil {
 		return UpdateResult{}, fmt.Errorf("%s: %w", repo, err)
 	}
-	// Parts on disk may have been swept since localParts; Open checks
+	// Parts on disk may have been swept since PartFiles; Open checks
 	// each again.
-	have = localParts(opts.Dir)
+	have = vulndb.PartFiles(opts.Dir)
 	idx, err := ver.index(have)
 	if err != nil {
 		return UpdateResult{}, fmt.Errorf("%s: %w", repo, err)
 	}
 	for i, p := range idx.Parts {
-		if p.Local && !wanted(p.PartKey, opts.Need) && !groups[groupOf(p.PartKey)] {
+		if p.Local && !keep(p.PartKey) {
 			// On disk from another version or build, but not asked for:
 			// leave it out, so that what the index says is present is
 			// exactly what is kept up to date.
@@ -346,22 +348,6 @@ func (opts UpdateOptions) fromRepository(ctx context.Context, repo string, now f
 }
 
 func groupOf(k vulndb.PartKey) string { return k.Kind + "\x00" + k.Ecosystem }
-
-// localParts maps the content digest of each part file in dir to its size.
-func localParts(dir string) map[string]int64 {
-	out := map[string]int64{}
-	entries, _ := os.ReadDir(filepath.Join(dir, vulndb.PartsDirName))
-	for _, e := range entries {
-		hexd, ok := strings.CutSuffix(e.Name(), ".db")
-		if !ok || len(hexd) != 64 || !e.Type().IsRegular() {
-			continue
-		}
-		if fi, err := e.Info(); err == nil {
-			out["sha256:"+hexd] = fi.Size()
-		}
-	}
-	return out
-}
 
 // deltaChain returns the cheapest sequence of deltas of part key leading
 // from content from to content to, or nil.
@@ -465,9 +451,7 @@ func blobErr(d v1.Descriptor, n int64, err error) error {
 
 // downloadPart downloads part p whole into dir's parts, checked; a blob
 // with a bad digest or content is fetched once more before giving up.
-func downloadPart(ctx context.Context, puller *remote.Puller, r name.Reference, dir string, p remotePart, log interface {
-	Warn(string, ...any)
-}) (int64, error) {
+func downloadPart(ctx context.Context, puller *remote.Puller, r name.Reference, dir string, p remotePart, log *slog.Logger) (int64, error) {
 	var total int64
 	for attempt := 1; ; attempt++ {
 		f, err := vulndb.TempFile(filepath.Join(dir, vulndb.PartsDirName), "download-*")
@@ -503,7 +487,7 @@ func fetchPart(ctx context.Context, puller *remote.Puller, r name.Reference, p r
 		return err
 	}
 	defer br.Close()
-	zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+	zr, err := newDecoder(br)
 	if err != nil {
 		return err
 	}
@@ -526,6 +510,11 @@ func fetchPart(ctx context.Context, puller *remote.Puller, r name.Reference, p r
 		return fmt.Errorf("blob %s: over %d bytes decompressed", p.blob.Digest, int64(maxPartSize))
 	}
 	return nil
+}
+
+// newDecoder decompresses a part or delta blob.
+func newDecoder(r io.Reader) (*zstd.Decoder, error) {
+	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
 }
 
 // applyChain applies the deltas of chain to the part with content base
@@ -551,7 +540,7 @@ func applyChain(ctx context.Context, puller *remote.Puller, r name.Reference, di
 		if err != nil {
 			return total, err
 		}
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		zr, err := newDecoder(br)
 		if err != nil {
 			br.Close()
 			return total, err

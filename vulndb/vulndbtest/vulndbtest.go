@@ -1,5 +1,6 @@
-// Package vulndbtest holds test doubles for vulndb: an in-memory Sink, a
-// directory Fetcher and a logger that records warnings.
+// Package vulndbtest holds test doubles for vulndb — an in-memory Sink, a
+// directory Fetcher, a logger that records warnings — and Whole, which
+// checks that a database on disk is whole.
 package vulndbtest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/vigil-scanner/vigil/vulndb"
 )
@@ -153,4 +155,25 @@ func (f ErrFetcher) Open(context.Context, string) (io.ReadCloser, error) {
 		return nil, errors.New("fetch failed")
 	}
 	return nil, f.Err
+}
+
+// Whole reads the index of the database in dir and checks every part it
+// lists as present against the content digest it records
+// (vulndb.CheckPart); it fails t when the database is not whole.
+func Whole(t testing.TB, dir string) *vulndb.Index {
+	t.Helper()
+	idx, err := vulndb.ReadIndex(dir)
+	if err != nil {
+		t.Fatalf("database %s: %v", dir, err)
+	}
+	for _, p := range idx.Parts {
+		if !p.Local {
+			continue
+		}
+		pf, err := vulndb.CheckPart(vulndb.PartPath(dir, p.Content))
+		if err != nil || pf.Content != p.Content {
+			t.Fatalf("database %s: part %s: %+v, %v", dir, p.PartKey, pf, err)
+		}
+	}
+	return idx
 }

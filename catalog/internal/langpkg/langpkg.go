@@ -1,10 +1,11 @@
 // Package langpkg holds the small helpers shared by the language-package
-// catalogers: bounded file reads, package URLs, and the final tidy-up of a
-// result (deduplication and stable ordering).
+// catalogers: the walk over their files, bounded file reads, package URLs,
+// and the final tidy-up of a result (deduplication and stable ordering).
 package langpkg
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,29 @@ import (
 
 	packageurl "github.com/package-url/packageurl-go"
 
+	"github.com/vigil-scanner/vigil/catalog"
 	"github.com/vigil-scanner/vigil/inventory"
 )
+
+// Walk calls fn with the path of each regular file of fsys, in lexical
+// order. A directory that cannot be read is a warning through env
+// ("<name>: cannot walk") and is skipped; the walk stops when ctx is done
+// or fn returns an error, and returns that error.
+func Walk(ctx context.Context, fsys fs.FS, env catalog.Env, name string, fn func(p string) error) error {
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			env.Warn(p, name+": cannot walk", err)
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return fn(p)
+	})
+}
 
 // ErrTooLarge is returned by ReadFile when a file exceeds its size limit.
 var ErrTooLarge = errors.New("file too large")
@@ -65,6 +87,18 @@ func NpmPurl(name, version string) string {
 		}
 	}
 	return Purl(packageurl.TypeNPM, ns, n, version)
+}
+
+// MavenPackage is the package of a Maven artifact, named
+// "group:artifact" as Maven advisories name it.
+func MavenPackage(group, artifact, version string) inventory.Package {
+	name := group + ":" + artifact
+	return inventory.Package{
+		ID:      ID(name, version),
+		Name:    name,
+		Version: version,
+		Purl:    Purl(packageurl.TypeMaven, group, artifact, version),
+	}
 }
 
 // ID is the package identifier used in DependsOn: "name@version".

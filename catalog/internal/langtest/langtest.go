@@ -128,6 +128,29 @@ func Golden(t testing.TB, name string, got any) {
 	}
 }
 
+// Flags renders a package's place in its dependency graph as the tests
+// write it: "root", "dev", "indirect" and "origin=…", those that apply,
+// separated by spaces.
+func Flags(p inventory.Package) string {
+	var f []string
+	if p.Root {
+		f = append(f, "root")
+	}
+	if p.Dev {
+		f = append(f, "dev")
+	}
+	if p.Indirect {
+		f = append(f, "indirect")
+	}
+	if p.Origin != "" {
+		f = append(f, "origin="+p.Origin)
+	}
+	return strings.Join(f, " ")
+}
+
+// Line is a package's ID followed by its Flags.
+func Line(p inventory.Package) string { return strings.TrimSpace(p.ID + " " + Flags(p)) }
+
 // Find returns the package named name in rs, or nil.
 func Find(rs []inventory.Result, name string) *inventory.Package {
 	for i := range rs {

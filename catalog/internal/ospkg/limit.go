@@ -1,9 +1,6 @@
 package ospkg
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // MaxPackages bounds the packages read from one database file. Real
 // systems install a few thousand packages; a database listing more than
@@ -14,10 +11,6 @@ const MaxPackages = 100_000
 // ErrTooMany is returned, with the first MaxPackages packages, by a
 // database reader that stopped there.
 var ErrTooMany = fmt.Errorf("more than %d packages; only the first %d are read", MaxPackages, MaxPackages)
-
-// IsTooMany reports whether err says a database was read up to
-// MaxPackages.
-func IsTooMany(err error) bool { return errors.Is(err, ErrTooMany) }
 
 // MaxFiles bounds the installed files recorded for the packages of one
 // database, in all. Real systems own a few hundred thousand files; the

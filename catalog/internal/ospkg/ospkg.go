@@ -120,9 +120,6 @@ func (p *Problems) Add(where string, err error) {
 	}
 }
 
-// Len returns the number of problems recorded.
-func (p *Problems) Len() int { return p.n }
-
 // Done decides the file's outcome once read entries were valid: an error
 // naming the file when there were problems and nothing valid, else nil,
 // after recording a warning through env when there were problems.

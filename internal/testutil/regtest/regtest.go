@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -226,7 +228,7 @@ func (r *Registry) PushImage(t testing.TB, repoTag string, img v1.Image) string 
 
 // Base is the base layer every pushed image shares.
 func Base(t testing.TB) v1.Layer {
-	return layer(t, map[string]string{
+	return Layer(t, map[string]string{
 		"etc/os-release":     "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\n",
 		"etc/alpine-release": "3.19.1\n",
 	})
@@ -246,7 +248,7 @@ func Image(t testing.TB, pkgs []string, extra ...string) v1.Image {
 		k, v, _ := strings.Cut(e, "=")
 		files[k] = v
 	}
-	base, top := Base(t), layer(t, files)
+	base, top := Base(t), Layer(t, files)
 	img, err := mutate.AppendLayers(empty.Image, base, top)
 	if err != nil {
 		t.Fatal(err)
@@ -261,16 +263,13 @@ func Image(t testing.TB, pkgs []string, extra ...string) v1.Image {
 	return img
 }
 
-func layer(t testing.TB, files map[string]string) v1.Layer {
+// Layer builds a layer of regular files (path → contents), written in
+// path order with mode 0644 and the epoch as their time.
+func Layer(t testing.TB, files map[string]string) v1.Layer {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sortStrings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(files)) {
 		body := files[n]
 		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
 			t.Fatal(err)
@@ -288,26 +287,15 @@ func layer(t testing.TB, files map[string]string) v1.Layer {
 	return l
 }
 
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
-
 // Record is an alpine:3.19 advisory: ID affects the origin Pkg below
 // Fixed.
 type Record struct{ ID, Pkg, Fixed, Severity string }
 
-// WriteDB writes a database of records to path (replacing it atomically,
-// as `vigil db build` does).
-func WriteDB(t testing.TB, path string, records ...Record) {
+// WriteDB writes a database of records into the database directory dir
+// (replacing what it held atomically, as `vigil db build` does).
+func WriteDB(t testing.TB, dir string, records ...Record) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w, err := vulndb.NewWriter(path)
+	w, err := vulndb.NewWriter(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

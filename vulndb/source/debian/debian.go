@@ -48,6 +48,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vigil-scanner/vigil/distro"
 	"github.com/vigil-scanner/vigil/vulndb"
 	"github.com/vigil-scanner/vigil/vulndb/source/internal/feed"
 )
@@ -72,23 +73,6 @@ func (*Source) Name() string { return "debian" }
 
 // DefaultBase returns https://security-tracker.debian.org/tracker/data/.
 func (*Source) DefaultBase() string { return "https://security-tracker.debian.org/tracker/data/" }
-
-// releases maps Debian codenames to the release numbers used in
-// ecosystems ("debian:12").
-var releases = map[string]string{
-	"buzz": "1.1", "rex": "1.2", "bo": "1.3", "hamm": "2.0", "slink": "2.1",
-	"potato": "2.2", "woody": "3.0", "sarge": "3.1", "etch": "4", "lenny": "5",
-	"squeeze": "6", "wheezy": "7", "jessie": "8", "stretch": "9", "buster": "10",
-	"bullseye": "11", "bookworm": "12", "trixie": "13", "forky": "14", "duke": "15",
-	"sid": "sid",
-}
-
-// Release returns the ecosystem release for a codename ("bookworm" → "12",
-// "sid" → "sid") and whether it is known.
-func Release(codename string) (string, bool) {
-	r, ok := releases[codename]
-	return r, ok
-}
 
 type issue struct {
 	Description string          `json:"description"`
@@ -154,7 +138,7 @@ func (s *Source) issue(ctx context.Context, sink vulndb.Sink, log *slog.Logger, 
 	}
 	codenames := slices.Sorted(maps.Keys(rels))
 	for _, codename := range codenames {
-		num, ok := Release(codename)
+		num, ok := distro.DebianRelease(codename)
 		if !ok {
 			skipped[codename] = true
 			continue

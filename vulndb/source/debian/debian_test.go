@@ -156,17 +156,6 @@ func TestSharedSamples(t *testing.T) {
 	})
 }
 
-func TestRelease(t *testing.T) {
-	for code, want := range map[string]string{"bookworm": "12", "trixie": "13", "forky": "14", "sid": "sid", "buzz": "1.1", "jessie": "8"} {
-		if got, ok := Release(code); !ok || got != want {
-			t.Errorf("Release(%q) = %q, %v", code, got, ok)
-		}
-	}
-	if _, ok := Release("experimental"); ok {
-		t.Error("experimental is known")
-	}
-}
-
 // TestEntryWithoutKey: an entry whose package name or id is empty (or
 // holds a NUL) is skipped with a warning; the others load.
 func TestEntryWithoutKey(t *testing.T) {

@@ -134,7 +134,7 @@ func row(rec []string, date string) (vulndb.Vulnerability, error) {
 	if len(rec) < 3 {
 		return vulndb.Vulnerability{}, errors.New("fewer than 3 fields")
 	}
-	if !strings.HasPrefix(rec[0], "CVE-") {
+	if !feed.IsCVE(rec[0]) {
 		return vulndb.Vulnerability{}, errors.New("not a CVE id")
 	}
 	score, err1 := strconv.ParseFloat(rec[1], 64)

@@ -79,7 +79,7 @@ func (s *Source) Load(ctx context.Context, f vulndb.Fetcher, sink vulndb.Sink) e
 				log.Warn("kev: skipping malformed entry", "index", i-1, "err", err)
 				return nil
 			}
-			if !strings.HasPrefix(e.CVEID, "CVE-") || e.DateAdded == "" {
+			if !feed.IsCVE(e.CVEID) || e.DateAdded == "" {
 				log.Warn("kev: skipping entry without cveID or dateAdded", "index", i-1, "cve", e.CVEID)
 				return nil
 			}

@@ -152,6 +152,13 @@ func isDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 // maintainers append (a patch number "-1", ".patch", ".diff").
 var cveLike = regexp.MustCompile(`^(?i:cve)[-_ ]?([0-9]{4})-([0-9]{4,7})((?:-[0-9]{1,2})|\.patch|\.diff)?$`)
 
+// strictCVE is a CVE id as MITRE writes it.
+var strictCVE = regexp.MustCompile(`^CVE-[0-9]{4}-[0-9]{4,}$`)
+
+// IsCVE reports whether id is a CVE id exactly as MITRE writes it
+// ("CVE-2024-3094"), for feeds (EPSS, KEV) whose every row is one.
+func IsCVE(id string) bool { return strictCVE.MatchString(id) }
+
 // NormalizeID returns the id an upstream feed meant: "CVE_2019-2426",
 // "cve-2019-2426", "CVE‐2019‐2426" (Unicode hyphens), "CVE-2019-19451.patch"
 // and "CVE-2017-17434-1" (the first of two patches) are CVE-2019-2426,

@@ -1,7 +1,7 @@
 // Package httpx is the HTTP plumbing shared by feed downloads
-// (vulndb/fetch) and registry calls (vulndb/oci): a transport whose every
-// phase has a timeout, a watchdog on response bodies that stop flowing,
-// and rate-limit (429) handling that honours Retry-After.
+// (vulndb/fetch) and registry calls (vulndb/oci, registry): a transport
+// whose every phase has a timeout, a watchdog on response bodies that stop
+// flowing, and rate-limit (429) handling that honours Retry-After.
 package httpx
 
 import (
