@@ -71,6 +71,11 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 	if !opts.NoVulnScan && len(r.Results) > 0 {
 		p.printf("\n%s\n", sum)
 	}
+	if len(r.Results) == 0 {
+		// Say so: an empty output reads as a tool that did nothing, or
+		// as a clean result it cannot vouch for.
+		p.printf("%s: no packages found, so nothing was matched\n", artifactName(r.Artifact))
+	}
 	p.footer(r.Warnings, len(r.Results) > 0)
 	if p.err != nil {
 		return fmt.Errorf("writing table: %w", p.err)
@@ -576,4 +581,11 @@ func (p *printer) table(t rows, colors [][]string) {
 		}
 		line(row, codes, false)
 	}
+}
+
+func artifactName(a inventory.Artifact) string {
+	if a.Name == "" {
+		return "the scan target"
+	}
+	return a.Name
 }

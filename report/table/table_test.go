@@ -98,13 +98,16 @@ func TestWriteColor(t *testing.T) {
 	}
 }
 
+// TestWriteEmpty: a scan that found no packages says so, naming what was
+// scanned, instead of printing nothing.
 func TestWriteEmpty(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Write(&buf, &report.Report{}, report.Options{ListAllPkgs: true}); err != nil {
+	r := &report.Report{Artifact: inventory.Artifact{Name: "emptydir", Type: "filesystem"}}
+	if err := Write(&buf, r, report.Options{ListAllPkgs: true}); err != nil {
 		t.Fatal(err)
 	}
-	if buf.Len() != 0 {
-		t.Errorf("empty report wrote %q", buf.String())
+	if want := "emptydir: no packages found, so nothing was matched\n"; buf.String() != want {
+		t.Errorf("empty report wrote %q, want %q", buf.String(), want)
 	}
 }
 
