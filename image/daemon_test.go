@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigil-scanner/vigil/image"
+	"github.com/vigil-scanner/vigil/image/daemon"
 	"github.com/vigil-scanner/vigil/internal/testutil"
 )
 
@@ -109,19 +110,18 @@ func TestOpenPodman(t *testing.T) {
 		sameImage(t, got, img)
 	}
 	ctx := context.Background()
-	t.Run("DOCKER_HOST", func(t *testing.T) {
-		t.Setenv("DOCKER_HOST", "unix://"+sock)
-		got, err := image.Open(ctx, "vigil.test/podman:1", image.Options{Sources: []string{"docker"}})
+	t.Run("docker host option", func(t *testing.T) {
+		got, err := image.Open(ctx, "vigil.test/podman:1", image.Options{Sources: []string{"docker"}, DockerHost: "unix://" + sock})
 		check(t, got, err)
 	})
 	t.Run("podman socket option", func(t *testing.T) {
-		got, err := image.Open(ctx, "vigil.test/podman:1", image.Options{Sources: []string{"podman"}, PodmanHost: "unix://" + sock})
+		got, err := image.Open(ctx, "vigil.test/podman:1", image.Options{Sources: []string{"podman"}, PodmanHosts: []string{"unix://" + sock}})
 		check(t, got, err)
 	})
-	t.Run("podman default socket", func(t *testing.T) {
-		t.Setenv("CONTAINER_HOST", "")
-		t.Setenv("XDG_RUNTIME_DIR", runtimeDir)
-		got, err := image.Open(ctx, "vigil.test/podman:1", image.Options{Sources: []string{"podman"}})
+	t.Run("podman rootless socket from the environment", func(t *testing.T) {
+		env := map[string]string{"XDG_RUNTIME_DIR": runtimeDir}
+		hosts := daemon.PodmanHosts(func(k string) string { return env[k] })
+		got, err := image.Open(ctx, "vigil.test/podman:1", image.Options{Sources: []string{"podman"}, PodmanHosts: hosts})
 		check(t, got, err)
 	})
 	t.Run("by image ID", func(t *testing.T) {
@@ -129,7 +129,7 @@ func TestOpenPodman(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := image.Open(ctx, id.String(), image.Options{Sources: []string{"podman"}, PodmanHost: sock})
+		got, err := image.Open(ctx, id.String(), image.Options{Sources: []string{"podman"}, PodmanHosts: []string{sock}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,8 +137,7 @@ func TestOpenPodman(t *testing.T) {
 		sameImage(t, got, img)
 	})
 	t.Run("missing image", func(t *testing.T) {
-		t.Setenv("DOCKER_HOST", "unix://"+sock)
-		_, err := image.Open(ctx, "vigil.test/none:1", image.Options{Sources: []string{"docker", "podman"}, PodmanHost: sock})
+		_, err := image.Open(ctx, "vigil.test/none:1", image.Options{Sources: []string{"docker", "podman"}, DockerHost: "unix://" + sock, PodmanHosts: []string{sock}})
 		var nf *image.NotFoundError
 		if !errors.As(err, &nf) || len(nf.Sources) != 2 {
 			t.Fatalf("error = %v, want a NotFoundError from two sources", err)
@@ -155,8 +154,7 @@ func TestOpenPodman(t *testing.T) {
 // says what each one answered.
 func TestOpenSourceErrors(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(dir, "docker.sock"))
-	_, err := image.Open(context.Background(), "127.0.0.1:1/x:1", image.Options{PodmanHost: filepath.Join(dir, "podman.sock")})
+	_, err := image.Open(context.Background(), "127.0.0.1:1/x:1", image.Options{DockerHost: "unix://" + filepath.Join(dir, "docker.sock"), PodmanHosts: []string{filepath.Join(dir, "podman.sock")}})
 	if err == nil {
 		t.Fatal("Open succeeded")
 	}

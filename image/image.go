@@ -10,6 +10,7 @@
 package image
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,11 +84,14 @@ type Options struct {
 	// Registry says how to reach and authenticate to registries.
 	Registry remote.Access
 	// DockerHost is the Docker daemon to ask ("unix:///var/run/docker.sock",
-	// "tcp://host:2375"); empty means $DOCKER_HOST or the default socket.
+	// "tcp://host:2375"); empty means daemon.DefaultDockerHost. The CLI
+	// fills it from --docker-host or $DOCKER_HOST (daemon.DockerHost):
+	// this package reads no environment.
 	DockerHost string
-	// PodmanHost is Podman's API socket; empty means $CONTAINER_HOST, then
-	// $XDG_RUNTIME_DIR/podman/podman.sock, then /run/podman/podman.sock.
-	PodmanHost string
+	// PodmanHosts are Podman API sockets to try in order; empty means
+	// daemon.DefaultPodmanHost. The CLI fills them from --podman-host or
+	// the environment (daemon.PodmanHosts).
+	PodmanHosts []string
 	// Logger receives warnings and which source answered; nil discards.
 	Logger *slog.Logger
 }
@@ -243,15 +247,12 @@ func openRef(ctx context.Context, ref string, opts Options, platform v1.Platform
 		var err error
 		switch src {
 		case SourceDocker:
-			host := opts.DockerHost
-			if host == "" {
-				host = daemon.DockerHost()
-			}
+			host := cmp.Or(opts.DockerHost, daemon.DefaultDockerHost)
 			img, err = fromDaemon(ctx, ref, []string{host}, platform)
 		case SourcePodman:
-			hosts := daemon.PodmanHosts()
-			if opts.PodmanHost != "" {
-				hosts = []string{opts.PodmanHost}
+			hosts := opts.PodmanHosts
+			if len(hosts) == 0 {
+				hosts = []string{daemon.DefaultPodmanHost}
 			}
 			img, err = fromDaemon(ctx, ref, hosts, platform)
 		case SourceRemote:

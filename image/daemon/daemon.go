@@ -30,27 +30,34 @@ import (
 	"github.com/vigil-scanner/vigil/image/pick"
 )
 
+// DefaultDockerHost is where Docker listens unless told otherwise.
+const DefaultDockerHost = "unix:///var/run/docker.sock"
+
+// DefaultPodmanHost is rootful Podman's API socket.
+const DefaultPodmanHost = "unix:///run/podman/podman.sock"
+
 // DockerHost returns where Docker listens: $DOCKER_HOST, or else
-// unix:///var/run/docker.sock.
-func DockerHost() string {
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
+// DefaultDockerHost. getenv looks the variable up (os.Getenv in the CLI,
+// the only caller that reads the environment).
+func DockerHost(getenv func(string) string) string {
+	if h := getenv("DOCKER_HOST"); h != "" {
 		return h
 	}
-	return "unix:///var/run/docker.sock"
+	return DefaultDockerHost
 }
 
 // PodmanHosts returns where Podman's service may listen, most specific
-// first: $CONTAINER_HOST, the rootless socket under $XDG_RUNTIME_DIR and the
-// rootful /run/podman/podman.sock.
-func PodmanHosts() []string {
+// first: $CONTAINER_HOST, the rootless socket under $XDG_RUNTIME_DIR and
+// DefaultPodmanHost. getenv looks the variables up.
+func PodmanHosts(getenv func(string) string) []string {
 	var hosts []string
-	if h := os.Getenv("CONTAINER_HOST"); strings.HasPrefix(h, "unix://") {
+	if h := getenv("CONTAINER_HOST"); strings.HasPrefix(h, "unix://") {
 		hosts = append(hosts, h)
 	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
 		hosts = append(hosts, "unix://"+filepath.Join(d, "podman", "podman.sock"))
 	}
-	return append(hosts, "unix:///run/podman/podman.sock")
+	return append(hosts, DefaultPodmanHost)
 }
 
 // Client speaks the Docker Engine API.

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/vigil-scanner/vigil/image/daemon"
 )
 
 func TestResolveAccess(t *testing.T) {
@@ -44,5 +46,24 @@ func TestResolveAccess(t *testing.T) {
 				t.Errorf("user = %q, want %q", cfg.Username, tt.wantUser)
 			}
 		})
+	}
+}
+
+// TestDaemonHosts: the daemon sockets come from the flags first, then from
+// the environment the CLI was given (never read by package image).
+func TestDaemonHosts(t *testing.T) {
+	env := map[string]string{"DOCKER_HOST": "tcp://10.0.0.1:2375", "CONTAINER_HOST": "unix:///c.sock", "XDG_RUNTIME_DIR": "/run/user/7"}
+	getenv := func(k string) string { return env[k] }
+	if got := podmanHosts("", getenv); !slices.Equal(got, []string{"unix:///c.sock", "unix:///run/user/7/podman/podman.sock", daemon.DefaultPodmanHost}) {
+		t.Errorf("podmanHosts from the environment = %q", got)
+	}
+	if got := podmanHosts("/p.sock", getenv); !slices.Equal(got, []string{"/p.sock"}) {
+		t.Errorf("podmanHosts with --podman-host = %q", got)
+	}
+	if got := daemon.DockerHost(getenv); got != "tcp://10.0.0.1:2375" {
+		t.Errorf("DockerHost = %q", got)
+	}
+	if got := daemon.DockerHost(func(string) string { return "" }); got != daemon.DefaultDockerHost {
+		t.Errorf("DockerHost without DOCKER_HOST = %q", got)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-scanner/vigil/catalog/maven"
 	"github.com/vigil-scanner/vigil/evaluate"
 	"github.com/vigil-scanner/vigil/image"
+	"github.com/vigil-scanner/vigil/image/daemon"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/layerfs"
 	"github.com/vigil-scanner/vigil/match"
@@ -311,6 +312,8 @@ func newImageCmd(g *globals) *cobra.Command {
 		base     baseFlags
 		sources  []string
 		backend  string
+		docker   string
+		podman   string
 	)
 	cmd := &cobra.Command{
 		Use:   "image [flags] [IMAGE]",
@@ -338,6 +341,7 @@ func newImageCmd(g *globals) *cobra.Command {
 			prog.step("opening %s", cmp.Or(input, ref))
 			img, err := image.Open(ctx, ref, image.Options{
 				Input: input, Sources: sources, Platform: platform, Registry: access.access(g), Logger: g.logger,
+				DockerHost: cmp.Or(docker, daemon.DockerHost(g.getenv)), PodmanHosts: podmanHosts(podman, g.getenv),
 			})
 			if err != nil {
 				return nil, err
@@ -371,10 +375,21 @@ func newImageCmd(g *globals) *cobra.Command {
 	fl.StringVarP(&input, "input", "i", "", "read the image from a docker-save tar (plain or gzip), an OCI layout directory or an OCI archive")
 	fl.StringVar(&platform, "platform", "", "os/arch[/variant] to pick from a multi-platform image (default: the host's)")
 	fl.StringSliceVar(&sources, "image-src", image.DefaultSources, "where to look for IMAGE, in order: docker, podman, remote")
+	fl.StringVar(&docker, "docker-host", "", "Docker daemon to ask: unix:///path/to.sock or tcp://host:port (default $DOCKER_HOST, else unix:///var/run/docker.sock)")
+	fl.StringVar(&podman, "podman-host", "", "Podman API socket to ask (default $CONTAINER_HOST, $XDG_RUNTIME_DIR/podman/podman.sock, then /run/podman/podman.sock)")
 	access.add(cmd)
 	base.add(cmd)
 	fl.StringVar(&backend, "cache-backend", cacheBackendFS, "where what was read from each layer is kept for later scans: fs (CACHE_DIR/layers) or memory (not kept)")
 	return cmd
+}
+
+// podmanHosts is the Podman socket --podman-host names, or else those the
+// environment suggests.
+func podmanHosts(flag string, getenv func(string) string) []string {
+	if flag != "" {
+		return []string{flag}
+	}
+	return daemon.PodmanHosts(getenv)
 }
 
 func newDirCmd(g *globals, use, short, artifactType string) *cobra.Command {
