@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -131,39 +129,13 @@ func IsPermanent(err error) bool {
 
 // RetryAfter returns the wait a receiver asked for with a 429 or 503
 // response's Retry-After header (delay-seconds or an HTTP date, relative to
-// Options.Now; a date in the past is zero). It is the receiver's value,
-// not capped: the caller's backoff policy bounds it.
+// Options.Now; a date in the past is zero), as httpx.RetryAfter reads it:
+// the receiver's value, at most a year; the caller's backoff policy bounds
+// it further.
 func RetryAfter(err error) (time.Duration, bool) {
 	var se *sendError
 	if errors.As(err, &se) && se.hasRetry {
 		return se.retryAfter, true
 	}
 	return 0, false
-}
-
-// parseRetryAfter reads a Retry-After header value (RFC 9110 10.2.3):
-// delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if v[0] >= '0' && v[0] <= '9' {
-		n, err := strconv.ParseUint(v, 10, 63)
-		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				return time.Duration(1<<63 - 1), true
-			}
-			return 0, false
-		}
-		if n > uint64((1<<63-1)/time.Second) {
-			return time.Duration(1<<63 - 1), true
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
 }

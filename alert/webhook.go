@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vigil-scanner/vigil/internal/httpx"
 )
 
 // Webhook request headers.
@@ -197,7 +199,7 @@ func post(ctx context.Context, client *http.Client, route Route, opts Options, b
 		se.permanent = true
 	}
 	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
-		se.retryAfter, se.hasRetry = parseRetryAfter(resp.Header.Get("Retry-After"), opts.Now())
+		se.retryAfter, se.hasRetry = httpx.RetryAfter(resp.Header, opts.Now())
 	}
 	return se
 }

@@ -350,48 +350,6 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := testNow
-	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"0", 0, true},
-		{"120", 120 * time.Second, true},
-		{" 5 ", 5 * time.Second, true},
-		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour, true},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},      // past: now
-		{now.Add(time.Hour).Format(time.RFC850), time.Hour, true},   // obsolete form
-		{"99999999999999999999999", time.Duration(1<<63 - 1), true}, // saturates
-		{"9223372036", 9223372036 * time.Second, true},
-		{"9223372037", time.Duration(1<<63 - 1), true}, // seconds overflow Duration
-		{"", 0, false},
-		{"-1", 0, false},
-		{"1.5", 0, false},
-		{"12abc", 0, false},
-		{"tomorrow", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := parseRetryAfter(tt.in, now)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("parseRetryAfter(%q) = %v, %v, want %v, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
-func FuzzParseRetryAfter(f *testing.F) {
-	for _, s := range []string{"120", "Sat, 14 Mar 2026 10:26:53 GMT", "", "-1", "1e9", "99999999999999999999"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		d, ok := parseRetryAfter(s, testNow)
-		if d < 0 || (!ok && d != 0) {
-			t.Fatalf("parseRetryAfter(%q) = %v, %v", s, d, ok)
-		}
-	})
-}
-
 // TestSchema validates webhook bodies against docs/vigil-alerts.schema.json,
 // and checks the schema refuses what it should.
 func TestSchema(t *testing.T) {

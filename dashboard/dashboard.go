@@ -24,13 +24,13 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/vigil-scanner/vigil/internal/httpx"
 	"github.com/vigil-scanner/vigil/store"
 )
 
@@ -276,16 +276,7 @@ func (d *Dashboard) render(w http.ResponseWriter, code int, name string, v *view
 // transportOK refuses sessions over plain HTTP from other machines, as the
 // API refuses tokens there.
 func (d *Dashboard) transportOK(r *http.Request) bool {
-	return r.TLS != nil || d.opts.AllowPlainHTTP || fromLoopback(r)
-}
-
-func fromLoopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return r.TLS != nil || d.opts.AllowPlainHTTP || httpx.FromLoopback(r)
 }
 
 // session returns the request's unexpired session of a token still

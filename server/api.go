@@ -10,14 +10,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigil-scanner/vigil/engine"
+	"github.com/vigil-scanner/vigil/internal/httpx"
 	"github.com/vigil-scanner/vigil/inventory"
 	"github.com/vigil-scanner/vigil/report"
 	"github.com/vigil-scanner/vigil/report/format"
@@ -108,7 +109,7 @@ func (s *Server) auth(scope string, h http.Handler) http.Handler {
 			fail(w, http.StatusUnauthorized, "a bearer token is required")
 			return
 		}
-		if r.TLS == nil && !s.cfg.AllowPlainHTTPTokens && !fromLoopback(r) {
+		if r.TLS == nil && !s.cfg.AllowPlainHTTPTokens && !httpx.FromLoopback(r) {
 			fail(w, http.StatusForbidden, "tokens are accepted only over HTTPS (or from loopback); see allowPlainHTTPTokens")
 			return
 		}
@@ -142,15 +143,6 @@ func (s *Server) lookup(raw string) *token {
 		}
 	}
 	return found
-}
-
-func fromLoopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -297,9 +289,33 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
+// pageParams reads the query's limit and offset: absent means 0 (the
+// store's default page), anything else must be a whole number ≥ 0.
+func pageParams(q url.Values) (limit, offset int, err error) {
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"limit", &limit}, {"offset", &offset}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, 0, fmt.Errorf("%s=%q: want a whole number, 0 or more", p.name, v)
+		}
+		*p.dst = n
+	}
+	return limit, offset, nil
+}
+
 func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
+	limit, _, err := pageParams(q)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	repo := q.Get("repository")
 	if reg := q.Get("registry"); reg != "" && repo != "" && !strings.HasPrefix(repo, reg+"/") {
 		repo = reg + "/" + repo // a name within the registry
@@ -389,8 +405,11 @@ func (s *Server) findingList(w http.ResponseWriter, r *http.Request, f store.Fin
 	f.Fixable = q.Get("fixable") == "true"
 	f.KEV = q.Get("kev") == "true"
 	f.Resolved = q.Get("resolved") == "true"
-	f.Limit, _ = strconv.Atoi(q.Get("limit"))
-	f.Offset, _ = strconv.Atoi(q.Get("offset"))
+	var err error
+	if f.Limit, f.Offset, err = pageParams(q); err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	fs, err := s.st.Findings(r.Context(), f)
 	if err != nil {
 		s.internal(w, err)
@@ -562,8 +581,11 @@ func parseRange(s string) ([]constraint, error) {
 
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	offset, _ := strconv.Atoi(q.Get("offset"))
+	limit, offset, err := pageParams(q)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	log, err := s.st.AlertLog(r.Context(), q.Get("state"), limit, offset)
 	if err != nil {
 		s.internal(w, err)

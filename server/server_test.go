@@ -258,6 +258,11 @@ tokens:
 	if code != 200 || !strings.Contains(string(body), `"images":[{`) || strings.Contains(string(body), page.Images[0].Digest) {
 		t.Errorf("images second page = %d %s", code, body)
 	}
+	for _, p := range []string{"/api/v1/images?limit=abc", "/api/v1/findings?offset=-1", "/api/v1/alerts?limit=1.5"} {
+		if code, body := reader.do(t, "GET", p, ""); code != http.StatusBadRequest || !strings.Contains(string(body), "want a whole number") {
+			t.Errorf("GET %s = %d %s, want 400 naming the parameter", p, code, body)
+		}
+	}
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package httpx is the HTTP plumbing shared by feed downloads
 // (vulndb/fetch) and registry calls (vulndb/oci, registry): a transport
 // whose every phase has a timeout, a watchdog on response bodies that stop
-// flowing, and rate-limit (429) handling that honours Retry-After.
+// flowing, and rate-limit (429) handling that honours Retry-After; and,
+// for vigil's own server and dashboard, FromLoopback.
 package httpx
 
 import (
@@ -67,21 +68,30 @@ func (e *RateLimitError) Error() string {
 	return msg
 }
 
-// RetryAfter parses a Retry-After header (seconds, or an HTTP date) into a
-// duration from now. ok is false when the header is absent or malformed.
+// MaxRetryAfter bounds what RetryAfter returns: a server asking for more
+// than a year is taken to ask for a year.
+const MaxRetryAfter = 365 * 24 * time.Hour
+
+// RetryAfter parses a Retry-After header (RFC 9110 10.2.3: delay-seconds,
+// or an HTTP date) into a duration from now, at most MaxRetryAfter; a date
+// in the past is zero. ok is false when the header is absent or malformed.
 func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
+	if v[0] >= '0' && v[0] <= '9' {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			return MaxRetryAfter, true // digits only, too many of them
+		case err != nil:
 			return 0, false
 		}
-		return time.Duration(min(secs, int64(365*24*3600))) * time.Second, true
+		return time.Duration(min(secs, uint64(MaxRetryAfter/time.Second))) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		return min(max(t.Sub(now), 0), MaxRetryAfter), true
 	}
 	return 0, false
 }
@@ -249,4 +259,16 @@ func (w *watchedBody) Close() error {
 // that delivers nothing for d; for clients that do not use Transport.
 func WatchBody(body io.ReadCloser, cancel context.CancelCauseFunc, d time.Duration) io.ReadCloser {
 	return watch(body, cancel, d)
+}
+
+// FromLoopback reports whether r came from this machine (its remote
+// address is a loopback IP): the server and the dashboard accept tokens and
+// sessions over plain HTTP only from there.
+func FromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -20,7 +20,12 @@ func TestRetryAfter(t *testing.T) {
 		{"soon", 0, false},
 		{"Tue, 01 Dec 2026 12:00:30 GMT", 30 * time.Second, true},
 		{"Tue, 01 Dec 2026 11:00:00 GMT", 0, true}, // in the past: now
-		{"99999999999", 365 * 24 * time.Hour, true},
+		{"99999999999", MaxRetryAfter, true},
+		{"99999999999999999999999", MaxRetryAfter, true}, // overflows uint64
+		{"Tue, 01 Dec 2126 12:00:00 GMT", MaxRetryAfter, true},
+		{"Tuesday, 01-Dec-26 12:01:00 GMT", time.Minute, true}, // RFC 850, obsolete
+		{"1.5", 0, false},
+		{"12abc", 0, false},
 	} {
 		h := http.Header{}
 		if tt.header != "" {
