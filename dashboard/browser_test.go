@@ -1,12 +1,9 @@
 package dashboard_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/vigil-scanner/vigil/internal/testutil/cdp"
 	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
@@ -50,7 +46,7 @@ func push(t *testing.T, host, repoTag string, groups ...[]string) string {
 			fmt.Fprintf(&apk, "P:%s\nV:%s\nA:x86_64\no:%s\n\n", f[0], f[1], f[2])
 			names = append(names, f[0])
 		}
-		l := tarLayer(t, map[string]string{"lib/apk/db/installed": apk.String()})
+		l := regtest.Layer(t, map[string]string{"lib/apk/db/installed": apk.String()})
 		if img, err = mutate.AppendLayers(img, l); err != nil {
 			t.Fatal(err)
 		}
@@ -78,27 +74,6 @@ func push(t *testing.T, host, repoTag string, groups ...[]string) string {
 		t.Fatal(err)
 	}
 	return d.String()
-}
-
-func tarLayer(t *testing.T, files map[string]string) v1.Layer {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)})
-		tw.Write([]byte(files[n]))
-	}
-	tw.Close()
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
 }
 
 // apiGet reads the server's API with the read token.

@@ -79,16 +79,6 @@ type Counts struct {
 // Total is the number of open findings.
 func (c Counts) Total() int { return c.Critical + c.High + c.Medium + c.Low + c.Unknown }
 
-func (c *Counts) add(o Counts) {
-	c.Critical += o.Critical
-	c.High += o.High
-	c.Medium += o.Medium
-	c.Low += o.Low
-	c.Unknown += o.Unknown
-	c.Fixable += o.Fixable
-	c.KEV += o.KEV
-}
-
 // AddFinding counts one open finding.
 func (c *Counts) AddFinding(f Finding) {
 	c.addSeverity(f.Severity, 1)
