@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,9 +80,12 @@ func (s *Store) ApplyFindings(ctx context.Context, now time.Time, digest, dbDige
 	m := Matched{Digest: digest, DBDigest: dbDigest, Found: found, Resolution: resolution, AlertsFor: alertsFor}
 	var ch Change
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		aliases := aliasSet{}
 		var err error
-		ch, err = s.apply(ctx, tx, now, &m)
-		return err
+		if ch, err = s.apply(ctx, tx, now, &m, aliases); err != nil {
+			return err
+		}
+		return s.writeAliases(ctx, tx, aliases)
 	})
 	if err != nil {
 		return Change{}, err
@@ -168,8 +173,9 @@ type JobsDone struct {
 func (s *Store) ApplyMatches(ctx context.Context, now time.Time, matches []Matched, done JobsDone) ([]Change, error) {
 	out := make([]Change, len(matches))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		aliases := aliasSet{}
 		for i := range matches {
-			ch, err := s.apply(ctx, tx, now, &matches[i])
+			ch, err := s.apply(ctx, tx, now, &matches[i], aliases)
 			if err != nil {
 				return err
 			}
@@ -186,7 +192,7 @@ func (s *Store) ApplyMatches(ctx context.Context, now time.Time, matches []Match
 				return fmt.Errorf("store: complete jobs: %w", err)
 			}
 		}
-		return nil
+		return s.writeAliases(ctx, tx, aliases)
 	})
 	if err != nil {
 		return nil, err
@@ -239,8 +245,10 @@ func (f *Finding) details() string {
 	return f.detailsHash
 }
 
-// apply makes m.Found the open findings of m.Digest within tx.
-func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, m *Matched) (Change, error) {
+// apply makes m.Found the open findings of m.Digest within tx. The
+// aliases of the findings it writes are added to aliases, for the caller to
+// write last (writeAliases).
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, m *Matched, aliases aliasSet) (Change, error) {
 	m.Prepare()
 	hash := m.hash
 	if m.KnownHash != "" && m.KnownHash == hash {
@@ -315,11 +323,10 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, now time.Time, m *Matched
 			f.Reachability, details, ms(now), digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target); err != nil {
 			return Change{}, fmt.Errorf("store: finding %s: %w", k, err)
 		}
-		for _, a := range f.Aliases {
-			if _, err := s.exec(ctx, tx, `INSERT INTO aliases (alias, vuln_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, a, f.VulnID); err != nil {
-				return Change{}, err
-			}
-		}
+		aliases.add(f)
+	}
+	for _, f := range inserts {
+		aliases.add(f)
 	}
 	if err := s.insertFindings(ctx, tx, digest, now, inserts); err != nil {
 		return Change{}, err
@@ -385,15 +392,13 @@ const insertBatch = 100
 
 // insertFindings writes findings of digest that are not open: new ones
 // are inserted, resolved ones opened again with their details (keeping
-// when they were first seen, which it sets in fs), many per statement; and
-// records their aliases.
+// when they were first seen, which it sets in fs), many per statement.
 func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, now time.Time, fs []*Finding) error {
 	for start := 0; start < len(fs); start += insertBatch {
 		chunk := fs[start:min(start+insertBatch, len(fs))]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO findings (digest, vuln_id, pkg_name, pkg_version, target, severity, fixed_version, status, kev, epss, epss_pct, aliases, title, url, reachability, details, first_seen, last_seen) VALUES `)
 		args := make([]any, 0, 18*len(chunk))
-		var aliasArgs []any
 		byKey := make(map[string]*Finding, len(chunk))
 		for i, f := range chunk {
 			if i > 0 {
@@ -402,9 +407,6 @@ func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, n
 			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, digest, f.VulnID, f.PkgName, f.PkgVersion, f.Target, f.Severity, f.FixedVersion, f.Status, b2i(f.KEV), f.EPSS, f.EPSSPercentile,
 				strings.Join(f.Aliases, " "), truncate(f.Title, 500), f.URL, f.Reachability, f.details(), ms(now), ms(now))
-			for _, a := range f.Aliases {
-				aliasArgs = append(aliasArgs, a, f.VulnID)
-			}
 			byKey[f.Key()] = f
 		}
 		// A conflict is a resolved finding found again: opened, its
@@ -432,12 +434,43 @@ func (s *Store) insertFindings(ctx context.Context, tx *sql.Tx, digest string, n
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: findings of %s: %w", digest, err)
 		}
-		for a := 0; a < len(aliasArgs); a += 2 * insertBatch {
-			part := aliasArgs[a:min(a+2*insertBatch, len(aliasArgs))]
-			q := `INSERT INTO aliases (alias, vuln_id) VALUES ` + strings.Repeat("(?, ?),", len(part)/2-1) + `(?, ?) ON CONFLICT DO NOTHING`
-			if _, err := s.exec(ctx, tx, q, part...); err != nil {
-				return fmt.Errorf("store: aliases: %w", err)
-			}
+	}
+	return nil
+}
+
+// aliasSet collects the (alias, id) pairs of the findings a transaction
+// writes.
+type aliasSet map[[2]string]struct{}
+
+func (a aliasSet) add(f *Finding) {
+	for _, alias := range f.Aliases {
+		a[[2]string{alias, f.VulnID}] = struct{}{}
+	}
+}
+
+// writeAliases records the pairs of a, in one order every transaction
+// shares, as a transaction's last writes. The aliases table is the one that
+// transactions of different images (and servers) write to alike: on
+// PostgreSQL two transactions inserting the same rows in different orders
+// deadlock, and one that inserted them before its other writes would hold
+// their locks while waiting on another's; sorted and last, one simply
+// waits for the other.
+func (s *Store) writeAliases(ctx context.Context, tx *sql.Tx, a aliasSet) error {
+	if len(a) == 0 {
+		return nil
+	}
+	pairs := slices.SortedFunc(maps.Keys(a), func(x, y [2]string) int {
+		return cmp.Or(strings.Compare(x[0], y[0]), strings.Compare(x[1], y[1]))
+	})
+	for start := 0; start < len(pairs); start += insertBatch {
+		part := pairs[start:min(start+insertBatch, len(pairs))]
+		args := make([]any, 0, 2*len(part))
+		for _, p := range part {
+			args = append(args, p[0], p[1])
+		}
+		q := `INSERT INTO aliases (alias, vuln_id) VALUES ` + strings.Repeat("(?, ?),", len(part)-1) + `(?, ?) ON CONFLICT DO NOTHING`
+		if _, err := s.exec(ctx, tx, q, args...); err != nil {
+			return fmt.Errorf("store: aliases: %w", err)
 		}
 	}
 	return nil

@@ -47,6 +47,7 @@ func TestStore(t *testing.T) {
 			t.Run("concurrent claims", func(t *testing.T) { testConcurrentClaims(t, s) })
 			t.Run("findings", func(t *testing.T) { testFindings(t, s) })
 			t.Run("tags", func(t *testing.T) { testTags(t, s) })
+			t.Run("concurrent applies sharing aliases", func(t *testing.T) { testConcurrentAliases(t, s) })
 		})
 	}
 }
@@ -293,5 +294,52 @@ func TestPruneJobs(t *testing.T) {
 	}
 	if pending, _ := s.Pending(ctx); !pending {
 		t.Error("the queued job was pruned")
+	}
+}
+
+// testConcurrentAliases: transactions of different images that record the
+// same new aliases, in opposite orders, all commit (on PostgreSQL they once
+// deadlocked: "store: aliases: deadlock detected").
+func testConcurrentAliases(t *testing.T, s *Store) {
+	ctx := context.Background()
+	const rounds, workers, vulns = 8, 4, 300
+	for r := range rounds {
+		for w := range workers {
+			img := Image{Digest: fmt.Sprintf("sha256:alias%d-%d", r, w), Registry: "r:5000", Repository: "r:5000/alias", Platform: "linux/amd64", InventoryKey: "k"}
+			if err := s.SaveInventory(ctx, t0, img, &inventory.Inventory{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var found []Finding
+				for v := range vulns {
+					if w%2 == 1 {
+						v = vulns - 1 - v // the other order
+					}
+					// Aliases new to the store in each round: the rows
+					// the transactions insert, and lock, alike.
+					found = append(found, Finding{VulnID: fmt.Sprintf("CVE-2026-%d%04d", r, v), Aliases: []string{fmt.Sprintf("GHSA-%d-%04d", r, v)},
+						PkgName: fmt.Sprintf("p%d", v), PkgVersion: "1", Target: "t", Severity: "HIGH"})
+				}
+				_, err := s.ApplyMatches(ctx, t0, []Matched{{Digest: fmt.Sprintf("sha256:alias%d-%d", r, w), DBDigest: "db", Found: found}}, JobsDone{})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", r, err)
+			}
+		}
+	}
+	affected, err := s.AffectedBy(ctx, "GHSA-3-0007")
+	if err != nil || len(affected) != workers {
+		t.Errorf("AffectedBy(GHSA-3-0007) = %d images, %v; want %d", len(affected), err, workers)
 	}
 }
