@@ -33,18 +33,24 @@ import (
 // Write writes r to w as a CycloneDX 1.6 JSON BOM. opts.AppVersion is
 // recorded as the version of the vigil tool.
 func Write(w io.Writer, r *report.Report, opts report.Options) error {
-	bom := BOM(r, opts)
+	return writeSerialized(w, BOM(r, opts), serialNamespace, "CycloneDX")
+}
+
+// writeSerialized writes bom with a serial number derived from its content
+// (a UUIDv5 in namespace of the document without one), so the same report
+// always gives the same document. what names the document in errors.
+func writeSerialized(w io.Writer, bom *cdx.BOM, namespace [16]byte, what string) error {
 	var buf bytes.Buffer
 	if err := encode(&buf, bom); err != nil {
 		return err
 	}
-	bom.SerialNumber = "urn:uuid:" + sbom.UUIDv5(serialNamespace, buf.Bytes())
+	bom.SerialNumber = "urn:uuid:" + sbom.UUIDv5(namespace, buf.Bytes())
 	buf.Reset()
 	if err := encode(&buf, bom); err != nil {
 		return err
 	}
 	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("writing CycloneDX: %w", err)
+		return fmt.Errorf("writing %s: %w", what, err)
 	}
 	return nil
 }

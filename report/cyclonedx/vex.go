@@ -1,8 +1,6 @@
 package cyclonedx
 
 import (
-	"bytes"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -11,7 +9,6 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/vigil-scanner/vigil/report"
-	"github.com/vigil-scanner/vigil/report/internal/sbom"
 	"github.com/vigil-scanner/vigil/report/internal/vexstmt"
 )
 
@@ -24,20 +21,7 @@ import (
 // warnings of an incomplete scan are annotations, as in the BOM: the
 // statements hold, but the scan may have missed vulnerabilities.
 func WriteVEX(w io.Writer, r *report.Report, opts report.Options) error {
-	bom := VEX(r, opts)
-	var buf bytes.Buffer
-	if err := encode(&buf, bom); err != nil {
-		return err
-	}
-	bom.SerialNumber = "urn:uuid:" + sbom.UUIDv5(vexNamespace, buf.Bytes())
-	buf.Reset()
-	if err := encode(&buf, bom); err != nil {
-		return err
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("writing CycloneDX VEX: %w", err)
-	}
-	return nil
+	return writeSerialized(w, VEX(r, opts), vexNamespace, "CycloneDX VEX")
 }
 
 var vexNamespace = [16]byte{0x2e, 0x91, 0x5a, 0x0d, 0x77, 0x1c, 0x4f, 0x26, 0x8b, 0x3a, 0x61, 0xd4, 0x0e, 0x55, 0xc8, 0x93}
