@@ -14,11 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/vigil-scanner/vigil/internal/testutil/cdp"
 	"github.com/vigil-scanner/vigil/internal/testutil/regtest"
@@ -30,7 +28,7 @@ const readToken = "vgl_dashboard-read-token"
 // push writes an Alpine image built the way a Dockerfile would — a base
 // layer, then one RUN apk add layer per package group, each with its
 // history entry — and returns its digest.
-func push(t *testing.T, host, repoTag string, groups ...[]string) string {
+func push(t *testing.T, reg *regtest.Registry, repoTag string, groups ...[]string) string {
 	t.Helper()
 	img, err := mutate.AppendLayers(empty.Image, regtest.Base(t))
 	if err != nil {
@@ -62,18 +60,7 @@ func push(t *testing.T, host, repoTag string, groups ...[]string) string {
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}
-	ref, err := name.NewTag(host+"/"+repoTag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ggcr.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
+	return reg.PushImage(t, repoTag, img)
 }
 
 // apiGet reads the server's API with the read token.
@@ -148,9 +135,9 @@ tokens:
 	})
 
 	alpine := []string{"musl 1.2.4_git20230717-r4 musl", "busybox 1.36.1-r15 busybox"}
-	web := push(t, reg.Host, "web:latest", alpine, []string{"libssl3 3.1.4-r0 openssl", "zlib 1.3-r0 zlib"})
-	tools := push(t, reg.Host, "base/tools:3", alpine, []string{"libcrypto3 3.1.4-r0 openssl"})
-	appOld := push(t, reg.Host, "team/app:1", alpine, []string{"libcrypto3 3.1.4-r0 openssl"}, []string{"curl 8.5.0-r0 curl"})
+	web := push(t, reg, "web:latest", alpine, []string{"libssl3 3.1.4-r0 openssl", "zlib 1.3-r0 zlib"})
+	tools := push(t, reg, "base/tools:3", alpine, []string{"libcrypto3 3.1.4-r0 openssl"})
+	appOld := push(t, reg, "team/app:1", alpine, []string{"libcrypto3 3.1.4-r0 openssl"}, []string{"curl 8.5.0-r0 curl"})
 	scanned := func(digests ...string) func() bool {
 		return func() bool {
 			for _, d := range digests {
@@ -177,7 +164,7 @@ tokens:
 	waitFor(t, "the first images scanned", scanned(web, tools, appOld))
 	// The app is rebuilt with the fix: its tag moves, and the old
 	// digest's finding is resolved.
-	appNew := push(t, reg.Host, "team/app:1", alpine, []string{"libcrypto3 3.1.4-r5 openssl"}, []string{"curl 8.5.0-r0 curl"})
+	appNew := push(t, reg, "team/app:1", alpine, []string{"libcrypto3 3.1.4-r5 openssl"}, []string{"curl 8.5.0-r0 curl"})
 	waitFor(t, "the rebuilt image scanned", scanned(appNew))
 	waitFor(t, "the old app's finding resolved", func() bool {
 		var aff struct {
