@@ -36,6 +36,24 @@ func Write(w io.Writer, r *report.Report, opts report.Options) error {
 	return writeSerialized(w, BOM(r, opts), serialNamespace, "CycloneDX")
 }
 
+// newBOM starts a CycloneDX 1.6 document about r's artifact (root, the
+// metadata component) made by vigil (tool), at the report's time.
+func newBOM(r *report.Report, opts report.Options) (bom *cdx.BOM, root cdx.Component, tool cdx.Component) {
+	bom = cdx.NewBOM()
+	bom.JSONSchema = "http://cyclonedx.org/schema/bom-1.6.schema.json"
+	bom.SpecVersion = cdx.SpecVersion1_6
+	root = rootComponent(r.Artifact)
+	tool = cdx.Component{Type: cdx.ComponentTypeApplication, Group: "vigil-scanner", Name: "vigil", Version: opts.AppVersion}
+	bom.Metadata = &cdx.Metadata{
+		Tools:     &cdx.ToolsChoice{Components: &[]cdx.Component{tool}},
+		Component: &root,
+	}
+	if !r.CreatedAt.IsZero() {
+		bom.Metadata.Timestamp = r.CreatedAt.UTC().Format(time.RFC3339)
+	}
+	return bom, root, tool
+}
+
 // writeSerialized writes bom with a serial number derived from its content
 // (a UUIDv5 in namespace of the document without one), so the same report
 // always gives the same document. what names the document in errors.
@@ -74,19 +92,7 @@ const (
 
 // BOM converts r to a CycloneDX BOM without a serial number.
 func BOM(r *report.Report, opts report.Options) *cdx.BOM {
-	bom := cdx.NewBOM()
-	bom.JSONSchema = "http://cyclonedx.org/schema/bom-1.6.schema.json"
-	bom.SpecVersion = cdx.SpecVersion1_6
-
-	root := rootComponent(r.Artifact)
-	tool := cdx.Component{Type: cdx.ComponentTypeApplication, Group: "vigil-scanner", Name: "vigil", Version: opts.AppVersion}
-	bom.Metadata = &cdx.Metadata{
-		Tools:     &cdx.ToolsChoice{Components: &[]cdx.Component{tool}},
-		Component: &root,
-	}
-	if !r.CreatedAt.IsZero() {
-		bom.Metadata.Timestamp = r.CreatedAt.UTC().Format(time.RFC3339)
-	}
+	bom, root, tool := newBOM(r, opts)
 
 	refs := sbom.PackageRefs(r)
 	var comps []cdx.Component

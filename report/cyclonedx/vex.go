@@ -4,7 +4,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
@@ -29,18 +28,7 @@ var vexNamespace = [16]byte{0x2e, 0x91, 0x5a, 0x0d, 0x77, 0x1c, 0x4f, 0x26, 0x8b
 // VEX converts r's statements to a CycloneDX VEX BOM without a serial
 // number.
 func VEX(r *report.Report, opts report.Options) *cdx.BOM {
-	bom := cdx.NewBOM()
-	bom.JSONSchema = "http://cyclonedx.org/schema/bom-1.6.schema.json"
-	bom.SpecVersion = cdx.SpecVersion1_6
-	root := rootComponent(r.Artifact)
-	tool := cdx.Component{Type: cdx.ComponentTypeApplication, Group: "vigil-scanner", Name: "vigil", Version: opts.AppVersion}
-	bom.Metadata = &cdx.Metadata{
-		Tools:     &cdx.ToolsChoice{Components: &[]cdx.Component{tool}},
-		Component: &root,
-	}
-	if !r.CreatedAt.IsZero() {
-		bom.Metadata.Timestamp = r.CreatedAt.UTC().Format(time.RFC3339)
-	}
+	bom, root, tool := newBOM(r, opts)
 	names := map[string][2]string{} // purl → name, version
 	for _, res := range r.Results {
 		for _, f := range res.Vulnerabilities {
