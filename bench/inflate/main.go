@@ -4,6 +4,7 @@
 // single-stream numbers of bench/RESULTS.md.
 //
 //	inflate -workers 2 -runs 5 layer.tar.gz
+//	inflate -workers 2 -chunk 8388608 layer.tar.gz
 //	inflate -impl klauspost layer.tar.gz
 package main
 
@@ -25,6 +26,7 @@ import (
 
 func main() {
 	workers := flag.Int("workers", 1, "goroutines inflating one stream (vigil)")
+	chunk := flag.Int("chunk", 0, "compressed bytes per speculative chunk with -workers 2 or more (vigil; 0: the default, 1 MiB)")
 	impl := flag.String("impl", "vigil", "vigil or klauspost")
 	runs := flag.Int("runs", 5, "runs per file; the median is printed")
 	flag.Parse()
@@ -32,7 +34,7 @@ func main() {
 		var walls, cpus []float64
 		var n int64
 		for range *runs {
-			w, c, size, err := once(name, *impl, *workers)
+			w, c, size, err := once(name, *impl, *workers, *chunk)
 			if err != nil {
 				log.Fatalf("%s: %v", name, err)
 			}
@@ -43,7 +45,7 @@ func main() {
 	}
 }
 
-func once(name, impl string, workers int) (wall, cpu float64, n int64, err error) {
+func once(name, impl string, workers, chunk int) (wall, cpu float64, n int64, err error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return 0, 0, 0, err
@@ -56,7 +58,7 @@ func once(name, impl string, workers int) (wall, cpu float64, n int64, err error
 	if impl == "klauspost" {
 		r, err = kgzip.NewReader(br)
 	} else {
-		r, err = inflate.NewReader(br, inflate.Options{Workers: workers})
+		r, err = inflate.NewReader(br, inflate.Options{Workers: workers, ChunkSize: chunk})
 	}
 	if err != nil {
 		return 0, 0, 0, err

@@ -16,7 +16,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		want, werr := reference(in)
-		for _, opts := range []Options{{}, {Workers: 2, chunk: 1 << 10, eager: true}} {
+		for _, opts := range []Options{{}, {Workers: 2, ChunkSize: 1 << 10, eager: true}} {
 			got, err := decodeAll(in, opts, nil)
 			if (err == nil) != (werr == nil) {
 				t.Fatalf("workers %d: err = %v, compress/gzip: %v", opts.Workers, err, werr)

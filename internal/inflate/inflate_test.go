@@ -159,7 +159,7 @@ func TestCheckpoints(t *testing.T) {
 		c.Write(gz(t, part, []int{1, 6, 0}[i]))
 	}
 	var cps []Checkpoint
-	for _, opts := range []Options{{}, {Workers: 2, chunk: 32 << 10, eager: true}} {
+	for _, opts := range []Options{{}, {Workers: 2, ChunkSize: 32 << 10, eager: true}} {
 		var these []Checkpoint
 		zr, err := NewIndexingReader(bytes.NewReader(c.Bytes()), 200<<10, func(cp Checkpoint) { these = append(these, cp) }, opts)
 		if err != nil {

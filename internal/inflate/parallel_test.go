@@ -14,7 +14,7 @@ import (
 // reader to look at its counters.
 func parallelDecode(t testing.TB, b []byte, workers, chunk int) ([]byte, *parReader, error) {
 	t.Helper()
-	zr, err := NewReader(bytes.NewReader(b), Options{Workers: workers, chunk: chunk, eager: true})
+	zr, err := NewReader(bytes.NewReader(b), Options{Workers: workers, ChunkSize: chunk, eager: true})
 	if err != nil {
 		return nil, nil, err
 	}
