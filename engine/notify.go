@@ -89,6 +89,22 @@ func (d *harborData) pushes() ([]Push, error) {
 		if strings.Contains(p.Tag, ":") {
 			p.Tag = "" // pushed by digest: Harbor names the digest as the tag
 		}
+		if p.Tag == "" && p.Digest == "" {
+			// Then the resource URL must name it: "…/app:v1" or
+			// "…/app@sha256:…" (a URL without either parses with an
+			// implied "latest", which nobody pushed).
+			switch v := ref.(type) {
+			case name.Digest:
+				p.Digest = v.DigestStr()
+			case name.Tag:
+				if strings.HasSuffix(r.ResourceURL, ":"+v.TagStr()) {
+					p.Tag = v.TagStr()
+				}
+			}
+			if p.Tag == "" && p.Digest == "" {
+				return nil, fmt.Errorf("%w: resource %d: push of %q without tag or digest", ErrBadNotification, i, r.ResourceURL)
+			}
+		}
 		if err := p.check(); err != nil {
 			return nil, fmt.Errorf("%w: resource %d: %v", ErrBadNotification, i, err)
 		}

@@ -23,6 +23,11 @@ func TestParseNotification(t *testing.T) {
 			want: []Push{{Registry: "r:5000", Repository: "team/app", Tag: "1.0", Digest: dg}}},
 		{name: "harbor", body: `{"type":"PUSH_ARTIFACT","event_data":{"resources":[{"digest":"` + dg + `","tag":"v1","resource_url":"harbor.example.com/lib/app:v1"}]}}`,
 			want: []Push{{Registry: "harbor.example.com", Repository: "lib/app", Tag: "v1", Digest: dg}}},
+		{name: "harbor, tag only in the resource URL", body: `{"type":"PUSH_ARTIFACT","event_data":{"resources":[{"resource_url":"harbor.example.com/lib/app:v2"}]}}`,
+			want: []Push{{Registry: "harbor.example.com", Repository: "lib/app", Tag: "v2"}}},
+		{name: "harbor, digest only in the resource URL", body: `{"type":"PUSH_ARTIFACT","event_data":{"resources":[{"resource_url":"harbor.example.com/lib/app@` + dg + `"}]}}`,
+			want: []Push{{Registry: "harbor.example.com", Repository: "lib/app", Digest: dg}}},
+		{name: "harbor without tag or digest", body: `{"type":"PUSH_ARTIFACT","event_data":{"resources":[{"resource_url":"harbor.example.com/lib/app"}]}}`, bad: true},
 		{name: "harbor other event", body: `{"type":"DELETE_ARTIFACT","event_data":{}}`},
 		{name: "bad repository", body: `{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"` + dg + `","repository":"UPPER/../x","tag":"1"}}]}`, bad: true},
 		{name: "bad digest", body: `{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"md5:1","repository":"a","tag":"1"}}]}`, bad: true},
@@ -105,8 +110,17 @@ func FuzzParseNotification(f *testing.F) {
 	}
 	f.Add([]byte(`{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000001","repository":"a","tag":"1"}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := ParseNotification(b); err != nil && !errors.Is(err, ErrBadNotification) {
-			t.Fatalf("error %v is not ErrBadNotification", err)
+		pushes, err := ParseNotification(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadNotification) {
+				t.Fatalf("error %v is not ErrBadNotification", err)
+			}
+			return
+		}
+		for _, p := range pushes {
+			if p.Repository == "" || (p.Tag == "" && p.Digest == "") {
+				t.Fatalf("incomplete push %+v", p)
+			}
 		}
 	})
 }
