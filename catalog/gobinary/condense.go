@@ -220,25 +220,40 @@ func normalizeSymbol(fn string) (pkg, name string, ok bool) {
 		return "", "", false
 	}
 	// The linker escapes dots in the last path element ("yaml%2ev3").
-	pkg = fn[:slash] + strings.ReplaceAll(fn[slash:slash+dot], "%2e", ".")
+	pkg = fn[:slash+dot]
+	if strings.Contains(pkg[slash:], "%2e") {
+		pkg = fn[:slash] + strings.ReplaceAll(pkg[slash:], "%2e", ".")
+	}
 	rest := strings.TrimSuffix(fn[slash+dot+1:], "-fm")
 	// Two passes that allocate nothing when there is nothing to replace:
 	// a strings.Replacer would be built for every symbol of every binary.
 	rest = strings.ReplaceAll(strings.ReplaceAll(rest, "(*", ""), ")", "")
-	var parts []string
-	for _, p := range strings.Split(rest, ".") {
-		if p == "" || isClosure(p) {
+	// The name is the first one or two dot-separated parts of rest, up to
+	// an empty part or a closure's: a prefix of rest, taken without
+	// allocating (this runs for every function of every binary).
+	end := 0
+	for i := range 2 {
+		seg := rest
+		if i > 0 {
+			if end >= len(rest) {
+				break
+			}
+			seg = rest[end+1:]
+		}
+		part, _, _ := strings.Cut(seg, ".")
+		if part == "" || isClosure(part) {
 			break
 		}
-		parts = append(parts, p)
-		if len(parts) == 2 {
-			break
+		if i == 0 {
+			end = len(part)
+		} else {
+			end += 1 + len(part)
 		}
 	}
-	if len(parts) == 0 {
+	if end == 0 {
 		return "", "", false
 	}
-	return pkg, strings.Join(parts, "."), true
+	return pkg, rest[:end], true
 }
 
 // isClosure reports the compiler's names for function literals and
